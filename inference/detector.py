@@ -1,0 +1,218 @@
+"""Detector: loads an ONNX detector once and predicts on images; safe to share between threads."""
+from __future__ import annotations
+
+import ast
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from .detections import Detections
+from .errors import ModelError, ParameterError
+from .families import FAMILIES, Family, detect_family
+from .image_decoding import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, DecodedImage, decode_image
+from .labels import coco_class_names, read_labels_file
+from .params import PredictParams
+from .postprocess import best_class, select_detections
+from .preprocess import prepare_input
+
+DEFAULT_DYNAMIC_INPUT = 640  # used when the model's input size is symbolic and none is configured
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What was loaded, for /api/model and the page."""
+
+    name: str
+    family: str
+    family_description: str
+    input_size: tuple[int, int]  # (width, height)
+    input_layout: str
+    class_names: tuple[str, ...]
+    source: str
+    licence: str
+    sha256: str
+    providers: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "family_description": self.family_description,
+            "input_size": {"width": self.input_size[0], "height": self.input_size[1]},
+            "input_layout": self.input_layout,
+            "num_classes": len(self.class_names),
+            "class_names": list(self.class_names),
+            "source": self.source,
+            "licence": self.licence,
+            "sha256": self.sha256,
+            "providers": list(self.providers),
+        }
+
+
+class Detector:
+    """An ONNX detector of a supported family; `predict` may be called from several threads at once."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        family: str | None = None,
+        class_names: Sequence[str] | str | Path | None = None,
+        input_size: int | None = None,
+        intra_op_threads: int = 0,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        source: str = "",
+        licence: str = "",
+        name: str | None = None,
+    ) -> None:
+        path = Path(model_path)
+        try:
+            model_bytes = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read the model file {path}: {exc.strerror or exc}") from None
+        self._session = _create_session(model_bytes, intra_op_threads, providers)
+        self._input_name, self._input_hw, layout = _describe_input(self._session, input_size)
+        self._output_names = [output.name for output in self._session.get_outputs()]
+        metadata = self._session.get_modelmeta().custom_metadata_map
+
+        # One real run on a blank image: warms up the session and shows the true output shapes.
+        warm_up = np.zeros((1, 3, *self._input_hw) if layout == "nchw" else (1, *self._input_hw, 3), np.float32)
+        outputs = self._run(warm_up)
+        family_name = family or detect_family([o.shape for o in outputs], metadata, self._input_hw)
+        if family_name not in FAMILIES:
+            raise ModelError(f"unknown model family {family_name!r}; supported: {', '.join(FAMILIES)}")
+        self._family: Family = FAMILIES[family_name]
+        self._recipe = replace(self._family.preprocessing, layout=layout)
+        try:
+            num_classes = self._family.decode(outputs, self._output_names, self._input_hw)[1].shape[1]
+        except (IndexError, ValueError) as exc:
+            raise ModelError(f"the model's outputs do not decode as {family_name}: {exc}") from None
+        names = _class_names(class_names, metadata, num_classes)
+        self.info = ModelInfo(
+            name=name or path.stem,
+            family=family_name,
+            family_description=self._family.description,
+            input_size=(self._input_hw[1], self._input_hw[0]),
+            input_layout=layout,
+            class_names=names,
+            source=source or str(path),
+            licence=licence or "unknown",
+            sha256=hashlib.sha256(model_bytes).hexdigest(),
+            providers=tuple(self._session.get_providers()),
+        )
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        """The ONNX Runtime session (benchmarks compare against its raw `run`)."""
+        return self._session
+
+    def class_ids_for(self, classes: Sequence[str | int]) -> list[int]:
+        """Class names or ids -> ids, with a clear error for unknown ones."""
+        ids = []
+        for item in classes:
+            if isinstance(item, int) and 0 <= item < len(self.info.class_names):
+                ids.append(item)
+            elif isinstance(item, str) and item in self.info.class_names:
+                ids.append(self.info.class_names.index(item))
+            else:
+                raise ParameterError(f"unknown class {item!r}; the model knows {len(self.info.class_names)} classes, see /api/model")
+        return sorted(set(ids))
+
+    def decode(self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> DecodedImage:
+        """Decode image bytes, skipping JPEG detail finer than the model's input can use."""
+        return decode_image(data, max_pixels=max_pixels, max_side=max_side, draft_size=self.info.input_size)
+
+    def predict_bytes(
+        self, data: bytes, params: PredictParams | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE
+    ) -> Detections:
+        """Decode + predict; `timings_ms` includes the decode time."""
+        started = time.perf_counter()
+        image = self.decode(data, max_pixels=max_pixels, max_side=max_side)
+        decode_ms = (time.perf_counter() - started) * 1000
+        detections = self.predict(image, params)
+        detections.timings_ms["decode"] = round(decode_ms, 2)
+        return detections
+
+    def predict(self, image: DecodedImage | np.ndarray, params: PredictParams | None = None) -> Detections:
+        """Detect objects in an upright RGB image (DecodedImage or (h, w, 3) uint8 array)."""
+        params = params or PredictParams()
+        if isinstance(image, np.ndarray):
+            image = DecodedImage(pixels=image, original_size=(image.shape[1], image.shape[0]))
+        allowed_ids = self.class_ids_for(params.classes) if params.classes else None
+        t0 = time.perf_counter()
+        tensor, transform = prepare_input(image.pixels, self._input_hw, self._recipe, image.original_size)
+        t1 = time.perf_counter()
+        outputs = self._run(tensor)
+        t2 = time.perf_counter()
+        boxes, class_scores = self._family.decode(outputs, self._output_names, self._input_hw)
+        rows, scores, class_ids = best_class(class_scores, params.score_th, allowed_ids)
+        image_boxes = transform.to_image(boxes[rows])
+        chosen = select_detections(image_boxes, scores, class_ids, image.original_size, params)
+        t3 = time.perf_counter()
+        timings = {
+            "preprocess": round((t1 - t0) * 1000, 2),
+            "inference": round((t2 - t1) * 1000, 2),
+            "postprocess": round((t3 - t2) * 1000, 2),
+        }
+        return Detections(
+            image_boxes[chosen], scores[chosen], class_ids[chosen], self.info.class_names, image.original_size, timings
+        )
+
+    def _run(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """One session run; ONNX Runtime's `run` is thread-safe."""
+        try:
+            return self._session.run(self._output_names, {self._input_name: tensor})
+        except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.InvalidArgument) as exc:
+            raise ModelError(f"the model failed to run: {exc}") from None
+
+
+def _create_session(model_bytes: bytes, intra_op_threads: int, providers: Sequence[str]) -> ort.InferenceSession:
+    """Session with full graph optimisation; threads=0 lets ONNX Runtime use every core."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    available = set(ort.get_available_providers())
+    chosen = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+    try:
+        return ort.InferenceSession(model_bytes, sess_options=options, providers=chosen)
+    except Exception as exc:  # ONNX Runtime raises several private types for a bad file
+        raise ModelError(f"not a loadable ONNX model: {str(exc).splitlines()[0][:300]}") from None
+
+
+def _describe_input(session: ort.InferenceSession, input_size: int | None) -> tuple[str, tuple[int, int], str]:
+    """(input name, (height, width), layout) from the session, filling symbolic sizes from config."""
+    inputs = session.get_inputs()
+    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+        shapes = [(i.name, i.shape) for i in inputs]
+        raise ModelError(f"expected one image input of rank 4, got {shapes}")
+    shape = inputs[0].shape
+    layout = "nhwc" if shape[3] == 3 and shape[1] != 3 else "nchw"
+    dims = shape[1:3] if layout == "nhwc" else shape[2:4]
+    fallback = input_size or DEFAULT_DYNAMIC_INPUT
+    height, width = (d if isinstance(d, int) and d > 0 else fallback for d in dims)
+    return inputs[0].name, (height, width), layout
+
+
+def _class_names(given: Sequence[str] | str | Path | None, metadata: dict[str, str], num_classes: int) -> tuple[str, ...]:
+    """Given list or labels file > model metadata (Ultralytics `names`) > COCO-80 > class_<i>."""
+    if isinstance(given, (str, Path)):
+        names = read_labels_file(given)
+    elif given is not None:
+        names = tuple(given)
+    elif "names" in metadata:
+        parsed = ast.literal_eval(metadata["names"])  # "{0: 'person', ...}": a literal, never code
+        names = tuple(parsed[i] for i in sorted(parsed)) if isinstance(parsed, dict) else tuple(parsed)
+    elif num_classes == 80:
+        names = coco_class_names()
+    else:
+        names = tuple(f"class_{i}" for i in range(num_classes))
+    if len(names) != num_classes:
+        raise ModelError(f"the model predicts {num_classes} classes but {len(names)} class names were given")
+    return names
