@@ -1,0 +1,27 @@
+# Two commands: `make serve` (install + run the service) and `make test` (install test needs + run every test).
+VENV := .venv
+PYTHON ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: serve test system-packages
+
+serve: $(VENV)/.runtime-installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh -c "$$(sed -n 's/^web: //p' Procfile)"
+
+test: $(VENV)/.test-installed system-packages
+	$(VENV)/bin/python -m pytest
+
+# Debian's chromium for the browser tests (Playwright must not download its own) and wrk for benchmarks.
+system-packages:
+	@command -v chromium >/dev/null && command -v wrk >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium wrk fonts-dejavu-core; }
+
+$(VENV)/.runtime-installed: requirements.txt
+	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: requirements.txt requirements-test.txt
+	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-test.txt
+	touch $@

@@ -1,0 +1,44 @@
+"""Shared fixtures: the app and client built from create_app, the real models, and the labelled photos."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from inference import Detector
+from webapp import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+SHARED_YOLOX = ROOT.parent / "shared" / "models" / "yolox_nano.onnx"
+
+
+@pytest.fixture(scope="session")
+def ground_truth() -> dict:
+    """tests/data/ground_truth.json."""
+    return json.loads((DATA / "ground_truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def photo_bytes():
+    """Bytes of a labelled photo by file name, e.g. photo_bytes("astronaut.jpg")."""
+    return lambda name: (DATA / "photos" / name).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def app():
+    """The application with the default model and test settings, built once for the run."""
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture(scope="session")
+def detector(app) -> Detector:
+    """The embedded default model."""
+    return app.extensions["detector"]
+
+
+@pytest.fixture()
+def client(app):
+    """Flask test client."""
+    return app.test_client()

@@ -1,0 +1,72 @@
+"""Application factory: configuration, the Detector (once per process), blueprints, JSON errors."""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+
+from inference import Detector
+
+from . import config as config_module
+from .errors import ApiError, error_response, http_exception_response
+from .model_source import resolve_model_path
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; `config` overrides the environment (tests), e.g. {"API_TOKENS": ["x"]}."""
+    app = Flask(__name__)
+    app.config.from_mapping(config_module.from_environment())
+    app.config.update(config or {})
+    app.json.sort_keys = False
+
+    if app.config.get("LOAD_MODEL", True):
+        app.extensions["detector"] = load_detector(app.config)
+
+    from . import api, views
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
+    _register_error_handlers(app)
+    if app.config["CORS_ORIGINS"]:
+        # Browser clients served from elsewhere; off unless origins are configured.
+        CORS(app, resources={r"/api/*": {}, r"/": {}}, origins=app.config["CORS_ORIGINS"],
+             allow_headers=["Content-Type", "X-Api-Token"], methods=["GET", "POST"])
+    return app
+
+
+def load_detector(config: dict) -> Detector:
+    """The Detector the configuration names, loaded and warmed up."""
+    embedded = config_module.EMBEDDED_MODEL
+    path = resolve_model_path(config, embedded)
+    is_embedded = path == embedded
+    return Detector(
+        path,
+        family=config["MODEL_FAMILY"],
+        class_names=config["MODEL_LABELS"],
+        input_size=config["MODEL_INPUT_SIZE"],
+        intra_op_threads=config["ORT_INTRA_OP_THREADS"],
+        providers=config["EXECUTION_PROVIDERS"],
+        source=config_module.EMBEDDED_MODEL_SOURCE if is_embedded else (config["MODEL_URL"] or str(path)),
+        licence=config_module.EMBEDDED_MODEL_LICENCE if is_embedded else "",
+    )
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """Every API error is JSON; the page keeps Flask's plain pages for 404s a person types."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc: ApiError):
+        headers = {"WWW-Authenticate": 'ApiToken header="X-Api-Token"'} if exc.status == 401 else None
+        return error_response(exc.status, exc.code, exc.message, headers)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        if request.path.startswith("/api") or request.method != "GET" or exc.code == 413:
+            return http_exception_response(exc)
+        return exc
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        # Never a traceback in a response: log it, answer a generic 500.
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "the server failed to handle this request; it has been logged")

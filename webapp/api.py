@@ -1,0 +1,131 @@
+"""API blueprint: predictions (JSON and multipart), model info, health, OpenAPI document."""
+from __future__ import annotations
+
+import base64
+import hmac
+import time
+
+from flask import Blueprint, Response, current_app, g, request
+
+from inference import Detector, InferenceError
+from inference.annotate import PALETTE, draw_detections, encode_png
+from inference.image_decoding import decode_image
+
+from .errors import ApiError, error_response
+from .openapi import openapi_document
+from .parsing import PredictionTask, SlotInput, parse_form, parse_json_body
+from .responses import json_response
+
+bp = Blueprint("api", __name__)
+
+
+@bp.post("/api/predict")
+@bp.post("/")
+def predict() -> Response:
+    """Detect objects in one or more images; one result slot per image, in order."""
+    _require_token()
+    detector = _detector()
+    started = time.perf_counter()
+    slots = _parse_request()
+    results = [_run_slot(detector, slot) for slot in slots]
+    body = {
+        "model": detector.info.name,
+        "responses": results,
+        "timings_ms": {"total": round((time.perf_counter() - started) * 1000, 2)},
+    }
+    if len(slots) == 1 and "error" in results[0]:
+        # A single image that failed: the HTTP status says why, as for any other error.
+        body["error"] = results[0]["error"]
+        return json_response(body, results[0]["error"]["status"])
+    return json_response(body)
+
+
+@bp.get("/api/model")
+def model_info() -> Response:
+    """What is loaded: family, input size, classes, source, licence, and the class colour palette."""
+    detector = _detector()
+    return json_response({**detector.info.to_dict(), "palette": list(PALETTE), "auth_required": bool(_tokens())})
+
+
+@bp.get("/healthz")
+def liveness() -> Response:
+    """The process is up and answering."""
+    return json_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readiness() -> Response:
+    """The model is loaded and warmed up: traffic may be sent."""
+    if current_app.extensions.get("detector") is None:
+        return error_response(503, "model_not_ready", "the model is not loaded yet")
+    return json_response({"status": "ready", "model": current_app.extensions["detector"].info.name})
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 document of every endpoint."""
+    return json_response(openapi_document())
+
+
+def _detector() -> Detector:
+    """The process's Detector, or 503 while it is not loaded."""
+    detector = current_app.extensions.get("detector")
+    if detector is None:
+        raise ApiError(503, "model_not_ready", "the model is not loaded yet; try again shortly")
+    return detector
+
+
+def _tokens() -> list[str]:
+    return current_app.config["API_TOKENS"]
+
+
+def _require_token() -> None:
+    """401 unless no tokens are configured or X-Api-Token matches one of them (constant time)."""
+    tokens = _tokens()
+    if not tokens:
+        return
+    given = request.headers.get("X-Api-Token", "").encode()
+    # Compare with every token, without stopping early, so timing reveals nothing.
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(given, token.encode())
+    if not matched:
+        raise ApiError(401, "unauthorized", "a valid X-Api-Token header is required")
+
+
+def _parse_request() -> list[SlotInput]:
+    """Dispatch on content type: JSON or multipart form."""
+    max_batch = current_app.config["MAX_BATCH"]
+    mimetype = request.mimetype
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        return parse_json_body(request.get_data(cache=False), max_batch)
+    if mimetype == "multipart/form-data":
+        return parse_form(request.form, request.files, max_batch)
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"send application/json or multipart/form-data, not {mimetype or 'a body without Content-Type'}",
+    )
+
+
+def _run_slot(detector: Detector, slot: SlotInput) -> dict:
+    """Predict one task, or report its error in its slot."""
+    if isinstance(slot, ApiError):
+        return {"error": slot.to_dict()}
+    config = current_app.config
+    limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
+    try:
+        detections = detector.predict_bytes(slot.image, slot.params, **limits)
+        g.setdefault("inference_ms", []).append(detections.timings_ms.get("inference", 0.0))
+        result = {**detections.to_dict(), "timings_ms": detections.timings_ms}
+        if slot.annotate:
+            result["annotated_image"] = _annotated_png(slot, detections, limits)
+        return result
+    except InferenceError as exc:
+        return {"error": ApiError.from_inference(exc).to_dict()}
+
+
+def _annotated_png(slot: PredictionTask, detections, limits: dict) -> str:
+    """The full-resolution image with the boxes drawn, as base64 PNG."""
+    full = decode_image(slot.image, **limits)  # full size: the prediction may have used a reduced decode
+    return base64.b64encode(encode_png(draw_detections(full.pixels, detections))).decode("ascii")

@@ -1,0 +1,53 @@
+"""Configuration from environment variables, each with a documented default (see README)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+EMBEDDED_MODEL = Path(__file__).resolve().parent.parent / "inference" / "models" / "yolox_nano.onnx"
+EMBEDDED_MODEL_SOURCE = "YOLOX-Nano (Megvii-BaseDetection/YOLOX), embedded; see inference/models/MODEL_CARD.md"
+EMBEDDED_MODEL_LICENCE = "Apache-2.0"
+
+
+def _int(name: str, default: int) -> int:
+    """An integer environment variable, with the variable named in the error."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"configuration error: {name} must be an integer, got {raw!r}") from None
+
+
+def _list(name: str) -> list[str]:
+    """A comma-separated environment variable as a list without empty items."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def from_environment() -> dict:
+    """Every setting the application reads, from the environment or its default."""
+    return {
+        # The model
+        "MODEL_PATH": os.environ.get("MODEL_PATH") or "",  # empty = the embedded default model
+        "MODEL_URL": os.environ.get("MODEL_URL") or "",
+        "MODEL_SHA256": os.environ.get("MODEL_SHA256") or "",
+        "MODEL_CACHE_DIR": os.environ.get("MODEL_CACHE_DIR") or str(Path.home() / ".cache" / "detection-server"),
+        "MODEL_MAX_DOWNLOAD_BYTES": _int("MODEL_MAX_DOWNLOAD_BYTES", 500 * 1024 * 1024),
+        "MODEL_FAMILY": os.environ.get("MODEL_FAMILY") or None,  # None = detect from outputs/metadata
+        "MODEL_LABELS": os.environ.get("MODEL_LABELS") or None,  # labels file, one class per line
+        "MODEL_INPUT_SIZE": _int("MODEL_INPUT_SIZE", 0) or None,  # for models with a symbolic input size
+        "ORT_INTRA_OP_THREADS": _int("ORT_INTRA_OP_THREADS", 0),  # 0 = gunicorn.conf.py / ONNX Runtime decides
+        "EXECUTION_PROVIDERS": _list("EXECUTION_PROVIDERS") or ["CPUExecutionProvider"],
+        # Security
+        "API_TOKENS": _list("API_TOKENS"),  # empty = the API is open
+        "CORS_ORIGINS": _list("CORS_ORIGINS"),  # empty = no cross-origin access
+        # Limits
+        "MAX_CONTENT_LENGTH": _int("MAX_REQUEST_BYTES", 20 * 1024 * 1024),
+        "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
+        "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000),
+        "MAX_BATCH": _int("MAX_BATCH", 16),
+        # Logging
+        "LOG_FORMAT": (os.environ.get("LOG_FORMAT") or "text").lower(),  # text | json
+        "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
+    }

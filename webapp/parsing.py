@@ -1,0 +1,138 @@
+"""Request bodies (origin JSON shape or multipart form) -> prediction tasks, one per result slot."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from inference import ParameterError, PredictParams
+
+from .errors import ApiError
+
+_DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
+_WHITESPACE = re.compile(rb"\s+")
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class PredictionTask:
+    """One image to predict on, with its parameters."""
+
+    image: bytes
+    params: PredictParams
+    annotate: bool = False
+
+
+SlotInput = PredictionTask | ApiError  # a bad entry becomes an error in its own slot
+
+
+def parse_json_body(body: bytes, max_batch: int) -> list[SlotInput]:
+    """The origin's {"requests": [{"image": {"content": b64}, "features": [{...}]}]} shape."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise ApiError(400, "malformed_request", f"the body must be a JSON object, got {_kind(document)}")
+    entries = document.get("requests")
+    if not isinstance(entries, list) or not entries:
+        raise ApiError(400, "malformed_request", 'the body must have "requests": a non-empty list')
+    _check_batch_size(len(entries), max_batch)
+    return [_parse_entry(index, entry) for index, entry in enumerate(entries)]
+
+
+def parse_form(form: MultiDict, files: MultiDict, max_batch: int) -> list[SlotInput]:
+    """multipart/form-data: one or more files in field `image`, parameters as form fields."""
+    uploads: list[FileStorage] = files.getlist("image")
+    if not uploads:
+        raise ApiError(400, "missing_image", 'the form has no file field named "image"')
+    _check_batch_size(len(uploads), max_batch)
+    try:
+        params = PredictParams.from_mapping(_form_features(form), strings_allowed=True)
+        annotate = _form_flag(form.get("annotate", ""))
+    except ParameterError as exc:
+        return [ApiError(422, "invalid_parameter", str(exc)) for _ in uploads]
+    return [PredictionTask(upload.read(), params, annotate) for upload in uploads]
+
+
+def _parse_entry(index: int, entry: Any) -> SlotInput:
+    """One element of `requests`; errors name the field's path."""
+    where = f"requests[{index}]"
+    if not isinstance(entry, dict):
+        return ApiError(400, "malformed_request", f"{where} must be an object, got {_kind(entry)}")
+    image = entry.get("image")
+    if not isinstance(image, dict) or not isinstance(image.get("content"), str):
+        return ApiError(400, "malformed_request", f"{where}.image.content must be a base64 string")
+    features = entry.get("features")
+    if features is None:
+        features = [{}]
+    if not isinstance(features, list):
+        return ApiError(400, "malformed_request", f"{where}.features must be a list, got {_kind(features)}")
+    feature = features[0] if features else {}
+    if feature is None:
+        feature = {}
+    if not isinstance(feature, Mapping):
+        return ApiError(400, "malformed_request", f"{where}.features[0] must be an object, got {_kind(feature)}")
+    try:
+        params = PredictParams.from_mapping(feature)
+    except ParameterError as exc:
+        return ApiError(422, "invalid_parameter", f"{where}.features[0]: {exc}")
+    annotate = feature.get("annotate", False)
+    if not isinstance(annotate, bool) and annotate is not None:
+        return ApiError(422, "invalid_parameter", f"{where}.features[0].annotate must be true or false")
+    try:
+        data = decode_base64(image["content"])
+    except ApiError as exc:
+        return ApiError(exc.status, exc.code, f"{where}.image.content: {exc.message}")
+    return PredictionTask(data, params, bool(annotate))
+
+
+def decode_base64(content: str) -> bytes:
+    """Standard base64, tolerating a data-URL prefix, line breaks and missing padding."""
+    content = _DATA_URL_PREFIX.sub("", content.strip(), count=1)
+    try:
+        raw = _WHITESPACE.sub(b"", content.encode("ascii"))
+    except UnicodeEncodeError:
+        raise ApiError(422, "invalid_base64", "not base64: it holds non-ASCII characters") from None
+    if len(raw) % 4 == 1:
+        raise ApiError(422, "invalid_base64", "not base64: its length is impossible (truncated?)")
+    raw += b"=" * (-len(raw) % 4)
+    try:
+        return base64.b64decode(raw, validate=True)
+    except binascii.Error as exc:
+        raise ApiError(422, "invalid_base64", f"not base64: {exc}") from None
+
+
+def _form_features(form: MultiDict) -> dict[str, str]:
+    """Form fields that are prediction parameters."""
+    names = ("score_th", "nms_iou", "min_height", "min_width", "maxResults", "classes")
+    return {name: form[name] for name in names if name in form}
+
+
+def _form_flag(value: str) -> bool:
+    """A checkbox-like form value."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE_WORDS:
+        return True
+    if lowered in _FALSE_WORDS:
+        return False
+    raise ParameterError(f"annotate must be true or false, got {value!r}")
+
+
+def _check_batch_size(count: int, max_batch: int) -> None:
+    """Refuse batches over the configured size."""
+    if count > max_batch:
+        raise ApiError(413, "batch_too_large", f"{count} images in one request; the limit is {max_batch}")
+
+
+def _kind(value: Any) -> str:
+    """JSON name of a value's type, for error messages."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
