@@ -1,0 +1,94 @@
+"""Start the real service (the Procfile's gunicorn command) on a free loopback port, for tests and tools."""
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile_command() -> list[str]:
+    """The `web:` command of the Procfile, split into argv."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return shlex.split(line[len("web:") :])
+    raise RuntimeError("Procfile has no web: line")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    """A gunicorn started by `gunicorn_server`."""
+
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything gunicorn and the app wrote so far."""
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def gunicorn_server(env: dict[str, str] | None = None, workers: int = 2, ready_timeout: float = 60.0):
+    """Run the Procfile command bound to 127.0.0.1 on a free port; yields a RunningServer.
+
+    Waits for /readyz, and stops the server with SIGTERM (then SIGKILL) on exit.
+    """
+    port = free_port()
+    argv = procfile_command()
+    argv[0] = str(Path(sys.executable).with_name(argv[0]))  # the venv's gunicorn
+    argv += ["--bind", f"127.0.0.1:{port}"]  # loopback only, whatever the config's default
+    full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1", **(env or {})}
+    log_file = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+    server = RunningServer(f"http://127.0.0.1:{port}", process, Path(log_file.name))
+    try:
+        wait_ready(server, ready_timeout)
+        yield server
+    finally:
+        stop(process)
+        log_file.close()
+
+
+def wait_ready(server: RunningServer, timeout: float) -> None:
+    """Poll /readyz until 200, failing fast if gunicorn exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.process.returncode}:\n{server.log()[-3000:]}")
+        try:
+            if requests.get(server.url + "/readyz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn not ready after {timeout}s:\n{server.log()[-3000:]}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM (graceful), then SIGKILL if it does not exit in time."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
