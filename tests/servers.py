@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ def wait_ready(server: RunningServer, timeout: float) -> None:
         try:
             if requests.get(server.url + "/readyz", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a worker still loading the model: retry
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn not ready after {timeout}s:\n{server.log()[-3000:]}")
@@ -92,3 +93,52 @@ def stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """The gunicorn master's child processes (its workers), from every thread's /proc children list."""
+    pids: set[int] = set()
+    for children in Path(f"/proc/{master_pid}/task").glob("*/children"):
+        pids.update(int(pid) for pid in children.read_text().split())
+    return sorted(pids)
+
+
+def established_connections(pid: int, port: int) -> int:
+    """How many ESTABLISHED connections to 127.0.0.1:port the process holds (its fds' socket inodes)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    local = f"0100007F:{int(port):04X}"
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == local and row[3] == "01" and row[9] in inodes)
+
+
+def wait_workers_serving(
+    server: RunningServer, timeout: float = 60.0, probe: Callable[[requests.Session], object] | None = None
+) -> list[int]:
+    """Wait until every worker holds a connection that `probe` used, i.e. has served it; returns the worker pids.
+
+    /readyz answers as soon as one worker is up, and a worker keeps the connections it accepts. The default
+    probe GETs /readyz (the app is loaded); pass one that POSTs a photo to have every worker run inference.
+    """
+    probe = probe or (lambda session: session.get(server.url + "/readyz", timeout=10))
+    port = int(server.url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + timeout
+    sessions: list[requests.Session] = []
+    try:
+        while time.monotonic() < deadline:
+            sessions.append(requests.Session())  # a new connection each time, kept open while counting
+            probe(sessions[-1])
+            workers = worker_pids(server.process.pid)
+            if workers and all(established_connections(pid, port) for pid in workers):
+                return workers
+            time.sleep(0.1)
+    finally:
+        for session in sessions:
+            session.close()
+    raise RuntimeError(f"not every worker served within {timeout}s:\n{server.log()[-3000:]}")
