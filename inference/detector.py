@@ -207,8 +207,11 @@ def _class_names(given: Sequence[str] | str | Path | None, metadata: dict[str, s
     elif given is not None:
         names = tuple(given)
     elif "names" in metadata:
-        parsed = ast.literal_eval(metadata["names"])  # "{0: 'person', ...}": a literal, never code
-        names = tuple(parsed[i] for i in sorted(parsed)) if isinstance(parsed, dict) else tuple(parsed)
+        try:
+            parsed = ast.literal_eval(metadata["names"])  # "{0: 'person', ...}": a literal, never code
+            names = tuple(parsed[i] for i in sorted(parsed)) if isinstance(parsed, dict) else tuple(parsed)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+            raise ModelError(f"the model's metadata 'names' is not a list or dict of class names ({exc})") from None
     elif num_classes == 80:
         names = coco_class_names()
     else:

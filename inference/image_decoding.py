@@ -58,7 +58,11 @@ def decode_image(
     if not data:
         raise EmptyImageError("the image is empty (0 bytes)")
     image = _open(data, max_pixels, max_side, min_side)
-    orientation = image.getexif().get(0x0112, 1)
+    try:
+        # PNG looks for EXIF after the pixel data, so this reads (and may trip over) the whole file.
+        orientation = image.getexif().get(0x0112, 1)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise CorruptImageError(f"the image data is damaged or truncated ({exc})") from None
     full_w, full_h = image.size
     if orientation in _TRANSPOSING_ORIENTATIONS:
         full_w, full_h = full_h, full_w
@@ -105,10 +109,12 @@ def _open(data: bytes, max_pixels: int, max_side: int, min_side: int) -> Image.I
 def _to_rgb_array(image: Image.Image) -> np.ndarray:
     """Any Pillow mode -> (h, w, 3) uint8 RGB."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16-bit greyscale: Pillow's convert("L") would clip at 255, so scale instead.
-        grey = np.asarray(image, dtype=np.uint32)
-        grey = (grey >> 8) if grey.max(initial=0) > 255 else grey
-        return np.repeat(grey.astype(np.uint8)[:, :, None], 3, axis=2)
+        # 16-bit greyscale: Pillow's convert("L") would clip at 255, so scale instead. Plain "I" declares
+        # no depth: 8-bit values when they fit, else 16-bit; clip so nothing wraps around.
+        grey = np.asarray(image).astype(np.int64)
+        if image.mode != "I" or grey.max(initial=0) > 255:
+            grey >>= 8
+        return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
     if image.mode == "F":
         grey = np.clip(np.asarray(image), 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)

@@ -2,6 +2,8 @@
 from functools import cache
 from pathlib import Path
 
+from .errors import ModelError
+
 _COCO_FILE = Path(__file__).parent / "models" / "coco_classes.txt"
 
 
@@ -13,5 +15,8 @@ def coco_class_names() -> tuple[str, ...]:
 
 def read_labels_file(path: str | Path) -> tuple[str, ...]:
     """One class name per non-empty line."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"cannot read the labels file {path}: {exc}") from None
     return tuple(line.strip() for line in lines if line.strip())

@@ -61,7 +61,7 @@ def _number(name: str, raw: Any, low: float, high: float, integer: bool, strings
             raise ParameterError(f"{name} must be a number, got {raw!r}") from None
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise ParameterError(f"{name} must be a number, got {type(raw).__name__}")
-    if math.isnan(raw) or math.isinf(raw):
+    if isinstance(raw, float) and not math.isfinite(raw):  # ints may be too big for math.isnan; ranges catch them
         raise ParameterError(f"{name} must be a finite number, got {raw}")
     if integer:
         if raw != int(raw):
@@ -74,7 +74,7 @@ def _number(name: str, raw: Any, low: float, high: float, integer: bool, strings
 
 def _classes(raw: Any, strings_allowed: bool) -> tuple[str | int, ...] | None:
     """A list of class names or ids (a comma-separated string from a form)."""
-    if raw is None:
+    if raw is None or (strings_allowed and raw == ""):  # an empty form field means "all", like other defaults
         return None
     if strings_allowed and isinstance(raw, str):
         raw = [part.strip() for part in raw.split(",") if part.strip()]

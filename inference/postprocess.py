@@ -37,7 +37,8 @@ def class_aware_nms(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray,
     if len(xyxy) == 0:
         return np.zeros(0, np.int64)
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-    keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), class_ids.tolist(), 0.0, iou_threshold)
+    # Score filtering is best_class's job; OpenCV keeps only scores strictly above this, so go below 0.
+    keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), class_ids.tolist(), -1.0, iou_threshold)
     keep = np.asarray(keep, dtype=np.int64).reshape(-1)
     return keep[np.argsort(-scores[keep], kind="stable")]
 

@@ -56,7 +56,8 @@ def detect_family(
         _, rows, cols = shapes[0]
         cells = grid_cell_count(input_hw)
         if _is_ultralytics(metadata):
-            return "yolov8" if rows < cols else "yolov5"
+            # YOLOv8 has one column per cell; at small inputs rows can equal cols, so ask the grid first.
+            return "yolov8" if cols == cells or (rows != 3 * cells and rows < cols) else "yolov5"
         if rows == cells and cols > 5:
             return "yolox"
         if rows == 3 * cells and cols > 5:  # three anchors per cell

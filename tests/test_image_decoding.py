@@ -1,0 +1,333 @@
+"""decode_image: every supported format and colour mode becomes upright (h, w, 3) uint8 RGB."""
+from __future__ import annotations
+
+import io
+import struct
+import tracemalloc
+import zlib
+
+import numpy as np
+import pytest
+from conftest import DATA
+from PIL import Image, ImageFile
+
+from inference import (
+    CorruptImageError,
+    DecodedImage,
+    EmptyImageError,
+    ImageError,
+    ImageTooLargeError,
+    ImageTooSmallError,
+    UnsupportedImageError,
+    decode_image,
+)
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    """Pillow image -> file bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def chelsea_crop() -> np.ndarray:
+    """A 64x48 piece of a real photo (the cat's face): many colours, fine detail."""
+    return np.asarray(Image.open(DATA / "photos" / "chelsea.png").convert("RGB"))[40:88, 150:214].copy()
+
+
+def assert_rgb(decoded: DecodedImage, width: int, height: int) -> None:
+    """Shape, dtype and sizes of a full-resolution decode."""
+    assert decoded.pixels.shape == (height, width, 3)
+    assert decoded.pixels.dtype == np.uint8
+    assert decoded.original_size == decoded.size == (width, height)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [("PNG", {}), ("WEBP", {"lossless": True}), ("BMP", {}), ("TIFF", {}), ("TIFF", {"compression": "tiff_lzw"})],
+)
+def test_lossless_formats_give_back_the_exact_pixels(chelsea_crop, fmt, options) -> None:
+    decoded = decode_image(encode(Image.fromarray(chelsea_crop), fmt, **options))
+    assert_rgb(decoded, 64, 48)
+    np.testing.assert_array_equal(decoded.pixels, chelsea_crop)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [("JPEG", {"quality": 95}), ("JPEG", {"quality": 95, "progressive": True}), ("WEBP", {"quality": 95})],
+)
+def test_lossy_formats_stay_close_to_the_pixels(chelsea_crop, fmt, options) -> None:
+    decoded = decode_image(encode(Image.fromarray(chelsea_crop), fmt, **options))
+    assert_rgb(decoded, 64, 48)
+    assert np.abs(decoded.pixels.astype(int) - chelsea_crop).mean() < 4
+
+
+def test_gif_keeps_palette_colours_exactly() -> None:
+    blocks = np.zeros((8, 12, 3), np.uint8)
+    blocks[:, 4:8] = (10, 200, 30)
+    blocks[:, 8:] = (250, 250, 5)
+    decoded = decode_image(encode(Image.fromarray(blocks), "GIF"))
+    assert_rgb(decoded, 12, 8)
+    np.testing.assert_array_equal(decoded.pixels, blocks)
+
+
+def test_animated_gif_gives_its_first_frame() -> None:
+    colours = [(255, 0, 0), (0, 0, 255), (0, 255, 0)]
+    frames = [Image.new("RGB", (16, 8), colour) for colour in colours]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    assert Image.open(io.BytesIO(data)).n_frames == 3  # really animated
+    decoded = decode_image(data)
+    assert_rgb(decoded, 16, 8)
+    assert (decoded.pixels == (255, 0, 0)).all()
+
+
+def test_greyscale_l_becomes_three_equal_channels() -> None:
+    grey = np.array([[0, 64], [128, 255]], np.uint8)
+    decoded = decode_image(encode(Image.fromarray(grey, "L"), "PNG"))
+    assert_rgb(decoded, 2, 2)
+    np.testing.assert_array_equal(decoded.pixels, np.repeat(grey[:, :, None], 3, axis=2))
+
+
+def test_bilevel_image_becomes_black_and_white() -> None:
+    bits = Image.new("1", (3, 1), 0)
+    bits.putpixel((1, 0), 1)
+    assert decode_image(encode(bits, "PNG")).pixels[0].tolist() == [[0, 0, 0], [255, 255, 255], [0, 0, 0]]
+
+
+def palette_image() -> Image.Image:
+    """P mode, two pixels: palette entry 0 = red, entry 1 = green."""
+    image = Image.new("P", (2, 1))
+    image.putpalette([255, 0, 0, 0, 255, 0] + [0] * (256 * 3 - 6))
+    image.putpixel((1, 0), 1)
+    return image
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "GIF"])
+def test_palette_image_gives_palette_colours(fmt) -> None:
+    assert decode_image(encode(palette_image(), fmt)).pixels[0].tolist() == [[255, 0, 0], [0, 255, 0]]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "GIF"])
+def test_palette_transparency_becomes_white(fmt) -> None:
+    pixels = decode_image(encode(palette_image(), fmt, transparency=1)).pixels
+    assert pixels[0].tolist() == [[255, 0, 0], [255, 255, 255]]
+
+
+def test_rgba_transparent_pixels_become_white_and_opaque_ones_stay() -> None:
+    # transparent black, opaque blue-grey, half-transparent red
+    rgba = np.array([[[0, 0, 0, 0], [20, 40, 60, 255], [255, 0, 0, 128]]], np.uint8)
+    pixels = decode_image(encode(Image.fromarray(rgba, "RGBA"), "PNG")).pixels
+    assert pixels[0, 0].tolist() == [255, 255, 255]
+    assert pixels[0, 1].tolist() == [20, 40, 60]
+    assert pixels[0, 2, 0] == 255 and abs(int(pixels[0, 2, 1]) - 127) <= 1  # half red over white is pink
+
+
+def test_grey_with_alpha_composites_on_white() -> None:
+    la = Image.new("LA", (2, 1), (10, 0))
+    la.putpixel((1, 0), (10, 255))
+    assert decode_image(encode(la, "PNG")).pixels[0].tolist() == [[255, 255, 255], [10, 10, 10]]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_16_bit_greyscale_is_scaled_not_clipped(fmt) -> None:
+    deep = np.array([[65535, 32768, 256, 200, 0]], np.uint16)
+    image = Image.fromarray(deep)
+    assert image.mode == "I;16"
+    assert decode_image(encode(image, fmt)).pixels[0, :, 0].tolist() == [255, 128, 1, 0, 0]
+
+
+def test_32_bit_integer_greyscale_neither_wraps_nor_goes_negative() -> None:
+    wide = Image.fromarray(np.array([[70_000, 32_768, -5]], np.int32))
+    assert decode_image(encode(wide, "TIFF")).pixels[0, :, 0].tolist() == [255, 128, 0]
+
+
+def test_cmyk_jpeg_becomes_rgb() -> None:
+    cmyk = Image.new("CMYK", (16, 16), (0, 255, 255, 0))  # no cyan, full magenta and yellow: red
+    decoded = decode_image(encode(cmyk, "JPEG", quality=95))
+    assert_rgb(decoded, 16, 16)
+    assert np.abs(decoded.pixels.astype(int) - (255, 0, 0)).max() <= 8
+
+
+# EXIF orientation -> the Pillow transpose that stores an upright image so that the tag turns it back.
+STORED_FOR_ORIENTATION = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+
+
+def stored_with_orientation(upright: Image.Image, orientation: int, **options) -> bytes:
+    """JPEG bytes holding the picture turned as a camera stores it, tagged with `orientation`."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(upright.transpose(STORED_FOR_ORIENTATION[orientation]), "JPEG", quality=95, exif=exif, **options)
+
+
+def test_exif_rotated_file_decodes_upright(ground_truth) -> None:
+    truth = ground_truth["exif_rotated"]
+    decoded = decode_image((DATA / truth["file"]).read_bytes())
+    assert_rgb(decoded, truth["upright_width"], truth["upright_height"])
+    upright = decode_image((DATA / truth["same_as"]).read_bytes()).pixels.astype(int)
+    assert np.abs(decoded.pixels - upright).mean() < 6  # JPEG loss only
+    assert np.abs(np.rot90(decoded.pixels) - upright).mean() > 50  # a wrong turn would be far off
+
+
+@pytest.mark.parametrize("orientation", sorted(STORED_FOR_ORIENTATION))
+def test_exif_orientations_decode_upright(orientation) -> None:
+    upright = Image.open(DATA / "photos" / "coffee.jpg")  # 600x400: a wrong transpose changes the shape
+    decoded = decode_image(stored_with_orientation(upright, orientation))
+    assert_rgb(decoded, 600, 400)
+    assert np.abs(decoded.pixels.astype(int) - np.asarray(upright)).mean() < 4
+
+
+def upscaled_astronaut_jpeg() -> bytes:
+    """The astronaut at 2048x2048: big enough for a reduced-size JPEG decode."""
+    return encode(Image.open(DATA / "photos" / "astronaut.jpg").resize((2048, 2048), Image.Resampling.BILINEAR), "JPEG")
+
+
+def test_draft_decode_keeps_original_size_with_fewer_pixels() -> None:
+    data = upscaled_astronaut_jpeg()
+    full = decode_image(data)
+    reduced = decode_image(data, draft_size=(416, 416))
+    assert_rgb(full, 2048, 2048)
+    assert reduced.original_size == (2048, 2048)
+    assert reduced.size == (512, 512)  # the largest 1/2^k scale still at least 416 on each side
+
+
+def test_draft_decode_of_a_rotated_jpeg_is_upright() -> None:
+    upright = Image.open(DATA / "photos" / "coffee.jpg").resize((1800, 1200), Image.Resampling.BILINEAR)
+    reduced = decode_image(stored_with_orientation(upright, 6), draft_size=(416, 416))
+    assert reduced.original_size == (1800, 1200)
+    assert reduced.size == (900, 600)
+
+
+def test_draft_size_leaves_other_formats_at_full_size(chelsea_crop) -> None:
+    png = encode(Image.fromarray(chelsea_crop).resize((1280, 960)), "PNG", compress_level=1)
+    decoded = decode_image(png, draft_size=(416, 416))
+    assert decoded.size == decoded.original_size == (1280, 960)
+
+
+def test_zero_bytes_is_an_empty_image() -> None:
+    with pytest.raises(EmptyImageError, match="empty"):
+        decode_image(b"")
+
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+@pytest.mark.parametrize(
+    "data", [b"just some text, not a picture\n", b'{"image": "no"}', MINIMAL_PDF], ids=["text", "json", "pdf"]
+)
+def test_non_images_are_unsupported(data) -> None:
+    with pytest.raises(UnsupportedImageError, match="not an image"):
+        decode_image(data)
+
+
+def test_format_outside_the_supported_list_is_unsupported(chelsea_crop) -> None:
+    with pytest.raises(UnsupportedImageError):
+        decode_image(encode(Image.fromarray(chelsea_crop), "PPM"))  # Pillow reads it, the service does not
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "BMP", "TIFF"])
+def test_truncated_images_are_corrupt(chelsea_crop, fmt) -> None:
+    data = encode(Image.fromarray(chelsea_crop), fmt)
+    with pytest.raises(CorruptImageError):
+        decode_image(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP"])
+def test_damaged_bytes_raise_only_image_errors(chelsea_crop, fmt) -> None:
+    """Cuts and flipped bytes anywhere: a clean decode or an ImageError, never anything else."""
+    data = encode(Image.fromarray(chelsea_crop), fmt)
+    rng = np.random.default_rng(7)
+    damaged = [data[:cut] for cut in range(1, len(data), max(1, len(data) // 40))]
+    for _ in range(60):
+        flipped = bytearray(data)
+        for position in rng.integers(len(data), size=3).tolist():
+            flipped[position] = int(rng.integers(256))
+        damaged.append(bytes(flipped))
+    for sample in damaged:
+        try:
+            decoded = decode_image(sample)
+        except ImageError:
+            continue
+        assert decoded.pixels.dtype == np.uint8 and decoded.pixels.ndim == 3
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height (1-bit grey) with a tiny IDAT: costs nothing to build."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    tiny_data = zlib.compress(bytes(64))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", tiny_data) + chunk(b"IEND", b"")
+
+
+def gif_declaring(width: int, height: int) -> bytes:
+    """A 1x1 GIF whose logical screen claims width x height (a decompression bomb's shape)."""
+    data = bytearray(encode(Image.new("L", (1, 1)), "GIF"))
+    data[6:10] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+@pytest.fixture()
+def pixel_loads(monkeypatch) -> list[int]:
+    """Records every pixel decode Pillow starts."""
+    calls: list[int] = []
+    original = ImageFile.ImageFile.load
+
+    def recording_load(self):
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("declaring", "width", "height"),
+    [
+        (png_declaring, 30_000, 30_000),
+        (png_declaring, 8_000, 8_000),
+        (gif_declaring, 65_535, 65_535),
+        (gif_declaring, 7_000, 7_000),
+    ],
+    ids=["png-900M", "png-64M", "gif-4G", "gif-49M"],  # above and below Pillow's own bomb limit
+)
+def test_too_many_pixels_is_refused_before_decoding(declaring, width, height, pixel_loads) -> None:
+    data = declaring(width, height)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImageTooLargeError, match=f"{width * height} pixels"):
+            decode_image(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # tracemalloc sees numpy and Python allocations, not Pillow's C buffers: the load spy covers those.
+    assert pixel_loads == []
+    assert peak < 50_000_000
+
+
+def test_max_pixels_is_configurable(chelsea_crop) -> None:
+    data = encode(Image.fromarray(chelsea_crop), "PNG")  # 64x48 = 3072 pixels
+    with pytest.raises(ImageTooLargeError, match="3072 pixels; the limit is 3000"):
+        decode_image(data, max_pixels=3000)
+    assert decode_image(data, max_pixels=3072).size == (64, 48)
+
+
+def test_too_long_a_side_is_refused(pixel_loads) -> None:
+    with pytest.raises(ImageTooLargeError, match="30000x1; the longest side allowed is 12000"):
+        decode_image(png_declaring(30_000, 1))
+    assert pixel_loads == []
+
+
+def test_too_short_a_side_is_refused(chelsea_crop) -> None:
+    with pytest.raises(ImageTooSmallError, match="at least 50"):
+        decode_image(encode(Image.fromarray(chelsea_crop), "PNG"), min_side=50)
+
+
+def test_the_pixel_load_spy_sees_a_real_decode(chelsea_crop, pixel_loads) -> None:
+    decode_image(encode(Image.fromarray(chelsea_crop), "PNG"))
+    assert pixel_loads  # so an empty list above means "never decoded", not "never looked"
