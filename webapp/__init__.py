@@ -1,15 +1,20 @@
 """Application factory: configuration, the Detector (once per process), blueprints, JSON errors."""
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from flask import Flask, request
 from flask_cors import CORS
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from inference import Detector
+from inference import Detector, ModelError
 
 from . import config as config_module
 from .errors import ApiError, error_response, http_exception_response
+from .metrics import init_metrics
 from .model_source import resolve_model_path
+from .request_log import init_request_logging
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -18,15 +23,25 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.from_environment())
     app.config.update(config or {})
     app.json.sort_keys = False
+    if "gunicorn" in os.environ.get("SERVER_SOFTWARE", ""):
+        # FLASK_DEBUG=1 left in a production environment must not expose debug behaviour.
+        app.debug = False
+    init_request_logging(app)
 
     if app.config.get("LOAD_MODEL", True):
-        app.extensions["detector"] = load_detector(app.config)
+        try:
+            app.extensions["detector"] = load_detector(app.config)
+        except ModelError as exc:
+            # One plain line before gunicorn's traceback; re-raised so gunicorn halts instead of respawning.
+            app.logger.critical("cannot start: %s", exc)
+            raise
 
     from . import api, views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
     _register_error_handlers(app)
+    init_metrics(app)
     if app.config["CORS_ORIGINS"]:
         # Browser clients served from elsewhere; off unless origins are configured.
         CORS(app, resources={r"/api/*": {}, r"/": {}}, origins=app.config["CORS_ORIGINS"],
@@ -39,6 +54,17 @@ def load_detector(config: dict) -> Detector:
     embedded = config_module.EMBEDDED_MODEL
     path = resolve_model_path(config, embedded)
     is_embedded = path == embedded
+    try:
+        return _detector(config, path, is_embedded)
+    except ModelError as exc:
+        # Name the setting to fix: Detector's own messages cannot know it.
+        setting = "the embedded model" if is_embedded else f"MODEL_URL={config['MODEL_URL']}"
+        setting = f"MODEL_PATH={path}" if config["MODEL_PATH"] else setting
+        raise ModelError(f"{setting}: {exc}") from None
+
+
+def _detector(config: dict, path: Path, is_embedded: bool) -> Detector:
+    """Detector(path) with the configured family, labels, input size, threads and providers."""
     return Detector(
         path,
         family=config["MODEL_FAMILY"],
@@ -58,6 +84,12 @@ def _register_error_handlers(app: Flask) -> None:
     def handle_api_error(exc: ApiError):
         headers = {"WWW-Authenticate": 'ApiToken header="X-Api-Token"'} if exc.status == 401 else None
         return error_response(exc.status, exc.code, exc.message, headers)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(exc: RequestEntityTooLarge):
+        total, field = app.config["MAX_CONTENT_LENGTH"], app.config["MAX_FORM_MEMORY_SIZE"]
+        message = f"the request is too large: at most {total} bytes in all, {field} bytes per non-file form field"
+        return error_response(413, "request_too_large", message)
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):

@@ -6,6 +6,7 @@ import hmac
 import time
 
 from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from inference import Detector, InferenceError
 from inference.annotate import PALETTE, draw_detections, encode_png
@@ -98,7 +99,7 @@ def _parse_request() -> list[SlotInput]:
     max_batch = current_app.config["MAX_BATCH"]
     mimetype = request.mimetype
     if mimetype == "application/json" or mimetype.endswith("+json"):
-        return parse_json_body(request.get_data(cache=False), max_batch)
+        return parse_json_body(_read_body(), max_batch)
     if mimetype == "multipart/form-data":
         return parse_form(request.form, request.files, max_batch)
     raise ApiError(
@@ -106,6 +107,16 @@ def _parse_request() -> list[SlotInput]:
         "unsupported_media_type",
         f"send application/json or multipart/form-data, not {mimetype or 'a body without Content-Type'}",
     )
+
+
+def _read_body() -> bytes:
+    """The whole body; 413 when over MAX_CONTENT_LENGTH, also for a chunked body (no Content-Length)."""
+    data = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    # Werkzeug stops a chunked body at the limit without raising: reaching it means there was more.
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        raise RequestEntityTooLarge()
+    return data
 
 
 def _run_slot(detector: Detector, slot: SlotInput) -> dict:

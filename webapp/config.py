@@ -9,6 +9,10 @@ EMBEDDED_MODEL_SOURCE = "YOLOX-Nano (Megvii-BaseDetection/YOLOX), embedded; see 
 EMBEDDED_MODEL_LICENCE = "Apache-2.0"
 
 
+class ConfigError(ValueError):
+    """A setting's value is unusable. An exception, not SystemExit: gunicorn respawns workers that exit(1)."""
+
+
 def _int(name: str, default: int) -> int:
     """An integer environment variable, with the variable named in the error."""
     raw = os.environ.get(name)
@@ -17,7 +21,7 @@ def _int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SystemExit(f"configuration error: {name} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"configuration error: {name} must be an integer, got {raw!r}") from None
 
 
 def _list(name: str) -> list[str]:

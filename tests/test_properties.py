@@ -1,0 +1,187 @@
+"""Property tests (hypothesis) of request parsing: any JSON is a clean 4xx or a task, never a crash or a 5xx."""
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inference import ParameterError, PredictParams
+from webapp.errors import ApiError
+from webapp.parsing import PredictionTask, decode_base64, parse_json_body
+
+MAX_BATCH = 16
+FEATURE_NAMES = ["score_th", "nms_iou", "min_height", "min_width", "maxResults", "classes", "annotate"]
+DEFAULTS = PredictParams()
+
+# Any JSON value orjson can write (its integers are 64-bit at most).
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=15,
+)
+# Documents close to the real shape, so the deeper checks are reached too.
+base64_like = st.binary(max_size=64).map(lambda data: base64.b64encode(data).decode()) | st.text(
+    alphabet="ABCDabcd0123+/=-_:;,. \n\u00e9", max_size=24
+)
+features = st.dictionaries(st.sampled_from(FEATURE_NAMES), json_values | st.floats(-2, 2) | st.integers(-5, 2000), max_size=5)
+entries = st.fixed_dictionaries(
+    {},
+    optional={
+        "image": st.fixed_dictionaries({}, optional={"content": base64_like | json_values}) | json_values,
+        "features": st.lists(features | json_values, max_size=2) | json_values,
+    },
+)
+shaped_documents = st.fixed_dictionaries({"requests": st.lists(entries | json_values, max_size=4) | json_values})
+documents = shaped_documents | json_values
+
+PROPERTY_SETTINGS = settings(max_examples=300, deadline=None)
+
+
+def expect_api_error(error: ApiError) -> None:
+    """A client error with a status the API contract lists and a message a person can read."""
+    assert error.status in (400, 413, 422)
+    assert error.code and error.message
+
+
+@PROPERTY_SETTINGS
+@given(documents)
+def test_any_json_document_parses_to_slots_or_a_client_error(document):
+    try:
+        slots = parse_json_body(orjson.dumps(document), MAX_BATCH)
+    except ApiError as error:
+        expect_api_error(error)
+        return
+    assert 1 <= len(slots) <= MAX_BATCH
+    for slot in slots:
+        if isinstance(slot, ApiError):
+            expect_api_error(slot)
+        else:
+            assert isinstance(slot, PredictionTask) and isinstance(slot.image, bytes)
+
+
+@PROPERTY_SETTINGS
+@given(st.binary(max_size=200))
+def test_any_bytes_parse_or_fail_as_a_client_error(body):
+    try:
+        parse_json_body(body, MAX_BATCH)
+    except ApiError as error:
+        expect_api_error(error)
+
+
+@PROPERTY_SETTINGS
+@given(st.text(max_size=100))
+def test_decode_base64_returns_bytes_or_invalid_base64(text):
+    try:
+        assert isinstance(decode_base64(text), bytes)
+    except ApiError as error:
+        assert (error.status, error.code) == (422, "invalid_base64")
+
+
+@PROPERTY_SETTINGS
+@given(st.binary(max_size=300), st.sampled_from(["plain", "data_url", "line_breaks", "no_padding", "spaces"]))
+def test_decode_base64_round_trips_every_accepted_spelling(data, spelling):
+    text = base64.b64encode(data).decode()
+    if spelling == "data_url":
+        text = "data:image/png;base64," + text
+    elif spelling == "line_breaks":
+        text = base64.encodebytes(data).decode()
+    elif spelling == "no_padding":
+        text = text.rstrip("=")
+    elif spelling == "spaces":
+        text = f"  {text}\n"
+    assert decode_base64(text) == data
+
+
+@PROPERTY_SETTINGS
+@given(st.dictionaries(st.sampled_from(FEATURE_NAMES) | st.text(max_size=5), json_values, max_size=6) | json_values)
+def test_params_from_any_mapping_are_valid_or_a_parameter_error(values):
+    try:
+        params = PredictParams.from_mapping(values)
+    except ParameterError:
+        return
+    assert_params_in_range(params)
+
+
+@PROPERTY_SETTINGS
+@given(st.dictionaries(st.sampled_from(FEATURE_NAMES), st.text(max_size=12) | st.sampled_from(["nan", "inf", "-0", "1e9", " 0.5 "])))
+def test_form_strings_are_valid_params_or_a_parameter_error(values):
+    try:
+        params = PredictParams.from_mapping(values, strings_allowed=True)
+    except ParameterError:
+        return
+    assert_params_in_range(params)
+
+
+def assert_params_in_range(params: PredictParams) -> None:
+    """Every field finite and inside its documented range."""
+    for value in (params.score_th, params.nms_iou, params.min_height, params.min_width):
+        assert isinstance(value, float) and math.isfinite(value) and 0 <= value <= 1
+    assert isinstance(params.max_results, int) and not isinstance(params.max_results, bool)
+    assert 0 <= params.max_results <= 1000
+
+
+unit_interval = st.floats(min_value=0, max_value=1)
+valid_features = st.fixed_dictionaries(
+    {},
+    optional={
+        "score_th": unit_interval | st.none(),
+        "nms_iou": unit_interval | st.none(),
+        "min_height": unit_interval | st.none(),
+        "min_width": unit_interval | st.none(),
+        "maxResults": st.integers(0, 1000) | st.none(),
+        "annotate": st.booleans() | st.none(),
+    },
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=100), valid_features), min_size=1, max_size=MAX_BATCH))
+def test_valid_requests_round_trip(items):
+    document = {"requests": [{"image": {"content": base64.b64encode(data).decode()}, "features": [feature]}
+                             for data, feature in items]}
+    slots = parse_json_body(orjson.dumps(document), MAX_BATCH)
+    assert len(slots) == len(items)
+    for slot, (data, feature) in zip(slots, items, strict=True):
+        assert isinstance(slot, PredictionTask)
+        assert slot.image == data
+        expected = {name: feature.get(name) for name in ("score_th", "nms_iou", "min_height", "min_width")}
+        for name, value in expected.items():
+            assert getattr(slot.params, name) == (getattr(DEFAULTS, name) if value is None else value)
+        max_results = feature.get("maxResults")
+        assert slot.params.max_results == (DEFAULTS.max_results if max_results is None else max_results)
+        assert slot.annotate is bool(feature.get("annotate"))
+
+
+# Through the whole app: the test client, every hook and error handler.
+CLIENT_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@CLIENT_SETTINGS
+@given(documents)
+def test_any_json_document_gets_a_json_answer_and_never_a_5xx(app, document):
+    response = app.test_client().post("/api/predict", data=orjson.dumps(document), content_type="application/json")
+    assert response.status_code in (200, 400, 413, 422), response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/json"
+    if response.status_code != 200:
+        assert response.get_json()["error"]["status"] == response.status_code
+
+
+@CLIENT_SETTINGS
+@given(st.dictionaries(st.sampled_from(FEATURE_NAMES), st.text(max_size=12), max_size=4),
+       st.binary(max_size=64), st.text(max_size=30))
+def test_any_form_gets_a_json_answer_and_never_a_5xx(app, fields, image, filename):
+    data = {**fields, "image": (io.BytesIO(image), filename or "x.jpg", "image/jpeg")}
+    response = app.test_client().post("/api/predict", data=data, content_type="multipart/form-data")
+    assert response.status_code in (200, 400, 413, 422), response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/json"

@@ -1,0 +1,60 @@
+"""Prometheus metrics at GET /metrics, summed over every gunicorn worker in multiprocess mode.
+
+gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before the workers import prometheus_client, so each
+worker writes its values to files there and /metrics adds them up. Without it (Flask's dev server,
+tests) the process's default registry is served.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from inference import Detector
+
+REQUESTS = Counter("http_requests", "HTTP requests answered, by endpoint and status", ["method", "endpoint", "status"])
+REQUEST_SECONDS = Histogram("http_request_duration_seconds", "Time to answer a request, by endpoint", ["endpoint"])
+INFERENCE_SECONDS = Histogram(
+    "inference_duration_seconds",
+    "Model run time per image (ONNX Runtime only, without decoding or post-processing)",
+    buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+# An Info metric does not work in multiprocess mode; a constant-1 gauge with labels is the usual stand-in.
+MODEL_INFO = Gauge("model_info", "The loaded model (value is always 1)", ["name", "family", "sha256"], multiprocess_mode="max")
+
+UNMATCHED = "unmatched"  # 404/405: one label value, so scanners cannot create unbounded series
+
+
+def init_metrics(app: Flask) -> None:
+    """Count and time every request, record inference times, and serve GET /metrics."""
+    detector: Detector | None = app.extensions.get("detector")
+    if detector is not None:
+        MODEL_INFO.labels(detector.info.name, detector.info.family, detector.info.sha256).set(1)
+
+    @app.before_request
+    def start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        endpoint = request.url_rule.endpoint if request.url_rule is not None else UNMATCHED
+        REQUESTS.labels(request.method if request.url_rule is not None else "other", endpoint, str(response.status_code)).inc()
+        REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+        for milliseconds in g.get("inference_ms", ()):
+            INFERENCE_SECONDS.observe(milliseconds / 1000)
+        return response
+
+    app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+
+
+def serve_metrics() -> Response:
+    """The text exposition format, over every worker when in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,102 @@
+"""Logging: text or JSON lines on stderr, a request id on every line, one access line per request."""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_LOGGED_PATH = 300
+_TEXT_FORMAT = "%(asctime)s %(levelname)s [pid %(process)d] [%(request_id)s] %(name)s: %(message)s"
+_JSON_FIELDS = ["asctime", "levelname", "name", "process", "request_id", "message"]
+_JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
+
+access_logger = logging.getLogger("webapp.access")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (so captured output in tests sees it too)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the id of the request being handled ("-" outside a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def configure_logging(log_format: str, level: str) -> logging.Handler:
+    """Install the one root handler (replacing an earlier one of ours): JSON when log_format is "json"."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_webapp_handler", False)]:
+        root.removeHandler(handler)
+    handler = _StderrHandler()
+    handler._webapp_handler = True  # type: ignore[attr-defined]
+    handler.addFilter(RequestIdFilter())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter(_JSON_FIELDS, rename_fields=_JSON_RENAMES))
+    else:
+        handler.setFormatter(logging.Formatter(_TEXT_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+def request_id_from(header_value: str | None) -> str:
+    """The client's id when it is sane (no log injection, bounded length), else a fresh one."""
+    if header_value and _SANE_REQUEST_ID.fullmatch(header_value):
+        return header_value
+    return uuid.uuid4().hex
+
+
+def init_request_logging(app: Flask) -> None:
+    """Configure logging from app.config and log one access line per request."""
+    configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+
+    @app.before_request
+    def assign_request_id() -> None:
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def log_access(response: Response) -> Response:
+        if "request_id" not in g:  # a request that failed before before_request ran
+            g.request_id = request_id_from(None)
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+        duration_ms = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 2)
+        # Method and path only: no query string, header, token or body ever reaches the log.
+        method, path = loggable(request.method), loggable(request.path)
+        access_logger.info(
+            "%s %s %s %.2fms",
+            method,
+            path,
+            response.status_code,
+            duration_ms,
+            extra={"method": method, "path": path, "status": response.status_code, "duration_ms": duration_ms},
+        )
+        return response
+
+
+def loggable(text: str) -> str:
+    """Control characters escaped (a %0A in a URL must not forge a log line), length bounded."""
+    escaped = _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return escaped if len(escaped) <= _MAX_LOGGED_PATH else escaped[:_MAX_LOGGED_PATH] + "..."
