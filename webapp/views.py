@@ -20,6 +20,8 @@ def index() -> str:
         "index.html",
         model_name=detector.info.name if detector else "(loading)",
         auth_required=bool(current_app.config["API_TOKENS"]),
+        # The page refuses larger files itself: the server may drop the connection before it can answer 413.
+        max_request_bytes=current_app.config["MAX_CONTENT_LENGTH"] or 0,
     )
 
 

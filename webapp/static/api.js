@@ -1,0 +1,109 @@
+// Talking to the server: model info, predictions, and its errors in words a person understands.
+
+// Relative URLs so the page also works when the app is mounted under a path prefix.
+const PREDICT_URL = "api/predict";
+const MODEL_URL = "api/model";
+
+const UNREACHABLE =
+  "The server cannot be reached. Check that it is running and that you are online, then try again.";
+
+// Messages for the machine-readable error codes the API sends.
+const CODE_MESSAGES = {
+  unsupported_image: "That file is not an image we can read (JPEG, PNG, WebP, BMP, GIF or TIFF).",
+  corrupt_image: "That image file is damaged or incomplete, so it cannot be read. Try another copy of it.",
+  empty_image: "That file is empty. Choose an image file instead.",
+  image_too_large: "That image has too many pixels for this server. Try a smaller version of it.",
+  image_too_small: "That image is too small to look for objects in.",
+  model_not_ready: "The model is still loading. Try again in a few seconds.",
+};
+
+/** An error whose message can be shown to a person as it is. */
+export class FriendlyError extends Error {
+  constructor(message, { status = 0, code = "" } = {}) {
+    super(message);
+    this.name = "FriendlyError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** GET /api/model: name, family, classes, palette. */
+export async function fetchModelInfo() {
+  let response;
+  try {
+    response = await fetch(MODEL_URL, { headers: { Accept: "application/json" } });
+  } catch {
+    throw new FriendlyError(UNREACHABLE);
+  }
+  const body = await readJson(response);
+  if (!response.ok || !body) {
+    throw new FriendlyError(describeFailure(response.status, body?.error, false), { status: response.status });
+  }
+  return body;
+}
+
+/**
+ * POST one image as multipart/form-data; resolves to the whole JSON body of a success.
+ * Rejects with FriendlyError, or with the AbortError when `signal` aborts.
+ */
+export async function predict({ file, params, token, annotate, signal }) {
+  const form = new FormData();
+  form.append("image", file, file.name || "pasted-image");
+  for (const [name, value] of Object.entries(params)) form.append(name, String(value));
+  if (annotate) form.append("annotate", "true");
+  const headers = { Accept: "application/json" };
+  if (token) headers["X-Api-Token"] = token;
+
+  let response;
+  try {
+    response = await fetch(PREDICT_URL, { method: "POST", body: form, headers, signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new FriendlyError(UNREACHABLE);
+  }
+  const body = await readJson(response);
+  const slot = body?.responses?.[0];
+  const error = body?.error ?? slot?.error;
+  if (!response.ok || !slot || error) {
+    const status = error?.status ?? response.status;
+    throw new FriendlyError(describeFailure(status, error, Boolean(token)), { status, code: error?.code ?? "" });
+  }
+  return body;
+}
+
+/** The page's own check before uploading: the server would refuse the file anyway. */
+export function tooLargeMessage(size, limit) {
+  return `That file is ${megabytes(size)}; this server accepts up to ${megabytes(limit)}. Try a smaller image.`;
+}
+
+/** A sentence for an HTTP status and the API's {code, message} error object (which may be missing). */
+export function describeFailure(status, error, tokenSent) {
+  const code = error?.code ?? "";
+  if (CODE_MESSAGES[code]) return CODE_MESSAGES[code];
+  if (status === 401) {
+    return tokenSent
+      ? "The server did not accept that API token. Check it and try again."
+      : "This server needs an API token. Type it in the “API token” box at the top, then try again.";
+  }
+  if (status === 413) return "That file is too large for this server. Try a smaller image.";
+  if (code === "invalid_parameter") return `The server refused one of the settings: ${error.message}.`;
+  if (status === 429) return "The server is busy. Wait a moment and try again.";
+  if (status === 503) return "The server is not ready yet (the model may still be loading). Try again shortly.";
+  if (status >= 500) return "The server had a problem with this request. Try again in a moment.";
+  if (status === 0) return UNREACHABLE;
+  return `The server refused the request (HTTP ${status}). Try another image or reload the page.`;
+}
+
+/** The response's JSON, or null when it is not JSON (a proxy's HTML error page, say). */
+async function readJson(response) {
+  try {
+    return await response.json();
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    return null;
+  }
+}
+
+function megabytes(bytes) {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

@@ -1,0 +1,64 @@
+// The detection list and summary beside the picture. Server text goes in as textContent, never as HTML.
+import { classColour } from "./draw.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** Empty list, no summary, downloads off. */
+export function clearResults() {
+  $("detection-rows").replaceChildren();
+  $("detections").hidden = true;
+  $("result-count").hidden = true;
+  $("summary").textContent = "";
+  $("download-png").disabled = true;
+  $("download-json").disabled = true;
+}
+
+/** One row per detection (class, score, box) and a line with the count and the server's timing. */
+export function renderResults(body, palette, { onHighlight }) {
+  const slot = body.responses[0];
+  const rows = slot.detections.map((detection, index) => detectionRow(detection, index, palette, onHighlight));
+  $("detection-rows").replaceChildren(...rows);
+  $("detections").hidden = rows.length === 0;
+  const count = $("result-count");
+  count.textContent = String(rows.length);
+  count.hidden = false;
+  $("summary").textContent = `${describeCount(rows.length)} ${describeTiming(body, slot)}`;
+}
+
+function detectionRow(detection, index, palette, onHighlight) {
+  const row = document.createElement("tr");
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.backgroundColor = classColour(detection.class_id, palette); // CSSOM, allowed by the CSP
+  const name = document.createElement("span");
+  name.textContent = detection.class_name;
+  const boxText = detection.box.map((value) => Math.round(value)).join(", ");
+  row.append(
+    cell([swatch, name], "class-cell"),
+    cell([detection.score.toFixed(2)], "num"),
+    cell([boxText], "box-cell"),
+  );
+  row.addEventListener("mouseenter", () => onHighlight(index));
+  row.addEventListener("mouseleave", () => onHighlight(-1));
+  return row;
+}
+
+function cell(children, className) {
+  const td = document.createElement("td");
+  td.className = className;
+  td.append(...children); // strings become text nodes
+  return td;
+}
+
+function describeCount(count) {
+  if (count === 0) return "Nothing found with these settings; try a lower minimum score.";
+  return count === 1 ? "1 object found." : `${count} objects found.`;
+}
+
+function describeTiming(body, slot) {
+  const total = body.timings_ms?.total;
+  if (total === undefined) return "";
+  const model = slot.timings_ms?.inference;
+  const modelPart = model === undefined ? "" : ` (model ${Math.round(model)} ms)`;
+  return `Server time ${Math.round(total)} ms${modelPart}.`;
+}
