@@ -11,10 +11,10 @@ serve: $(VENV)/.runtime-installed
 test: $(VENV)/.test-installed system-packages
 	$(VENV)/bin/python -m pytest
 
-# Debian's chromium for the browser tests (Playwright must not download its own) and wrk for benchmarks.
+# Debian's chromium for the browser tests (Playwright must not download its own), wrk for benchmarks, curl for README examples.
 system-packages:
-	@command -v chromium >/dev/null && command -v wrk >/dev/null || \
-		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium wrk fonts-dejavu-core; }
+	@command -v chromium >/dev/null && command -v wrk >/dev/null && command -v curl >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium wrk curl fonts-dejavu-core; }
 
 $(VENV)/.runtime-installed: requirements.txt
 	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
