@@ -16,7 +16,7 @@ import requests
 from PIL import Image
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from servers import gunicorn_server
+from servers import gunicorn_server, worker_pids
 from webapp import config as config_module
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
@@ -418,3 +418,34 @@ def test_after_all_that_a_good_request_is_answered_correctly(client):
     assert response.status_code == 200
     labels = [detection["class_name"] for detection in response.get_json()["responses"][0]["detections"]]
     assert "person" in labels
+
+
+# ---- the same cases against real gunicorn workers ---------------------------------------------------
+
+
+def wire_request(case: Case) -> tuple[dict[str, str], bytes]:
+    """The headers and body bytes the test client would send for a case, to replay over HTTP."""
+    builder = EnvironBuilder(path=case.path, method=case.method, **case.request())
+    try:
+        environ = builder.get_environ()
+        body = environ["wsgi.input"].read()
+        headers = {"Content-Type": environ[key] for key in ["CONTENT_TYPE"] if environ.get(key)}
+        return headers, body
+    finally:
+        builder.close()
+
+
+@pytest.mark.server
+def test_every_case_over_http_leaves_the_gunicorn_workers_alive_and_answering():
+    with gunicorn_server(workers=2) as server, requests.Session() as session:
+        workers_before = worker_pids(server.process.pid)
+        for case in CASES:
+            headers, body = wire_request(case)
+            response = session.request(case.method, server.url + case.path, data=body, headers=headers, timeout=60)
+            assert response.status_code == case.status, f"{case.name}: {response.text[:300]}"
+            assert response.headers["Content-Type"].startswith("application/json"), case.name
+        good = session.post(server.url + "/api/predict", json=one_image(b64(photo("astronaut.jpg"))), timeout=60)
+        assert good.status_code == 200
+        assert "person" in [d["class_name"] for d in good.json()["responses"][0]["detections"]]
+        assert worker_pids(server.process.pid) == workers_before  # no worker crashed or was restarted
+        assert "Traceback" not in server.log()
