@@ -11,6 +11,7 @@ from webapp import create_app
 
 # env var -> (value to set, config key, expected config value)
 ENV_CASES = {
+    "MODEL_VARIANT": ("int8", "MODEL_VARIANT", "int8"),
     "MODEL_PATH": ("/models/custom.onnx", "MODEL_PATH", "/models/custom.onnx"),
     "MODEL_URL": ("https://example.test/m.onnx", "MODEL_URL", "https://example.test/m.onnx"),
     "MODEL_SHA256": ("ab" * 32, "MODEL_SHA256", "ab" * 32),

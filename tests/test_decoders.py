@@ -1,6 +1,7 @@
 """Family detection and decoding through Detector, on tiny ONNX models with planted boxes."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -177,3 +178,137 @@ def test_classes_parameter_filters_by_name_or_id(models) -> None:
         detector.predict(IMAGE, PredictParams(classes=("unicorn",)))
     with pytest.raises(ParameterError, match="unknown class 80"):
         detector.predict(IMAGE, PredictParams(classes=(80,)))
+
+
+# NanoDet and CenterNet: multi-output layouts, planted on known cells so each number can be checked by hand.
+
+NANODET_BINS = 11
+CENTERNET_STRIDE = 4  # a 64x64 input gives a 16x16 heatmap
+
+
+def nanodet_level(cells: int, planted: dict[int, tuple[int, float, tuple[float, float, float, float]]]):
+    """Scores [1, cells, 80] and distributions [1, cells, 4 x 11]; planted: cell -> (class, score, sides in bins).
+
+    A side of k bins is a logit spike on bin k; k + 0.5 is two equal spikes on bins k and k + 1.
+    """
+    scores = np.zeros((1, cells, 80), np.float32)
+    distributions = np.full((1, cells, 4, NANODET_BINS), -50.0, np.float32)
+    for cell, (class_id, score, sides) in planted.items():
+        scores[0, cell, class_id] = score
+        for side, bins in enumerate(sides):
+            distributions[0, cell, side, int(bins)] = 0.0
+            if bins % 1:
+                distributions[0, cell, side, int(bins) + 1] = 0.0
+    return scores, distributions.reshape(1, cells, 4 * NANODET_BINS)
+
+
+@pytest.fixture(scope="module")
+def nanodet_model(models) -> Path:
+    """64x64 NanoDet head: strides 8/16/32 have 64/16/4 cells; pairs in mixed order, as converters leave them."""
+    # Stride 8, cell (gx 5, gy 3) = 29: centre (44, 28), every side 1 bin = 8 px -> box (36, 20, 52, 36).
+    scores_8, boxes_8 = nanodet_level(64, {29: (0, 0.9, (1, 1, 1, 1))})
+    # Stride 16, cell (gx 1, gy 2) = 9: centre (24, 40), sides (1, 1, 0.5, 0) x 16 px -> box (8, 24, 32, 40).
+    scores_16, boxes_16 = nanodet_level(16, {9: (15, 0.6, (1, 1, 0.5, 0))})
+    scores_32, boxes_32 = nanodet_level(4, {})
+    outputs = [scores_8, boxes_8, boxes_16, scores_16, scores_32, boxes_32]
+    return constant_model(models / "nanodet.onnx", outputs)
+
+
+def test_nanodet_layout_is_detected_and_decoded_from_cell_centres(nanodet_model) -> None:
+    detector = Detector(nanodet_model)
+    info = detector.info
+    assert (info.family, info.input_size, info.class_names) == ("nanodet", (64, 64), coco_class_names())
+    # Centred letterbox of the 128x64 image: x2, y minus 16 rows of padding then x2.
+    assert found(detector.predict(IMAGE, KEEP_SMALL)) == [
+        ("person", 0.9, to_image_centred(36, 20, 52, 36)),
+        ("cat", 0.6, to_image_centred(8, 24, 32, 40)),
+    ]
+    assert to_image_centred(8, 24, 32, 40) == [16, 16, 64, 48]
+
+
+def test_nanodet_logit_scores_are_squashed(models) -> None:
+    levels = [nanodet_level(64, {29: (0, 0.0, (1, 1, 1, 1))}), nanodet_level(16, {}), nanodet_level(4, {})]
+    outputs = []
+    for scores, distributions in levels:
+        scores -= 10  # logits: sigmoid(-10) ~ 0 everywhere ...
+        outputs += [scores, distributions]
+    outputs[0][0, 29, 0] = 0.0  # ... and sigmoid(0) = 0.5 for the person on stride 8's cell 29
+    detector = Detector(constant_model(models / "nanodet_logits.onnx", outputs))
+    assert found(detector.predict(IMAGE, KEEP_SMALL)) == [("person", 0.5, to_image_centred(36, 20, 52, 36))]
+
+
+def test_nanodet_recipe_is_bgr_centred_zero_padded_imagenet_normalised() -> None:
+    from inference.families import FAMILIES
+    from inference.preprocess import prepare_input
+
+    pixels = np.full((32, 64, 3), (10, 20, 30), np.uint8)  # RGB
+    batch, transform = prepare_input(pixels, (64, 64), FAMILIES["nanodet"].preprocessing)
+    assert batch.shape == (1, 3, 64, 64) and (transform.pad_x, transform.pad_y) == (0, 16)
+    mean, std = (103.53, 116.28, 123.675), (57.375, 57.12, 58.395)
+    for channel, value in enumerate((30, 20, 10)):  # B, G, R
+        assert batch[0, channel, 32, 32] == pytest.approx((value - mean[channel]) / std[channel], abs=1e-5)
+        assert batch[0, channel, 0, 0] == pytest.approx(-mean[channel] / std[channel], abs=1e-5)  # padding is 0
+
+
+def centernet_outputs(channels_last: bool) -> list[np.ndarray]:
+    """Heatmap [1, 16, 16, 80], side distances [1, 16, 16, 4] in input pixels, and the graph's own [1, 100, 6]."""
+    heatmap = np.zeros((1, 16, 16, 80), np.float32)
+    sides = np.zeros((1, 16, 16, 4), np.float32)
+    # Cell (gx 5, gy 3), car 0.7: corner-anchored centre (20, 12), sides (8, 4, 12, 8) -> box (12, 8, 32, 20).
+    heatmap[0, 3, 5, 2], sides[0, 3, 5] = 0.7, (8, 4, 12, 8)
+    # Its neighbour (gx 6, gy 3): car 0.5 is not a 3x3 peak and goes; person 0.4 is, and stays.
+    heatmap[0, 3, 6, 2], heatmap[0, 3, 6, 0], sides[0, 3, 6] = 0.5, 0.4, (4, 4, 4, 4)
+    maps = [heatmap, sides] if channels_last else [heatmap.transpose(0, 3, 1, 2), sides.transpose(0, 3, 1, 2)]
+    return [*maps, np.zeros((1, 100, 6), np.float32)]
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_centernet_layout_is_detected_and_decoded_at_heatmap_peaks(models, channels_last) -> None:
+    outputs = centernet_outputs(channels_last)
+    path = constant_model(models / f"centernet_{channels_last}.onnx", outputs, input_shape=(1, 64, 64, 3))
+    detector = Detector(path)
+    info = detector.info
+    assert (info.family, info.input_layout, info.input_size) == ("centernet", "nhwc", (64, 64))
+    # Top-left letterbox of the 128x64 image: every coordinate x2, no offset.
+    assert found(detector.predict(IMAGE, KEEP_SMALL)) == [
+        ("car", 0.7, [24.0, 16.0, 64.0, 40.0]),
+        ("person", 0.4, [40.0, 16.0, 56.0, 32.0]),
+    ]
+
+
+def test_centernet_recipe_is_rgb_top_left_raw_pixels() -> None:
+    from inference.families import FAMILIES
+    from inference.preprocess import prepare_input
+
+    pixels = np.full((32, 64, 3), (10, 20, 30), np.uint8)
+    batch, transform = prepare_input(pixels, (64, 64), FAMILIES["centernet"].preprocessing)
+    assert batch.shape == (1, 64, 64, 3) and (transform.pad_x, transform.pad_y) == (0, 0)
+    assert batch[0, 0, 0].tolist() == [10, 20, 30] and batch[0, 63, 0].tolist() == [114, 114, 114]
+
+
+def test_family_override_picks_the_decoder_and_refuses_a_misfit(nanodet_model, models) -> None:
+    # An Ultralytics-shaped output forced through the new families fails with the family named.
+    for family in ("nanodet", "centernet"):
+        with pytest.raises(ModelError, match=f"do not decode as {family}"):
+            Detector(constant_model(models / "v5_forced.onnx", [yolov5_output([])]), family=family)
+    with pytest.raises(ModelError, match="do not decode as centernet"):
+        Detector(nanodet_model, family="centernet")
+    assert Detector(nanodet_model, family="nanodet").info.family == "nanodet"
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        # five NanoDet-like outputs: one stride's pair is incomplete
+        [*nanodet_level(64, {}), *nanodet_level(16, {}), nanodet_level(4, {})[0]],
+        # pairs whose cell count (10) is no stride's grid on a 64x64 input
+        [np.zeros((1, 10, 80)), np.zeros((1, 10, 44))],
+        # a heatmap without a 4-channel size map of the same grid
+        [np.zeros((1, 16, 16, 80)), np.zeros((1, 8, 8, 4))],
+    ],
+    ids=["odd-count", "no-stride", "grid-mismatch"],
+)
+def test_near_miss_multi_output_layouts_are_refused_naming_the_shapes(models, outputs) -> None:
+    shapes = str([tuple(np.shape(o)) for o in outputs])
+    with pytest.raises(ModelError, match=re.escape(f"outputs {shapes} (input 64x64) fit no supported family")):
+        Detector(constant_model(models / "near_miss.onnx", outputs))

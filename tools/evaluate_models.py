@@ -94,14 +94,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--score-th", type=float, default=0.3)
     args = parser.parse_args()
-    print(f"{'model':32} {'family':8} {'recall':>7} {'precision':>9} {'TP':>3} {'FP':>3} {'miss':>4} {'median ms':>9}")
+    print(f"{'model':32} {'family':9} {'recall':>7} {'precision':>9} {'TP':>3} {'FP':>3} {'miss':>4} {'median ms':>9}")
     for spec in args.models:
         path, _, family = spec.partition(":")
         detector = Detector(path, family=family or None, intra_op_threads=args.threads)
         evaluate(detector)  # warm-up pass: first runs are slower
         score = evaluate(detector, PredictParams(score_th=args.score_th))
         print(
-            f"{Path(path).name:32} {detector.info.family:8} {score.recall:7.3f} {score.precision:9.3f} "
+            f"{Path(path).name:32} {detector.info.family:9} {score.recall:7.3f} {score.precision:9.3f} "
             f"{score.true_positives:3} {score.false_positives:3} {score.misses:4} {score.median_ms:9.1f}"
         )
 

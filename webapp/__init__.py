@@ -51,7 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def load_detector(config: dict) -> Detector:
     """The Detector the configuration names, loaded and warmed up."""
-    embedded = config_module.EMBEDDED_MODEL
+    embedded = config_module.embedded_model(config.get("MODEL_VARIANT", "float"))
     path = resolve_model_path(config, embedded)
     is_embedded = path == embedded
     try:
@@ -72,9 +72,16 @@ def _detector(config: dict, path: Path, is_embedded: bool) -> Detector:
         input_size=config["MODEL_INPUT_SIZE"],
         intra_op_threads=config["ORT_INTRA_OP_THREADS"],
         providers=config["EXECUTION_PROVIDERS"],
-        source=config_module.EMBEDDED_MODEL_SOURCE if is_embedded else (config["MODEL_URL"] or str(path)),
+        source=_embedded_source(config) if is_embedded else (config["MODEL_URL"] or str(path)),
         licence=config_module.EMBEDDED_MODEL_LICENCE if is_embedded else "",
     )
+
+
+def _embedded_source(config: dict) -> str:
+    """Where the embedded model came from, naming the quantisation for the int8 variant."""
+    if config.get("MODEL_VARIANT", "float") == "int8":
+        return config_module.EMBEDDED_MODEL_SOURCE + "; int8-quantised by tools/quantize_model.py"
+    return config_module.EMBEDDED_MODEL_SOURCE
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-EMBEDDED_MODEL = Path(__file__).resolve().parent.parent / "inference" / "models" / "yolox_nano.onnx"
+_MODELS = Path(__file__).resolve().parent.parent / "inference" / "models"
+# MODEL_VARIANT -> embedded file; int8 is tools/quantize_model.py's output (speed and accuracy in its model card).
+EMBEDDED_VARIANTS = {"float": _MODELS / "yolox_nano.onnx", "int8": _MODELS / "yolox_nano_int8.onnx"}
+EMBEDDED_MODEL = EMBEDDED_VARIANTS["float"]
 EMBEDDED_MODEL_SOURCE = "YOLOX-Nano (Megvii-BaseDetection/YOLOX), embedded; see inference/models/MODEL_CARD.md"
 EMBEDDED_MODEL_LICENCE = "Apache-2.0"
 
@@ -24,6 +27,14 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"configuration error: {name} must be an integer, got {raw!r}") from None
 
 
+def embedded_model(variant: str) -> Path:
+    """The embedded model file for a MODEL_VARIANT value."""
+    if variant not in EMBEDDED_VARIANTS:
+        choices = ", ".join(EMBEDDED_VARIANTS)
+        raise ConfigError(f"configuration error: MODEL_VARIANT must be one of {choices}, got {variant!r}")
+    return EMBEDDED_VARIANTS[variant]
+
+
 def _list(name: str) -> list[str]:
     """A comma-separated environment variable as a list without empty items."""
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
@@ -33,6 +44,7 @@ def from_environment() -> dict:
     """Every setting the application reads, from the environment or its default."""
     return {
         # The model
+        "MODEL_VARIANT": (os.environ.get("MODEL_VARIANT") or "float").strip().lower(),  # embedded model: float | int8
         "MODEL_PATH": os.environ.get("MODEL_PATH") or "",  # empty = the embedded default model
         "MODEL_URL": os.environ.get("MODEL_URL") or "",
         "MODEL_SHA256": os.environ.get("MODEL_SHA256") or "",

@@ -12,7 +12,9 @@ import numpy as np
 
 from ..errors import ModelError
 from ..preprocess import Preprocessing
+from .centernet import centernet_heads, decode_centernet
 from .grids import grid_cell_count
+from .nanodet import decode_nanodet, fits_nanodet
 from .ultralytics import decode_yolov5, decode_yolov8
 from .yolox import decode_yolox
 
@@ -43,6 +45,21 @@ FAMILIES: dict[str, Family] = {
         ),
         Family("yolov5", "Ultralytics YOLOv5: [1, N, 5 + C], pixel boxes, objectness", _ULTRALYTICS_INPUT, decode_yolov5),
         Family("yolov8", "Ultralytics YOLOv8 / YOLO11: [1, 4 + C, N], pixel boxes", _ULTRALYTICS_INPUT, decode_yolov8),
+        Family(
+            "nanodet",
+            "NanoDet (GFL head): per stride, scores [1, N, C] and side distributions [1, N, 4 x bins]",
+            # Measured on the labelled photos: BGR, centred letterbox padded with 0, ImageNet mean/std in 0..255.
+            Preprocessing(resize="letterbox", anchor="center", pad_value=0, channel_order="bgr",
+                          mean=(103.53, 116.28, 123.675), std=(57.375, 57.12, 58.395)),
+            decode_nanodet,
+        ),
+        Family(
+            "centernet",
+            "CenterNet: heatmap [1, H, W, C] and side distances [1, H, W, 4]",
+            # Measured on the labelled photos: RGB, top-left letterbox, pad 114, raw 0..255 (the graph normalises).
+            Preprocessing(resize="letterbox", anchor="top-left", pad_value=114, channel_order="rgb", layout="nhwc"),
+            decode_centernet,
+        ),
     )
 }
 
@@ -64,6 +81,10 @@ def detect_family(
             return "yolov5"
         if cols == cells and rows > 4:
             return "yolov8"
+    if fits_nanodet(shapes, input_hw):
+        return "nanodet"
+    if centernet_heads(shapes) is not None:
+        return "centernet"
     raise ModelError(
         f"the model's outputs {shapes} (input {input_hw[0]}x{input_hw[1]}) fit no supported family "
         f"({', '.join(FAMILIES)}); name the family in the configuration if it is one of them"
