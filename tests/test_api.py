@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.test import TestResponse
 
+from inference import ModelError
 from inference.annotate import class_color
 from webapp import create_app
 
@@ -393,3 +394,18 @@ def test_cors_origins_env_var_allows_that_origin_only(monkeypatch, photo_bytes):
     assert posted.headers["Access-Control-Allow-Origin"] == "http://example.test"
     stranger = predict(client, entry(photo_bytes("coffee.jpg")), headers={"Origin": "http://elsewhere.test"})
     assert "Access-Control-Allow-Origin" not in stranger.headers
+
+
+def test_a_model_failing_at_request_time_is_the_servers_fault_not_the_callers(app, client, monkeypatch, photo_bytes):
+    """A broken model is a 500 with a plain message (details only in the log), never a 422 blaming the image."""
+    detector = app.extensions["detector"]
+
+    def broken(*args, **kwargs):
+        raise ModelError("the model failed to run: [ONNXRuntimeError] secret internal detail")
+
+    monkeypatch.setattr(detector, "predict_bytes", broken)
+    response = predict(client, entry(photo_bytes("coffee.jpg")))
+    assert response.status_code == 500
+    error = response.get_json()["error"]
+    assert error["code"] == "model_failed"
+    assert "secret internal detail" not in response.get_data(as_text=True)

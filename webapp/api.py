@@ -8,7 +8,7 @@ import time
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from inference import Detector, InferenceError
+from inference import Detector, InferenceError, ModelError
 from inference.annotate import PALETTE, draw_detections, encode_png
 from inference.image_decoding import decode_image
 
@@ -133,6 +133,8 @@ def _run_slot(detector: Detector, slot: SlotInput) -> dict:
             result["annotated_image"] = _annotated_png(slot, detections, limits)
         return result
     except InferenceError as exc:
+        if isinstance(exc, ModelError):
+            current_app.logger.error("prediction failed: %s", exc)
         return {"error": ApiError.from_inference(exc).to_dict()}
 
 

@@ -10,6 +10,7 @@ from inference import (
     ImageTooLargeError,
     ImageTooSmallError,
     InferenceError,
+    ModelError,
     ParameterError,
     UnsupportedImageError,
 )
@@ -40,7 +41,9 @@ class ApiError(Exception):
 
     @classmethod
     def from_inference(cls, exc: InferenceError) -> ApiError:
-        """422 for an image or parameter the caller sent that we cannot use."""
+        """422 for an image or parameter the caller sent that we cannot use; 500 when the model itself failed."""
+        if isinstance(exc, ModelError):  # the server's fault, not the caller's: say so, keep details in the log
+            return cls(500, "model_failed", "the model failed to run on this image; the server's log has the details")
         code = next((c for kind, c in _INFERENCE_ERROR_CODES.items() if isinstance(exc, kind)), "invalid_input")
         return cls(422, code, str(exc))
 
