@@ -1,8 +1,12 @@
 """gunicorn settings: bind $PORT, honour WEB_CONCURRENCY, size ONNX Runtime threads to the CPUs."""
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
+
+from gunicorn.glogging import Logger
+from pythonjsonlogger.json import JsonFormatter
 
 cpus = os.cpu_count() or 1
 
@@ -21,7 +25,33 @@ preload_app = False  # ONNX Runtime sessions must be created after fork, one per
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 0)
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
+# Path without the query string, no Referer, User-Agent or Basic-auth user (the default logs all four:
+# secrets travel in them); the request id ties the line to the app's own log lines.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 errorlog = "-"
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class SafeLogger(Logger):
+    """gunicorn's logger, with the path escaped and, when LOG_FORMAT=json, JSON lines like the app's."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        # The path is URL-decoded: an escaped %0A in it must not start a forged log line.
+        atoms["U"] = _CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", atoms["U"] or "")
+        return atoms
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if (os.environ.get("LOG_FORMAT") or "").lower() == "json":
+            fields = ["asctime", "levelname", "name", "process", "message"]
+            renames = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
+            formatter = JsonFormatter(fields, rename_fields=renames, static_fields={"request_id": "-"})
+            for handler in self.error_log.handlers + self.access_log.handlers:
+                handler.setFormatter(formatter)
+
+
+logger_class = SafeLogger
 
 # Prometheus multiprocess mode: each worker writes its metrics to files in one directory and /metrics
 # adds them up. The variable must be set here, in the master, before any worker imports prometheus_client.
