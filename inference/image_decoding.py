@@ -72,7 +72,7 @@ def decode_image(
         image.draft("RGB", want)
     try:
         image.load()
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)  # upright image; no copy when already upright
         pixels = _to_rgb_array(image)
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise CorruptImageError(f"the image data is damaged or truncated ({exc})") from None

@@ -96,6 +96,11 @@ def _parse_entry(index: int, entry: Any) -> SlotInput:
 
 def decode_base64(content: str) -> bytes:
     """Standard base64, tolerating a data-URL prefix, line breaks and missing padding."""
+    try:
+        # Clean base64 (what clients send) in one C pass; the regex clean-up below costs ~5x more.
+        return binascii.a2b_base64(content, strict_mode=True)
+    except ValueError:  # binascii.Error, or non-ASCII text: take the tolerant path and its messages
+        pass
     content = _DATA_URL_PREFIX.sub("", content.strip(), count=1)
     try:
         raw = _WHITESPACE.sub(b"", content.encode("ascii"))
