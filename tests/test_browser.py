@@ -329,3 +329,16 @@ def test_unreachable_server_and_oversized_file_are_explained(watched_page):
     page.set_input_files("#file-input", str(PHOTOS / "coffee.jpg"))  # 80 kB
     assert wait_for_answer(page) == "error"
     assert "this server accepts up to" in page.text_content("#message")
+
+
+def test_an_image_chosen_right_after_a_slider_move_is_asked_for_once(watched_page):
+    """The image goes with the sliders' current values, so the slider's pending request is dropped."""
+    page, _ = watched_page
+    predictions = []
+    page.on("request", lambda request: request.url.endswith("/api/predict") and predictions.append(request))
+    page.fill("#score_th", "0.2")  # starts the slider's debounce timer
+    page.set_input_files("#file-input", str(PHOTOS / "coffee.jpg"))
+    assert wait_for_answer(page) == "done"
+    page.wait_for_timeout(600)  # well past the debounce delay
+    assert page.evaluate("document.body.dataset.status") == "done"
+    assert len(predictions) == 1

@@ -11,6 +11,8 @@ const overlay = $("overlay");
 const tokenInput = $("api-token"); // only present when the server needs a token
 const TOKEN_KEY = "detection-api-token";
 
+let sliderControl = { cancelPending: () => {} }; // set by bindSliders at start-up
+
 const state = {
   file: null,
   fileUrl: "",
@@ -48,6 +50,7 @@ async function loadFile(file) {
     setStatus("error");
     return;
   }
+  sliderControl.cancelPending(); // this image is sent with the sliders' current values: no second request
   state.file = file;
   state.result = null;
   state.highlight = -1;
@@ -228,7 +231,7 @@ function bindToken() {
 function main() {
   setStatus("idle");
   bindImageInputs(loadFile);
-  bindSliders({
+  sliderControl = bindSliders({
     onInput: () => state.file && setStatus("busy"), // results are stale until the next answer
     onSettled: runPrediction,
   });

@@ -26,7 +26,8 @@ export function readParams() {
 
 /**
  * Keep the shown numbers current; `onInput` runs at once on every move (to mark results stale),
- * `onSettled` runs once the sliders have been still for `delayMs`.
+ * `onSettled` runs once the sliders have been still for `delayMs`. Returns `cancelPending()`, for callers
+ * that are about to ask the API with the current values anyway.
  */
 export function bindSliders({ onInput, onSettled, delayMs = 150 }) {
   let timer = 0;
@@ -49,4 +50,5 @@ export function bindSliders({ onInput, onSettled, delayMs = 150 }) {
     }
     changed();
   });
+  return { cancelPending: () => clearTimeout(timer) };
 }
