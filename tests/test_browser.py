@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -342,3 +343,28 @@ def test_an_image_chosen_right_after_a_slider_move_is_asked_for_once(watched_pag
     page.wait_for_timeout(600)  # well past the debounce delay
     assert page.evaluate("document.body.dataset.status") == "done"
     assert len(predictions) == 1
+
+
+def test_a_late_answer_for_the_previous_image_does_not_overwrite_the_new_state(watched_page):
+    """The answer for image 1 arrives after image 2 was refused as too large: the refusal stays on screen."""
+    page, _ = watched_page
+    held = []
+    page.route("**/api/predict", lambda route: held.append(route))  # keep image 1's request waiting
+    page.set_input_files("#file-input", str(PHOTOS / "astronaut.jpg"))
+    wait_until(page, "() => document.body.dataset.status === 'busy'")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the page never asked the API"
+
+    page.evaluate("document.body.dataset.maxRequestBytes = '50000'")
+    page.set_input_files("#file-input", str(PHOTOS / "coffee.jpg"))  # 80 kB: refused in the page
+    assert wait_for_answer(page) == "error"
+    try:
+        held[0].continue_()  # image 1's answer may now arrive
+    except Exception:  # the page already cancelled that request: nothing to deliver
+        pass
+    page.wait_for_timeout(1500)
+    assert page.evaluate("document.body.dataset.status") == "error"
+    assert "this server accepts up to" in page.text_content("#message")
+    assert boxes_drawn(page) == 0

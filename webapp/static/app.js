@@ -41,8 +41,16 @@ function currentToken() {
   return tokenInput ? tokenInput.value.trim() : "";
 }
 
+/** Answers to requests already sent no longer count: a new image is coming. */
+function dropPendingAnswers() {
+  sliderControl.cancelPending(); // the new image is sent with the sliders' current values anyway
+  state.controller?.abort();
+  state.sequence++;
+}
+
 /** A new image: show it at once, then ask the API. */
 async function loadFile(file) {
+  dropPendingAnswers();
   showMessage("");
   const limit = Number(document.body.dataset.maxRequestBytes);
   if (limit && file.size >= limit) {
@@ -50,7 +58,6 @@ async function loadFile(file) {
     setStatus("error");
     return;
   }
-  sliderControl.cancelPending(); // this image is sent with the sliders' current values: no second request
   state.file = file;
   state.result = null;
   state.highlight = -1;
