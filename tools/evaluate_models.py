@@ -1,6 +1,6 @@
 """Recall and precision at IoU 0.5 on the labelled photos, plus latency, for one or more ONNX detectors.
 
-    python tools/evaluate_models.py inference/models/yolox_nano.onnx [other.onnx --family nanodet ...]
+    python tools/evaluate_models.py inference/models/yolox_nano.onnx [other.onnx:nanodet ...]
 
 Matching: greedy, best score first, same class, IoU >= 0.5. Objects marked "difficult" in
 tests/data/ground_truth.json are neither required (no miss) nor counted against (a detection on one is
