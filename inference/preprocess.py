@@ -88,7 +88,7 @@ def _to_float_batch(canvas: np.ndarray, recipe: Preprocessing) -> np.ndarray:
     """uint8 (h, w, 3) RGB -> contiguous float32 (1, 3, h, w) or (1, h, w, 3), normalised.
 
     Channels are reordered and transposed while converting, in one pass per plane: converting a
-    reversed or transposed view with astype costs ~10x more (measured in BENCHMARKS.md).
+    reversed or transposed view with astype costs ~6x more (measured in BENCHMARKS.md).
     """
     order = (2, 1, 0) if recipe.channel_order == "bgr" else (0, 1, 2)
     height, width = canvas.shape[:2]

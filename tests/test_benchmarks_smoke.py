@@ -1,0 +1,67 @@
+"""The benchmark scripts run end to end on tiny loads and print complete tables (no timing asserts)."""
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from servers import ROOT
+
+pytestmark = pytest.mark.server
+
+NUMBER = r"(\d+(?:\.\d+)?)"
+SERVED_ROW = re.compile(
+    rf"^(ours|litserve|flask dev, threaded=False)\s+(json|multipart)\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}"
+    rf"\s+{NUMBER}\s+(\d+)\s+{NUMBER}"  # cpu ms, errors, /raw
+)
+RAW_ROW = re.compile(rf"^(raw [^\n]+? thr)\s+tensor\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+0$")
+
+
+def run_tool(*argv: str, timeout: float) -> str:
+    """Run a tools/ script with the venv's Python; its stdout (fails with its output on a non-zero exit)."""
+    done = subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def test_bench_inference_prints_every_step_and_the_ratio():
+    output = run_tool("tools/bench_inference.py", "--iterations", "5", "--warmup", "1", "--threads", "1", timeout=120)
+    medians = dict(re.findall(rf"^(\S[^\n]*?|  stage: \w+)\s+{NUMBER}$", output, re.MULTILINE))
+    for step in ("raw session.run", "predict_bytes (end to end)", "decode, JPEG draft", "decode, full (no draft)"):
+        assert float(medians[step]) > 0, step
+    for stage in ("decode", "preprocess", "inference", "postprocess"):
+        assert float(medians[f"  stage: {stage}"]) > 0, stage
+    ratio = re.search(rf"^end to end / raw\s+{NUMBER}\s+\(target <= 1.15: (met|NOT met)\)$", output, re.MULTILINE)
+    assert ratio and float(ratio.group(1)) > 1.0, output  # end to end does strictly more work than the run
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is installed by make test's system-packages")
+def test_bench_server_smoke_prints_the_table_with_positive_numbers():
+    output = run_tool("tools/bench_server.py", "--smoke", timeout=280)
+    table = output[output.index("\nload average") :]
+    raw = [m.groups() for m in map(RAW_ROW.match, table.splitlines()) if m]
+    served = [m.groups() for m in map(SERVED_ROW.match, table.splitlines()) if m]
+
+    assert {row[0] for row in raw} >= {"raw 1 session x 2 thr", "raw 2 sessions x 1 thr"}
+    for row in raw:
+        assert all(float(value) > 0 for value in row[2:7]), row
+    expected = {("ours", "json"), ("ours", "multipart"), ("flask dev, threaded=False", "json")}
+    if importlib.util.find_spec("litserve") is not None:
+        expected.add(("litserve", "json"))
+    else:  # the peer is a benchmark-only dependency: its row says so instead of vanishing
+        assert re.search(r"^litserve\s+json\s+-\s+not installed", table, re.MULTILINE), table
+    assert {(row[0], row[1]) for row in served} == expected
+    for server, content, concurrency, rps, p50, p95, p99, cpu_ms, errors, of_raw in served:
+        assert concurrency == "1" and errors == "0", (server, content)
+        assert float(rps) > 0 and 0 < float(p50) <= float(p95) <= float(p99), (server, content)
+        assert float(cpu_ms) > 0 and float(of_raw) > 0, (server, content)
+    assert re.search(r"throughput at saturation / raw ceiling\s+\d+\.\d+\s+target >= 0.85: (met|NOT met)", table)
+    assert re.search(r"added p50 at c=1, JSON, vs raw x \d+ thr \(ms\)\s+-?\d+\.\d+\s+target <= 5.0", table)
+    cold = re.search(rf"launch -> first successful prediction {NUMBER} s; RSS master {NUMBER} MiB, workers ([\d, ]+) MiB", table)
+    assert cold and float(cold.group(1)) > 0, table
+    assert all(int(rss) > 0 for rss in cold.group(3).split(", "))
+    assert re.search(r"^RSS after load, ours \(gunicorn, Procfile\): [\d, ]+ MiB \(total \d+\)$", table, re.MULTILINE), table
