@@ -208,6 +208,24 @@ def test_annotate_adds_a_png_with_boxes_in_the_class_colour(client, photo_bytes)
     assert original.getpixel((x1, middle_y)) != colour  # the colour was drawn, not already there
 
 
+def test_annotating_a_large_jpeg_draws_on_the_full_size_image(client, photo_bytes):
+    """The model sees a reduced decode of a big JPEG; the annotated PNG is still the full image, boxes in place."""
+    small = Image.open(io.BytesIO(photo_bytes("astronaut.jpg"))).convert("RGB")
+    large = small.resize((2048, 2048), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    large.save(buffer, "JPEG", quality=90)
+    slot = json_body(predict(client, entry(buffer.getvalue(), {"annotate": True})))["responses"][0]
+    drawn = Image.open(io.BytesIO(base64.b64decode(slot["annotated_image"]))).convert("RGB")
+    assert drawn.size == (slot["image"]["width"], slot["image"]["height"]) == (2048, 2048)
+    person = next(d for d in slot["detections"] if d["class_name"] == "person")
+    x1, y1, x2, y2 = (round(v) for v in person["box"])
+    assert x2 - x1 > 1000  # the box is in full-size pixels, not the reduced decode's
+    colour = class_color(person["class_id"])
+    middle_y, middle_x = (y1 + y2) // 2, (x1 + x2) // 2
+    for point in [(x1, middle_y), (x2, middle_y), (middle_x, y2)]:
+        assert drawn.getpixel(point) == colour, point
+
+
 # --- multipart --------------------------------------------------------------------------------------
 
 
@@ -409,3 +427,94 @@ def test_a_model_failing_at_request_time_is_the_servers_fault_not_the_callers(ap
     error = response.get_json()["error"]
     assert error["code"] == "model_failed"
     assert "secret internal detail" not in response.get_data(as_text=True)
+
+
+# --- request timeout (REQUEST_TIMEOUT_S) ------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock that moves only when a fake slow prediction advances it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def slow_model(app, monkeypatch):
+    """Each prediction takes `seconds` of fake time (the real model still runs); returns the setter."""
+    import webapp.api
+
+    clock = FakeClock()
+    monkeypatch.setattr(webapp.api, "deadline_clock", clock)
+    monkeypatch.setitem(app.config, "REQUEST_TIMEOUT_S", 20)
+    detector = app.extensions["detector"]
+    real_predict = detector.predict_bytes
+
+    def use(seconds: float) -> None:
+        def predict_bytes(*args, **kwargs):
+            clock.now += seconds
+            return real_predict(*args, **kwargs)
+
+        monkeypatch.setattr(detector, "predict_bytes", predict_bytes)
+
+    return use
+
+
+def assert_timed_out(slot: dict, step: str) -> None:
+    """The slot is the request_timeout error, naming the setting and what to do."""
+    error = slot["error"]
+    assert (error["status"], error["code"]) == (503, "request_timeout")
+    assert "REQUEST_TIMEOUT_S=20" in error["message"] and f"before this image was {step}" in error["message"]
+    assert "fewer images" in error["message"]
+
+
+def test_batch_slots_not_started_before_the_deadline_get_a_timeout_error(client, photo_bytes, slow_model):
+    slow_model(8)  # slots start at 0, 8, 16 s; the fourth would start at 24 s > 20 s
+    image = photo_bytes("coffee.jpg")
+    answer = predict(client, *[entry(image)] * 5)
+    assert answer.status_code == 200  # the images that ran keep their results
+    slots = json_body(answer)["responses"]
+    assert all("detections" in slot for slot in slots[:3])
+    for slot in slots[3:]:
+        assert_timed_out(slot, "started")
+
+
+def test_every_slot_timed_out_is_a_503_like_a_single_failed_image(client, photo_bytes, slow_model, monkeypatch):
+    import webapp.api
+    from webapp.parsing import parse_json_body
+
+    slow_model(0)
+
+    def slow_upload(*args, **kwargs):
+        """Receiving and parsing the body used up all the time: no image can start."""
+        webapp.api.deadline_clock.now += 21
+        return parse_json_body(*args, **kwargs)
+
+    monkeypatch.setattr(webapp.api, "parse_json_body", slow_upload)
+    answers = [predict(client, *[entry(photo_bytes("coffee.jpg"))] * count) for count in (1, 3)]
+    for answer, count in zip(answers, (1, 3)):
+        assert answer.status_code == 503
+        body = json_body(answer)
+        assert body["error"]["code"] == "request_timeout"
+        assert len(body["responses"]) == count
+        for slot in body["responses"]:
+            assert_timed_out(slot, "started")
+
+
+def test_annotation_is_skipped_once_the_deadline_has_passed(client, photo_bytes, slow_model):
+    slow_model(25)  # the prediction itself outlasts the deadline
+    answer = predict(client, entry(photo_bytes("coffee.jpg"), {"annotate": True}))
+    assert answer.status_code == 503
+    body = json_body(answer)
+    assert_timed_out(body["responses"][0], "annotated")
+    assert "annotated_image" not in answer.get_data(as_text=True)
+
+
+def test_a_request_within_the_deadline_is_not_affected(client, photo_bytes, slow_model):
+    slow_model(6)  # three slots start at 0, 6, 12 s and annotate before 20 s
+    answer = predict(client, *[entry(photo_bytes("coffee.jpg"), {"annotate": True})] * 3)
+    assert answer.status_code == 200
+    assert all("annotated_image" in slot for slot in json_body(answer)["responses"])

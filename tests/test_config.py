@@ -29,6 +29,7 @@ ENV_CASES = {
     "MAX_IMAGE_PIXELS": ("1000000", "MAX_IMAGE_PIXELS", 1_000_000),
     "MAX_IMAGE_SIDE": ("4000", "MAX_IMAGE_SIDE", 4000),
     "MAX_BATCH": ("4", "MAX_BATCH", 4),
+    "REQUEST_TIMEOUT_S": ("5", "REQUEST_TIMEOUT_S", 5),
     "LOG_FORMAT": ("JSON", "LOG_FORMAT", "json"),
     "LOG_LEVEL": ("debug", "LOG_LEVEL", "DEBUG"),
 }
@@ -91,3 +92,35 @@ def test_bad_integer_stops_with_a_clear_message(clean_env, name):
         create_app({"LOAD_MODEL": False})
     message = str(stopped.value)
     assert name in message and "'12MB'" in message and "integer" in message
+
+
+# env var -> the smallest value it accepts (MODEL_INPUT_SIZE and ORT_INTRA_OP_THREADS: 0 means "not set")
+MINIMUMS = {
+    "MAX_BATCH": 1,
+    "MAX_REQUEST_BYTES": 1,
+    "MAX_IMAGE_PIXELS": 1,
+    "MAX_IMAGE_SIDE": 1,
+    "ORT_INTRA_OP_THREADS": 0,
+    "MODEL_INPUT_SIZE": 0,
+    "MODEL_MAX_DOWNLOAD_BYTES": 1,
+    "REQUEST_TIMEOUT_S": 1,
+}
+
+
+def test_every_integer_setting_has_a_minimum_tested_here():
+    assert set(MINIMUMS) == set(INTEGER_VARS)
+
+
+@pytest.mark.parametrize("name", sorted(MINIMUMS))
+def test_integer_below_its_minimum_stops_with_a_clear_message(clean_env, name):
+    clean_env.setenv(name, str(MINIMUMS[name] - 1))
+    with pytest.raises(config_module.ConfigError) as stopped:
+        create_app({"LOAD_MODEL": False})
+    message = str(stopped.value)
+    assert name in message and f"at least {MINIMUMS[name]}" in message
+
+
+@pytest.mark.parametrize("name", sorted(MINIMUMS))
+def test_integer_at_its_minimum_is_accepted(clean_env, name):
+    clean_env.setenv(name, str(MINIMUMS[name]))
+    create_app({"LOAD_MODEL": False})

@@ -59,6 +59,36 @@ def test_every_setting_the_code_reads_is_in_the_configuration_table_and_nothing_
     assert read - {"SERVER_SOFTWARE"} == table
 
 
+def table_defaults() -> dict[str, str]:
+    """The configuration table's default column by variable."""
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|", section("Configuration"), flags=re.M)
+    return {name: default.strip() for name, default in rows}
+
+
+def test_numeric_defaults_in_the_table_are_the_ones_the_code_uses(monkeypatch):
+    from webapp import config
+
+    defaults = table_defaults()
+    for name in defaults:
+        monkeypatch.delenv(name, raising=False)
+    settings = config.from_environment()
+    key_of = {"MAX_REQUEST_BYTES": "MAX_CONTENT_LENGTH"}  # Flask's own name for the body limit
+    gunicorn_conf = (ROOT / "gunicorn.conf.py").read_text()
+    checked = 0
+    for name, default in defaults.items():
+        number = re.match(r"\d+", default)
+        if number is None:
+            continue
+        key = key_of.get(name, name)
+        if key in settings:
+            assert settings[key] == int(number.group()), name
+        else:  # a gunicorn setting: `os.environ.get("NAME") or 30` or `os.environ.get('PORT', '5000')`
+            pattern = rf"""environ\.get\(["']{name}["'](?:\) or |, ["']){number.group()}\b"""
+            assert re.search(pattern, gunicorn_conf), f"{name}: README says {default}"
+        checked += 1
+    assert checked >= 10
+
+
 @pytest.fixture(scope="module")
 def make_serve():
     """`make serve`, the quick start's first command, bound to loopback on a free port; yields its URL."""

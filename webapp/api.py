@@ -18,6 +18,9 @@ from .parsing import PredictionTask, SlotInput, parse_form, parse_json_body
 from .responses import json_response
 
 bp = Blueprint("api", __name__)
+# The request deadline's clock (tests replace it to make time pass). gunicorn's gthread `timeout` never
+# stops a running request, so predict checks the deadline itself between images.
+deadline_clock = time.monotonic
 
 
 @bp.post("/api/predict")
@@ -27,15 +30,17 @@ def predict() -> Response:
     _require_token()
     detector = _detector()
     started = time.perf_counter()
+    deadline = deadline_clock() + current_app.config["REQUEST_TIMEOUT_S"]
     slots = _parse_request()
-    results = [_run_slot(detector, slot) for slot in slots]
+    results = [_run_slot(detector, slot, deadline) for slot in slots]
     body = {
         "model": detector.info.name,
         "responses": results,
         "timings_ms": {"total": round((time.perf_counter() - started) * 1000, 2)},
     }
-    if len(slots) == 1 and "error" in results[0]:
-        # A single image that failed: the HTTP status says why, as for any other error.
+    all_timed_out = all(result.get("error", {}).get("code") == "request_timeout" for result in results)
+    if (len(slots) == 1 and "error" in results[0]) or all_timed_out:
+        # A single image that failed (or a batch that ran out of time): the HTTP status says why.
         body["error"] = results[0]["error"]
         return json_response(body, results[0]["error"]["status"])
     return json_response(body)
@@ -119,10 +124,12 @@ def _read_body() -> bytes:
     return data
 
 
-def _run_slot(detector: Detector, slot: SlotInput) -> dict:
-    """Predict one task, or report its error in its slot."""
+def _run_slot(detector: Detector, slot: SlotInput, deadline: float) -> dict:
+    """Predict one task, or report its error (its own, or the request's deadline passed) in its slot."""
     if isinstance(slot, ApiError):
         return {"error": slot.to_dict()}
+    if deadline_clock() >= deadline:
+        return {"error": _timeout_error("started").to_dict()}
     config = current_app.config
     limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
     try:
@@ -130,12 +137,25 @@ def _run_slot(detector: Detector, slot: SlotInput) -> dict:
         g.setdefault("inference_ms", []).append(detections.timings_ms.get("inference", 0.0))
         result = {**detections.to_dict(), "timings_ms": detections.timings_ms}
         if slot.annotate:
+            if deadline_clock() >= deadline:
+                return {"error": _timeout_error("annotated").to_dict()}
             result["annotated_image"] = _annotated_png(slot, detections, limits)
         return result
     except InferenceError as exc:
         if isinstance(exc, ModelError):
             current_app.logger.error("prediction failed: %s", exc)
         return {"error": ApiError.from_inference(exc).to_dict()}
+
+
+def _timeout_error(step: str) -> ApiError:
+    """503 for an image the request's deadline passed before it was `step`."""
+    seconds = current_app.config["REQUEST_TIMEOUT_S"]
+    return ApiError(
+        503,
+        "request_timeout",
+        f"the request ran out of time (REQUEST_TIMEOUT_S={seconds} s) before this image was {step}; "
+        "send fewer images per request",
+    )
 
 
 def _annotated_png(slot: PredictionTask, detections, limits: dict) -> str:

@@ -16,15 +16,19 @@ class ConfigError(ValueError):
     """A setting's value is unusable. An exception, not SystemExit: gunicorn respawns workers that exit(1)."""
 
 
-def _int(name: str, default: int) -> int:
-    """An integer environment variable, with the variable named in the error."""
+def _int(name: str, default: int, minimum: int) -> int:
+    """An integer environment variable of at least `minimum`, with the variable named in the error."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"configuration error: {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        # A zero or negative limit would refuse every request (or none) instead of failing here, clearly.
+        raise ConfigError(f"configuration error: {name} must be at least {minimum}, got {value}")
+    return value
 
 
 def embedded_model(variant: str) -> Path:
@@ -49,20 +53,22 @@ def from_environment() -> dict:
         "MODEL_URL": os.environ.get("MODEL_URL") or "",
         "MODEL_SHA256": os.environ.get("MODEL_SHA256") or "",
         "MODEL_CACHE_DIR": os.environ.get("MODEL_CACHE_DIR") or str(Path.home() / ".cache" / "detection-server"),
-        "MODEL_MAX_DOWNLOAD_BYTES": _int("MODEL_MAX_DOWNLOAD_BYTES", 500 * 1024 * 1024),
+        "MODEL_MAX_DOWNLOAD_BYTES": _int("MODEL_MAX_DOWNLOAD_BYTES", 500 * 1024 * 1024, minimum=1),
         "MODEL_FAMILY": os.environ.get("MODEL_FAMILY") or None,  # None = detect from outputs/metadata
         "MODEL_LABELS": os.environ.get("MODEL_LABELS") or None,  # labels file, one class per line
-        "MODEL_INPUT_SIZE": _int("MODEL_INPUT_SIZE", 0) or None,  # for models with a symbolic input size
-        "ORT_INTRA_OP_THREADS": _int("ORT_INTRA_OP_THREADS", 0),  # 0 = gunicorn.conf.py / ONNX Runtime decides
+        "MODEL_INPUT_SIZE": _int("MODEL_INPUT_SIZE", 0, minimum=0) or None,  # 0 = unset; for a symbolic input size
+        "ORT_INTRA_OP_THREADS": _int("ORT_INTRA_OP_THREADS", 0, minimum=0),  # 0 = gunicorn.conf.py / ORT decides
         "EXECUTION_PROVIDERS": _list("EXECUTION_PROVIDERS") or ["CPUExecutionProvider"],
         # Security
         "API_TOKENS": _list("API_TOKENS"),  # empty = the API is open
         "CORS_ORIGINS": _list("CORS_ORIGINS"),  # empty = no cross-origin access
         # Limits
-        "MAX_CONTENT_LENGTH": _int("MAX_REQUEST_BYTES", 20 * 1024 * 1024),
-        "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
-        "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000),
-        "MAX_BATCH": _int("MAX_BATCH", 16),
+        "MAX_CONTENT_LENGTH": _int("MAX_REQUEST_BYTES", 20 * 1024 * 1024, minimum=1),
+        "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
+        "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000, minimum=1),
+        "MAX_BATCH": _int("MAX_BATCH", 16, minimum=1),
+        # Seconds a prediction request may run: batch slots not started by then answer 503 request_timeout.
+        "REQUEST_TIMEOUT_S": _int("REQUEST_TIMEOUT_S", 20, minimum=1),
         # Logging
         "LOG_FORMAT": (os.environ.get("LOG_FORMAT") or "text").lower(),  # text | json
         "LOG_LEVEL": (os.environ.get("LOG_LEVEL") or "INFO").upper(),
