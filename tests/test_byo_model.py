@@ -234,3 +234,57 @@ def test_gunicorn_stops_with_the_reason_when_it_cannot_start(tmp_path, setting, 
     assert finished.returncode == 3, log[-3000:]  # gunicorn's "worker failed to boot": it halts, no respawn loop
     assert reason.format(path=text_file, port=port) in log
     assert log.count("Booting worker") == 1
+
+
+class CutOffHandler(SimpleHTTPRequestHandler):
+    """Sends 10 bytes of a longer body, then closes the connection (a download cut off mid-way)."""
+
+    chunked = False  # True: chunked transfer encoding, else a Content-Length of 1000
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        if self.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"3e8\r\n0123456789")  # a 1000-byte chunk announced, 10 sent
+        else:
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+        """Quiet."""
+
+
+@pytest.fixture(params=[False, True], ids=["content-length", "chunked"])
+def cut_off_server(request):
+    """A local HTTP server whose every answer is cut off; yields (a model URL on it, the reason expected)."""
+    handler = type("Handler", (CutOffHandler,), {"chunked": request.param})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    reason = "IncompleteRead" if request.param else "the connection closed after 10 of 1000 bytes"
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/m.onnx", reason
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_download_cut_off_mid_way_is_a_model_error_and_leaves_no_part_file(model_env, cut_off_server, tmp_path):
+    url, reason = cut_off_server
+    model_env(MODEL_URL=url)
+    with pytest.raises(ModelError, match=f"cannot download the model from {url}.*{reason}"):
+        create_app({"TESTING": True})
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # nothing half-downloaded is kept
+
+def test_malformed_model_url_is_a_model_error_and_leaves_no_part_file(model_env, tmp_path):
+    url = "http://127.0.0.1:notaport/m.onnx"
+    model_env(MODEL_URL=url)
+    with pytest.raises(ModelError, match="cannot download the model from .*InvalidURL: nonnumeric port") as raised:
+        create_app({"TESTING": True})
+    assert url in str(raised.value)
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]

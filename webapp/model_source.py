@@ -49,16 +49,21 @@ def download_model(url: str, cache_dir: Path, sha256: str = "", max_bytes: int =
                         raise ModelError(f"the model at {url} is larger than MODEL_MAX_DOWNLOAD_BYTES={max_bytes}")
                     digest.update(chunk)
                     partial.write(chunk)
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+                if response.length:  # http.client ends a body cut short of its Content-Length silently
+                    raise ModelError(
+                        f"cannot download the model from {url}: the connection closed after {size} of "
+                        f"{size + response.length} bytes; try again"
+                    )
+        except ModelError:
             os.unlink(partial.name)
-            reason = getattr(exc, "reason", exc)
+            raise
+        except Exception as exc:  # noqa: BLE001 (a bad URL, a reset, a cut-off body...: none may leave a .part)
+            os.unlink(partial.name)
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else f"{type(exc).__name__}: {exc}"
             raise ModelError(
                 f"cannot download the model from {url} ({reason}); if this machine is offline, "
                 f"download it elsewhere and set MODEL_PATH"
             ) from None
-        except ModelError:
-            os.unlink(partial.name)
-            raise
     if sha256 and digest.hexdigest() != sha256.lower():
         os.unlink(partial.name)
         raise ModelError(f"the model downloaded from {url} has sha256 {digest.hexdigest()}, expected {sha256}")
