@@ -116,7 +116,10 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
             grey >>= 8
         return np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
     if image.mode == "F":
-        grey = np.clip(np.asarray(image), 0, 255).astype(np.uint8)
+        grey = np.asarray(image, dtype=np.float32)
+        if np.nanmax(grey, initial=0.0) <= 1.0:
+            grey = grey * 255  # a float image in 0..1 (scientific TIFFs), not 0..255: it would decode all black
+        grey = np.clip(np.nan_to_num(grey), 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         # Transparent pixels carry arbitrary colours; show them as white, as a viewer would.

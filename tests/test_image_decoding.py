@@ -331,3 +331,19 @@ def test_too_short_a_side_is_refused(chelsea_crop) -> None:
 def test_the_pixel_load_spy_sees_a_real_decode(chelsea_crop, pixel_loads) -> None:
     decode_image(encode(Image.fromarray(chelsea_crop), "PNG"))
     assert pixel_loads  # so an empty list above means "never decoded", not "never looked"
+
+
+def test_float_tiff_in_0_to_1_is_scaled_to_0_to_255() -> None:
+    unit = Image.fromarray(np.array([[1.0, 0.5, 0.0, -0.2]], np.float32))
+    assert unit.mode == "F"
+    assert decode_image(encode(unit, "TIFF")).pixels[0, :, 0].tolist() == [255, 127, 0, 0]
+
+
+def test_float_tiff_in_0_to_255_keeps_its_values() -> None:
+    wide = Image.fromarray(np.array([[300.0, 200.0, 1.0, 0.0]], np.float32))
+    assert decode_image(encode(wide, "TIFF")).pixels[0, :, 0].tolist() == [255, 200, 1, 0]
+
+
+def test_float_tiff_with_nan_is_not_garbage() -> None:
+    odd = Image.fromarray(np.array([[np.nan, 0.5, 1.0]], np.float32))
+    assert decode_image(encode(odd, "TIFF")).pixels[0, :, 0].tolist() == [0, 127, 255]
