@@ -1,12 +1,24 @@
 """gunicorn settings: bind $PORT, honour WEB_CONCURRENCY, size ONNX Runtime threads to the CPUs."""
+import importlib.util
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from gunicorn.glogging import Logger
-from pythonjsonlogger.json import JsonFormatter
+
+
+def _load_log_format():
+    """webapp/log_format.py by path: `import webapp.log_format` would run webapp/__init__.py in the master
+    (Flask, ONNX Runtime, and prometheus_client before PROMETHEUS_MULTIPROC_DIR is set below)."""
+    path = Path(__file__).resolve().parent / "webapp" / "log_format.py"
+    spec = importlib.util.spec_from_file_location("log_format", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_log_format = _load_log_format()
 
 cpus = os.cpu_count() or 1
 
@@ -18,7 +30,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 # Each worker's model gets an equal share of the CPUs: workers x intra-op threads <= cores.
 os.environ.setdefault("ORT_INTRA_OP_THREADS", str(max(1, cpus // (workers * threads))))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)  # a request running longer restarts its worker
+# A worker that stops heartbeating this long (hung, not busy: gthread heartbeats during a request) is
+# restarted; this is not a per-request limit (REQUEST_TIMEOUT_S is, in webapp/api.py).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 20)  # SIGTERM: finish in-flight work
 keepalive = 5
 preload_app = False  # ONNX Runtime sessions must be created after fork, one per worker
@@ -29,7 +43,6 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
 # secrets travel in them); the request id ties the line to the app's own log lines.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms %({x-request-id}o)s'
 errorlog = "-"
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SafeLogger(Logger):
@@ -38,15 +51,13 @@ class SafeLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         # The path is URL-decoded: an escaped %0A in it must not start a forged log line.
-        atoms["U"] = _CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}", atoms["U"] or "")
+        atoms["U"] = _log_format.escape_control_characters(atoms["U"] or "")
         return atoms
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
         if (os.environ.get("LOG_FORMAT") or "").lower() == "json":
-            fields = ["asctime", "levelname", "name", "process", "message"]
-            renames = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
-            formatter = JsonFormatter(fields, rename_fields=renames, static_fields={"request_id": "-"})
+            formatter = _log_format.json_formatter(static_fields={"request_id": "-"})  # no request here
             for handler in self.error_log.handlers + self.access_log.handlers:
                 handler.setFormatter(formatter)
 

@@ -58,15 +58,15 @@ def gunicorn_server(env: dict[str, str] | None = None, workers: int = 2, ready_t
     argv[0] = str(Path(sys.executable).with_name(argv[0]))  # the venv's gunicorn
     argv += ["--bind", f"127.0.0.1:{port}"]  # loopback only, whatever the config's default
     full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1", **(env or {})}
-    log_file = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
-    process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = RunningServer(f"http://127.0.0.1:{port}", process, Path(log_file.name))
-    try:
-        wait_ready(server, ready_timeout)
-        yield server
-    finally:
-        stop(process)
-        log_file.close()
+    # Readable by path while the server runs (RunningServer.log), removed when the block exits.
+    with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log_file:
+        process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+        server = RunningServer(f"http://127.0.0.1:{port}", process, Path(log_file.name))
+        try:
+            wait_ready(server, ready_timeout)
+            yield server
+        finally:
+            stop(process)
 
 
 def wait_ready(server: RunningServer, timeout: float) -> None:

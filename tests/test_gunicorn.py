@@ -124,3 +124,10 @@ def test_procfile_runs_gunicorn_with_this_conf_and_the_app_factory():
     assert re.search(r"^web: gunicorn .*--config gunicorn.conf.py .*\"webapp:create_app\(\)\"", procfile, re.M)
     assert "--bind" not in procfile and "-b " not in procfile  # the conf binds $PORT
     assert Path(GUNICORN_CONF).is_file()
+
+
+def test_server_log_is_readable_while_running_and_removed_afterwards():
+    with gunicorn_server(workers=1) as running:
+        log_path = running.log_path
+        assert "Booting worker" in running.log()  # failure messages inside the block can quote it
+    assert not log_path.exists()  # no gunicorn-*.log left in the temp folder by each test server

@@ -185,3 +185,59 @@ def test_gunicorn_with_log_format_json_writes_only_json_lines():
     gunicorn_access = [r for r in records if r["logger"] == "gunicorn.access" and "/api/predict" in r["message"]]
     assert len(gunicorn_access) == 1 and gunicorn_access[0]["message"].endswith(" gunicorn-json-1"), gunicorn_access
     assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["message"] for r in records)
+
+
+# --- one log format for the app and gunicorn (webapp/log_format.py) ------------------------------------
+
+
+def gunicorn_json_line(monkeypatch, record) -> dict:
+    """`record` as gunicorn.conf.py's SafeLogger writes it with LOG_FORMAT=json."""
+    import os
+    import runpy
+
+    from gunicorn.config import Config
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    # Set, so loading the conf neither makes a metrics directory nor leaves variables in this process.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", os.environ.get("PROMETHEUS_MULTIPROC_DIR", "/nonexistent"))
+    monkeypatch.setenv("ORT_INTRA_OP_THREADS", os.environ.get("ORT_INTRA_OP_THREADS", "1"))
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    gunicorn_logger = conf["SafeLogger"](Config())
+    return json.loads(gunicorn_logger.error_log.handlers[0].format(record))
+
+
+def test_gunicorn_and_the_app_write_the_same_json_keys_in_the_same_order(monkeypatch, restore_logging):
+    import logging
+
+    record = logging.LogRecord("gunicorn.error", logging.INFO, __file__, 1, "Booting worker", None, None)
+    from_gunicorn = gunicorn_json_line(monkeypatch, record)
+    record.request_id = "-"  # what the app's filter stamps outside a request
+    from_app = json.loads(configure_logging("json", "INFO").format(record))
+    assert list(from_gunicorn) == list(from_app) == ["time", "level", "logger", "pid", "request_id", "message"]
+    assert from_gunicorn["request_id"] == "-" and from_gunicorn["message"] == "Booting worker"
+
+
+def test_control_characters_are_escaped_by_one_shared_function():
+    from webapp.log_format import escape_control_characters
+    from webapp.request_log import loggable
+
+    assert escape_control_characters("/a\nforged\x1b[31m\x7f") == "/a\\x0aforged\\x1b[31m\\x7f"
+    assert loggable("/a\nb") == "/a\\x0ab"
+    for source in ("gunicorn.conf.py", "webapp/request_log.py"):  # neither keeps a copy of its own
+        text = (ROOT / source).read_text()
+        assert "x1f" not in text and "\"levelname\"" not in text, source  # the regex, the JSON fields
+
+
+def test_gunicorn_conf_loads_the_log_format_without_the_app_or_its_libraries(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import runpy, sys; runpy.run_path('gunicorn.conf.py'); "
+        "print(sorted(m for m in ('flask', 'webapp', 'inference', 'onnxruntime', 'prometheus_client') if m in sys.modules))"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() == "[]"  # the master must not import prometheus_client before the conf sets its dir

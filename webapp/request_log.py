@@ -8,15 +8,13 @@ import time
 import uuid
 
 from flask import Flask, Response, g, has_request_context, request
-from pythonjsonlogger.json import JsonFormatter
+
+from .log_format import escape_control_characters, json_formatter
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_LOGGED_PATH = 300
 _TEXT_FORMAT = "%(asctime)s %(levelname)s [pid %(process)d] [%(request_id)s] %(name)s: %(message)s"
-_JSON_FIELDS = ["asctime", "levelname", "name", "process", "request_id", "message"]
-_JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
 
 access_logger = logging.getLogger("webapp.access")
 
@@ -53,7 +51,7 @@ def configure_logging(log_format: str, level: str) -> logging.Handler:
     handler._webapp_handler = True  # type: ignore[attr-defined]
     handler.addFilter(RequestIdFilter())
     if log_format == "json":
-        handler.setFormatter(JsonFormatter(_JSON_FIELDS, rename_fields=_JSON_RENAMES))
+        handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(logging.Formatter(_TEXT_FORMAT))
     root.addHandler(handler)
@@ -98,5 +96,5 @@ def init_request_logging(app: Flask) -> None:
 
 def loggable(text: str) -> str:
     """Control characters escaped (a %0A in a URL must not forge a log line), length bounded."""
-    escaped = _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    escaped = escape_control_characters(text)
     return escaped if len(escaped) <= _MAX_LOGGED_PATH else escaped[:_MAX_LOGGED_PATH] + "..."
