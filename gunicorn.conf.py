@@ -20,21 +20,24 @@ def _load_log_format():
 
 _log_format = _load_log_format()
 
-cpus = os.cpu_count() or 1
+# The CPUs this process may use (a container's cpuset), not the host's count.
+cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or cpus)
-# gthread keeps connections alive (sync workers close each one); one thread per worker because
-# inference is CPU-bound: more threads would only queue inside ONNX Runtime.
-worker_class = "gthread"
+# sync workers: one request at a time, which is all a CPU-bound model can use, and a busy worker does not
+# accept, so the kernel hands each new connection to an idle one. gthread workers keep accepting while busy:
+# under keep-alive load one worker could hold every connection while the other idled (BENCHMARKS.md).
+# GUNICORN_THREADS > 1 makes gunicorn use gthread instead.
+worker_class = "sync"
 threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 # Each worker's model gets an equal share of the CPUs: workers x intra-op threads <= cores.
 os.environ.setdefault("ORT_INTRA_OP_THREADS", str(max(1, cpus // (workers * threads))))
-# A worker that stops heartbeating this long (hung, not busy: gthread heartbeats during a request) is
-# restarted; this is not a per-request limit (REQUEST_TIMEOUT_S is, in webapp/api.py).
+# A sync worker busy on one request this long is killed and restarted (REQUEST_TIMEOUT_S, checked by the
+# app between images, answers first with a JSON error); with gthread it only catches a hung worker.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 20)  # SIGTERM: finish in-flight work
-keepalive = 5
+keepalive = 5  # gthread only (sync workers close each connection)
 preload_app = False  # ONNX Runtime sessions must be created after fork, one per worker
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 0)
 max_requests_jitter = max_requests // 10

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import socket
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,27 +120,33 @@ def established_connections(pid: int, port: int) -> int:
     return sum(1 for row in rows if row[1] == local and row[3] == "01" and row[9] in inodes)
 
 
+# The app's access line names the worker: "[pid 123] [<request id>] webapp.access" (text) or "pid": 123 (JSON).
+_ACCESS_LINE_PID = re.compile(r'\[pid (\d+)\] \[[^\]]*\] webapp\.access|"pid": (\d+)[^\n]*"logger": "webapp\.access"')
+
+
 def wait_workers_serving(
     server: RunningServer, timeout: float = 60.0, probe: Callable[[requests.Session], object] | None = None
 ) -> list[int]:
-    """Wait until every worker holds a connection that `probe` used, i.e. has served it; returns the worker pids.
+    """Wait until every worker has answered a `probe` (its pid on an access-log line); returns the worker pids.
 
-    /readyz answers as soon as one worker is up, and a worker keeps the connections it accepts. The default
-    probe GETs /readyz (the app is loaded); pass one that POSTs a photo to have every worker run inference.
+    /readyz answers as soon as one worker is up. Probes go two at a time, so that while one worker is busy
+    the kernel hands the other connection to an idle worker. The default probe GETs /readyz (the app is
+    loaded); pass one that POSTs a photo to have every worker run inference.
     """
     probe = probe or (lambda session: session.get(server.url + "/readyz", timeout=10))
-    port = int(server.url.rsplit(":", 1)[1])
+    seen_from = len(server.log())
     deadline = time.monotonic() + timeout
-    sessions: list[requests.Session] = []
-    try:
+    with ThreadPoolExecutor(2) as pool:
         while time.monotonic() < deadline:
-            sessions.append(requests.Session())  # a new connection each time, kept open while counting
-            probe(sessions[-1])
+            sessions = [requests.Session(), requests.Session()]
+            try:
+                list(pool.map(probe, sessions))
+            finally:
+                for session in sessions:
+                    session.close()
+            answered = {int(a or b) for a, b in _ACCESS_LINE_PID.findall(server.log()[seen_from:])}
             workers = worker_pids(server.process.pid)
-            if workers and all(established_connections(pid, port) for pid in workers):
+            if workers and set(workers) <= answered:
                 return workers
-            time.sleep(0.1)
-    finally:
-        for session in sessions:
-            session.close()
+            time.sleep(0.05)
     raise RuntimeError(f"not every worker served within {timeout}s:\n{server.log()[-3000:]}")

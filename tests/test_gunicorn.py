@@ -91,6 +91,7 @@ def load_gunicorn_conf(monkeypatch, cpus: int, **env: str) -> dict:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))  # the CPUs this process may use
     settings = runpy.run_path(str(GUNICORN_CONF))
     settings["ORT_INTRA_OP_THREADS"] = os.environ.get("ORT_INTRA_OP_THREADS")  # the conf sets it for the workers
     return settings

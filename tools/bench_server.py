@@ -416,12 +416,13 @@ def print_cold_start(result: dict) -> None:
 
 def worker_layout(env: dict[str, str]) -> tuple[int, int, int]:
     """(workers, threads, intra-op threads) that gunicorn.conf.py gives our server under `env`."""
-    namespace: dict = {}
+    conf = ROOT / "gunicorn.conf.py"
+    namespace: dict = {"__file__": str(conf)}  # as gunicorn runs it
     saved = dict(os.environ)
     os.environ.update(env)
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.gettempdir())  # so the config creates no folder
     try:
-        exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+        exec(compile(conf.read_text(), str(conf), "exec"), namespace)
         return namespace["workers"], namespace["threads"], int(os.environ["ORT_INTRA_OP_THREADS"])
     finally:
         os.environ.clear()
