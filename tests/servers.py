@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -150,3 +151,16 @@ def wait_workers_serving(
                 return workers
             time.sleep(0.05)
     raise RuntimeError(f"not every worker served within {timeout}s:\n{server.log()[-3000:]}")
+
+
+@contextmanager
+def serving_in_thread(server):
+    """Run a socketserver-style server (`serve_forever`) in a daemon thread; shut it down when the block exits."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import requests
 
 from conftest import SHARED_YOLOX
 from inference import ModelError
-from servers import ROOT, free_port, gunicorn_server, procfile_command
+from servers import ROOT, free_port, gunicorn_server, procfile_command, serving_in_thread
 from webapp import create_app
 
 YOLOX_SHA256 = hashlib.sha256(SHARED_YOLOX.read_bytes()).hexdigest()
@@ -46,14 +45,8 @@ def model_server(tmp_path):
     hits: list[str] = []
     handler = type("Handler", (CountingHandler,), {"hits": hits})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_in_thread(server):
         yield f"http://127.0.0.1:{server.server_port}/yolox_nano.onnx", hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture()
@@ -263,15 +256,9 @@ def cut_off_server(request):
     """A local HTTP server whose every answer is cut off; yields (a model URL on it, the reason expected)."""
     handler = type("Handler", (CutOffHandler,), {"chunked": request.param})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     reason = "IncompleteRead" if request.param else "the connection closed after 10 of 1000 bytes"
-    try:
+    with serving_in_thread(server):
         yield f"http://127.0.0.1:{server.server_port}/m.onnx", reason
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_download_cut_off_mid_way_is_a_model_error_and_leaves_no_part_file(model_env, cut_off_server, tmp_path):

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from werkzeug.serving import make_server
 from detection_client import DetectionClient, ServerError, UsageError, predict_endpoint
 from detection_client.cli import main
 from inference.annotate import class_color
-from servers import ROOT, free_port, gunicorn_server
+from servers import ROOT, free_port, gunicorn_server, serving_in_thread
 from webapp import create_app
 
 pytestmark = pytest.mark.server
@@ -226,14 +225,8 @@ def not_ready_server():
         return app(environ, start_response)
 
     server = make_server("127.0.0.1", 0, counting, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_in_thread(server):
         yield f"http://127.0.0.1:{server.server_port}", hits
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_not_ready_is_retried_then_reported(not_ready_server, photo_bytes):
