@@ -18,8 +18,9 @@ from .parsing import PredictionTask, SlotInput, parse_form, parse_json_body
 from .responses import json_response
 
 bp = Blueprint("api", __name__)
-# The request deadline's clock (tests replace it to make time pass). gunicorn's gthread `timeout` never
-# stops a running request, so predict checks the deadline itself between images.
+# The request deadline's clock (tests replace it to make time pass). gunicorn's `timeout` kills a busy sync
+# worker (the client gets a dropped connection) and never stops a gthread request, so predict checks a
+# shorter deadline itself between images and answers the images it could not start with a JSON error.
 deadline_clock = time.monotonic
 
 
