@@ -18,6 +18,8 @@ _FIELDS = {
     "min_width": ("min_width", 0.03, 0.0, 1.0, False),
     "maxResults": ("max_results", 20, 0, MAX_RESULTS_LIMIT, True),
 }
+# Every parameter a request may carry in features[0] (or as a form field).
+REQUEST_FIELDS = (*_FIELDS, "classes")
 
 
 @dataclass(frozen=True)

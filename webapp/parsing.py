@@ -12,6 +12,7 @@ import orjson
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from inference import ParameterError, PredictParams
+from inference.params import REQUEST_FIELDS
 
 from .errors import ApiError
 
@@ -117,8 +118,7 @@ def decode_base64(content: str) -> bytes:
 
 def _form_features(form: MultiDict) -> dict[str, str]:
     """Form fields that are prediction parameters."""
-    names = ("score_th", "nms_iou", "min_height", "min_width", "maxResults", "classes")
-    return {name: form[name] for name in names if name in form}
+    return {name: form[name] for name in REQUEST_FIELDS if name in form}
 
 
 def _form_flag(value: str) -> bool:
