@@ -1,6 +1,7 @@
 """Start the real service (the Procfile's gunicorn command) on a free loopback port, for tests and tools."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -60,7 +61,8 @@ def gunicorn_server(env: dict[str, str] | None = None, workers: int = 2, ready_t
     argv = procfile_command()
     argv[0] = str(Path(sys.executable).with_name(argv[0]))  # the venv's gunicorn
     argv += ["--bind", f"127.0.0.1:{port}"]  # loopback only, whatever the config's default
-    full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1", **(env or {})}
+    # INFO: the access lines that name each worker (wait_workers_serving reads them) are logged at INFO.
+    full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO", **(env or {})}
     # Readable by path while the server runs (RunningServer.log), removed when the block exits.
     with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log_file:
         process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -121,8 +123,23 @@ def established_connections(pid: int, port: int) -> int:
     return sum(1 for row in rows if row[1] == local and row[3] == "01" and row[9] in inodes)
 
 
-# The app's access line names the worker: "[pid 123] [<request id>] webapp.access" (text) or "pid": 123 (JSON).
-_ACCESS_LINE_PID = re.compile(r'\[pid (\d+)\] \[[^\]]*\] webapp\.access|"pid": (\d+)[^\n]*"logger": "webapp\.access"')
+_TEXT_ACCESS_LINE = re.compile(r"\[pid (\d+)\] \[([^\]]*)\] webapp\.access")
+
+
+def access_lines(log: str) -> list[tuple[int, str]]:
+    """(worker pid, request id) of every app access line, in text or JSON log format."""
+    found = []
+    for line in log.splitlines():
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("logger") == "webapp.access":
+                found.append((int(record["pid"]), record["request_id"]))
+        elif match := _TEXT_ACCESS_LINE.search(line):
+            found.append((int(match[1]), match[2]))
+    return found
 
 
 def wait_workers_serving(
@@ -145,7 +162,7 @@ def wait_workers_serving(
             finally:
                 for session in sessions:
                     session.close()
-            answered = {int(a or b) for a, b in _ACCESS_LINE_PID.findall(server.log()[seen_from:])}
+            answered = {pid for pid, _ in access_lines(server.log()[seen_from:])}
             workers = worker_pids(server.process.pid)
             if workers and set(workers) <= answered:
                 return workers

@@ -132,3 +132,12 @@ def test_server_log_is_readable_while_running_and_removed_afterwards():
         log_path = running.log_path
         assert "Booting worker" in running.log()  # failure messages inside the block can quote it
     assert not log_path.exists()  # no gunicorn-*.log left in the temp folder by each test server
+
+
+@pytest.mark.parametrize("env", [{"LOG_FORMAT": "json"}, {"LOG_LEVEL": "WARNING"}], ids=["json-logs", "warning-level"])
+def test_serving_workers_are_found_whatever_the_log_settings(monkeypatch, env):
+    """The test helpers read worker pids from access lines: JSON logs or a quieter level must not hide them."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # as if the shell running the tests had it set
+    with gunicorn_server(workers=2) as server:
+        assert len(wait_workers_serving(server, timeout=30)) == 2

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from servers import ROOT, RunningServer, gunicorn_server, wait_workers_serving
+from servers import ROOT, RunningServer, access_lines, gunicorn_server, wait_workers_serving
 
 PHOTO = (ROOT / "tests" / "data" / "photos" / "coffee.jpg").read_bytes()
 PREDICT = "api.predict"  # the endpoint label of both /api/predict and /
@@ -113,13 +112,12 @@ def test_scanners_hitting_random_paths_add_no_label_values(client):
 # --- a real gunicorn with 2 workers: each has its own counters, /metrics sums them --------------------------
 
 
-ACCESS_LINE = re.compile(r"\[pid (\d+)\] \[([A-Za-z0-9-]+)\] webapp\.access: (\w+) (\S+) (\d+)")
 MIN_REQUESTS, MAX_REQUESTS = 8, 40
 
 
 def pids_by_request_id(server: RunningServer) -> dict[str, int]:
     """Which worker answered each request, from the request id on its access log line."""
-    return {match[2]: int(match[1]) for match in ACCESS_LINE.finditer(server.log())}
+    return {request_id: pid for pid, request_id in access_lines(server.log())}
 
 
 def post_tagged(url: str) -> str:
