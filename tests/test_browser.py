@@ -368,3 +368,11 @@ def test_a_late_answer_for_the_previous_image_does_not_overwrite_the_new_state(w
     assert page.evaluate("document.body.dataset.status") == "error"
     assert "this server accepts up to" in page.text_content("#message")
     assert boxes_drawn(page) == 0
+
+    # Nor does a slider move re-send image 1 behind the refusal: the page has no image any more.
+    sent_after = []
+    page.on("request", lambda request: request.url.endswith("/api/predict") and sent_after.append(request))
+    page.fill("#score_th", "0.5")
+    page.wait_for_timeout(600)
+    assert sent_after == [] and "this server accepts up to" in page.text_content("#message")
+    assert page.locator("#stage").is_hidden()

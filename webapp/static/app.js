@@ -48,12 +48,24 @@ function dropPendingAnswers() {
   state.sequence++;
 }
 
+/** Back to "no image": nothing shown, nothing to re-send. */
+function forgetImage() {
+  state.file = null;
+  state.result = null;
+  state.highlight = -1;
+  clearResults();
+  renderOverlay();
+  $("stage").hidden = true;
+  delete document.body.dataset.hasImage;
+}
+
 /** A new image: show it at once, then ask the API. */
 async function loadFile(file) {
   dropPendingAnswers();
   showMessage("");
   const limit = Number(document.body.dataset.maxRequestBytes);
   if (limit && file.size >= limit) {
+    forgetImage(); // sliders must not re-send the previous image and hide this message
     showMessage(tooLargeMessage(file.size, limit));
     setStatus("error");
     return;
