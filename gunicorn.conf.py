@@ -33,10 +33,12 @@ worker_class = "sync"
 threads = int(os.environ.get("GUNICORN_THREADS") or 1)
 # Each worker's model gets an equal share of the CPUs: workers x intra-op threads <= cores.
 os.environ.setdefault("ORT_INTRA_OP_THREADS", str(max(1, cpus // (workers * threads))))
-# A sync worker busy on one request this long is killed and restarted (REQUEST_TIMEOUT_S, checked by the
-# app between images, answers first with a JSON error); with gthread it only catches a hung worker.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 20)  # SIGTERM: finish in-flight work
+# A sync worker busy on one request this long is killed and restarted (the client's connection drops).
+# The app's own deadline, REQUEST_TIMEOUT_S (checked between images), answers with a JSON error first, so
+# both gunicorn timeouts default to 10 s past it: a request that started may finish, also after SIGTERM.
+_request_timeout_s = int(os.environ.get("REQUEST_TIMEOUT_S") or 20)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or _request_timeout_s + 10)
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or _request_timeout_s + 10)  # SIGTERM
 keepalive = 5  # gthread only (sync workers close each connection)
 preload_app = False  # ONNX Runtime sessions must be created after fork, one per worker
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 0)
