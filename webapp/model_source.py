@@ -40,6 +40,7 @@ def download_model(url: str, cache_dir: Path, sha256: str = "", max_bytes: int =
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
+    complete = False
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as partial:
         try:
             with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (scheme checked above)
@@ -54,19 +55,20 @@ def download_model(url: str, cache_dir: Path, sha256: str = "", max_bytes: int =
                         f"cannot download the model from {url}: the connection closed after {size} of "
                         f"{size + response.length} bytes; try again"
                     )
+            if sha256 and digest.hexdigest() != sha256.lower():
+                raise ModelError(f"the model downloaded from {url} has sha256 {digest.hexdigest()}, expected {sha256}")
+            complete = True
         except ModelError:
-            os.unlink(partial.name)
             raise
-        except Exception as exc:  # noqa: BLE001 (a bad URL, a reset, a cut-off body...: none may leave a .part)
-            os.unlink(partial.name)
+        except Exception as exc:  # noqa: BLE001 (a bad URL, a reset, a full disk...: all become one clear error)
+            network = isinstance(exc, (urllib.error.URLError, TimeoutError, ConnectionError))
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else f"{type(exc).__name__}: {exc}"
-            raise ModelError(
-                f"cannot download the model from {url} ({reason}); if this machine is offline, "
-                f"download it elsewhere and set MODEL_PATH"
-            ) from None
-    if sha256 and digest.hexdigest() != sha256.lower():
-        os.unlink(partial.name)
-        raise ModelError(f"the model downloaded from {url} has sha256 {digest.hexdigest()}, expected {sha256}")
+            hint = "; if this machine is offline, download it elsewhere and set MODEL_PATH" if network else ""
+            raise ModelError(f"cannot download the model from {url} ({reason}){hint}") from None
+        finally:
+            if not complete:  # also on SystemExit from a signal: never leave a partial file behind
+                partial.close()
+                os.unlink(partial.name)
     os.replace(partial.name, target)  # atomic: concurrent workers never see half a file
     return target
 
