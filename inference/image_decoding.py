@@ -118,7 +118,8 @@ def _to_rgb_array(image: Image.Image) -> np.ndarray:
     if image.mode == "F":
         grey = np.asarray(image, dtype=np.float32)
         if np.nanmax(grey, initial=0.0) <= 1.0:
-            grey = grey * 255  # a float image in 0..1 (scientific TIFFs), not 0..255: it would decode all black
+            # A guess: floats are 0..1 (scientific TIFFs) or 0..255; a 0..255 image this dark is taken for 0..1.
+            grey = grey * 255
         grey = np.clip(np.nan_to_num(grey), 0, 255).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):

@@ -1,14 +1,19 @@
 """Raw `session.run` vs `Detector.predict_bytes` (decode + pre + run + post) on one 640x480 JPEG.
 
-    .venv/bin/python tools/bench_inference.py [--threads 2] [--iterations 200] [--model path.onnx]
+    .venv/bin/python tools/bench_inference.py [--threads 1] [--iterations 200] [--model path.onnx]
 
-Both use the Detector's own session (same options and threads); the raw input is prepared once.
-The two are timed interleaved, one call each per round, so machine noise hits both alike.
+Both use the Detector's own session (same options and threads); the raw input is prepared once. A third
+row sends the origin's JSON request through the whole Flask app in process (WSGI: no HTTP, no gunicorn),
+the floor for any server built on this Detector. The steps are timed interleaved, one call each per
+round, so machine noise hits all alike.
 """
 from __future__ import annotations
 
 import argparse
+import base64
 import io
+import json
+import logging
 import os
 import statistics
 import sys
@@ -52,6 +57,28 @@ def timed(call: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+def flask_app_call(detector: Detector, jpeg: bytes) -> Callable[[], object]:
+    """One origin-shaped JSON prediction through the whole Flask app, called as WSGI (no HTTP, no gunicorn)."""
+    from werkzeug.test import EnvironBuilder
+
+    from webapp import create_app
+
+    app = create_app({"LOAD_MODEL": False})
+    app.extensions["detector"] = detector
+    logging.disable(logging.INFO)  # the access line would go to the terminal; its formatting cost stays
+    body = json.dumps({"requests": [{"image": {"content": base64.b64encode(jpeg).decode()}}]}).encode()
+    environ = EnvironBuilder(path="/api/predict", method="POST", data=body, content_type="application/json").get_environ()
+
+    def call() -> None:
+        statuses: list[str] = []
+        answer = app.wsgi_app({**environ, "wsgi.input": io.BytesIO(body)}, lambda status, *_: statuses.append(status))
+        b"".join(answer)
+        if not statuses[0].startswith("200"):
+            raise RuntimeError(f"the app answered {statuses[0]}")
+
+    return call
+
+
 def measure(detector: Detector, jpeg: bytes, iterations: int, warmup: int) -> dict[str, float]:
     """Median milliseconds of each measured step."""
     session = detector.session
@@ -64,6 +91,7 @@ def measure(detector: Detector, jpeg: bytes, iterations: int, warmup: int) -> di
     steps: dict[str, Callable[[], object]] = {
         "raw session.run": lambda: session.run(output_names, feed),
         "predict_bytes (end to end)": lambda: detector.predict_bytes(jpeg),
+        "Flask app, JSON, in process": flask_app_call(detector, jpeg),
         "decode, JPEG draft": lambda: detector.decode(jpeg),
         "decode, full (no draft)": lambda: decode_image(jpeg),
     }
@@ -84,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     """Print the table; returns the medians (tests read them)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="ONNX Runtime intra-op threads")
+    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (1: as each server worker)")
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args(argv)

@@ -450,7 +450,7 @@ def print_report(raw: list[Row], served: list[Row], layout: tuple[int, int, int]
     ceiling = max(raw, key=lambda r: r.requests_per_s)
     peer_rps = {(r.content, r.concurrency): r.requests_per_s for r in served if r.server == PEER_NAME}
     load = os.getloadavg()
-    print(f"\nload average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {CPUS} CPUs; ours: {layout[0]} workers x "
+    print(f"\nload average after the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {CPUS} CPUs; ours: {layout[0]} workers x "
           f"{layout[1]} threads x {layout[2]} intra-op threads; ceiling = {ceiling.server} ({ceiling.requests_per_s:.1f}/s)")
     print("cpu ms = CPU time of all the server's processes per image (noise-proof: what saturation costs)")
     print(HEADER)
@@ -527,6 +527,7 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[Row], dict]:
     if Path(args.model).resolve() != DEFAULT_MODEL.resolve():
         env.setdefault("MODEL_PATH", args.model)
     layout = worker_layout(env)
+    print("load average before the run {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
 
     raw: list[Row] = []
     if "raw" not in skip:
