@@ -21,6 +21,8 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_SIDE = 12_000
 
+# What Pillow raises, depending on the format, for damaged or truncated data.
+_DAMAGED_DATA_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
 # EXIF orientations 5..8 swap width and height.
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
@@ -61,7 +63,7 @@ def decode_image(
     try:
         # PNG looks for EXIF after the pixel data, so this reads (and may trip over) the whole file.
         orientation = image.getexif().get(0x0112, 1)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except _DAMAGED_DATA_ERRORS as exc:
         raise CorruptImageError(f"the image data is damaged or truncated ({exc})") from None
     full_w, full_h = image.size
     if orientation in _TRANSPOSING_ORIENTATIONS:
@@ -74,7 +76,7 @@ def decode_image(
         image.load()
         ImageOps.exif_transpose(image, in_place=True)  # upright image; no copy when already upright
         pixels = _to_rgb_array(image)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except _DAMAGED_DATA_ERRORS as exc:
         raise CorruptImageError(f"the image data is damaged or truncated ({exc})") from None
     return DecodedImage(pixels=pixels, original_size=(full_w, full_h))
 
@@ -92,7 +94,7 @@ def _open(data: bytes, max_pixels: int, max_side: int, min_side: int) -> Image.I
         raise UnsupportedImageError(
             f"the data is not an image in a supported format ({', '.join(SUPPORTED_FORMATS)})"
         ) from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except _DAMAGED_DATA_ERRORS as exc:
         raise CorruptImageError(f"the image header is damaged ({exc})") from None
     width, height = image.size
     if width * height > max_pixels:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .grids import grid_points
+from .grids import grid_cell_count, grid_points
 
 _CLASS_HINTS = ("cls", "score", "conf")
 _BOX_HINTS = ("dis", "reg", "box", "bbox")
@@ -86,7 +86,7 @@ def _named(name: str, hints: tuple[str, ...]) -> bool:
 def _stride_for(cells: int, input_hw: tuple[int, int]) -> int:
     """The power-of-two stride whose grid over input_hw has this many cells."""
     for stride in (4, 8, 16, 32, 64, 128):
-        if -(-input_hw[0] // stride) * -(-input_hw[1] // stride) == cells:
+        if grid_cell_count(tuple(input_hw), (stride,)) == cells:
             return stride
     raise ValueError(f"no stride gives {cells} cells on a {input_hw[0]}x{input_hw[1]} input")
 
