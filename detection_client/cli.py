@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .client import DetectionClient
+from .client import PARAMETERS, DetectionClient
 from .errors import ClientError, ImageRejected, UsageError
 from .files import OutputNames, write_annotated, write_json
 from .images import ImageInput, collect_images
@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(client: DetectionClient, inputs: list[ImageInput], args: argparse.Namespace) -> int:
     """Predict each image in turn; a rejected image is reported and the rest still run."""
-    params = {"score_th": args.score_th, "nms_iou": args.nms_iou, "min_height": args.min_height,
-              "min_width": args.min_width, "max_results": args.max_results, "classes": args.classes}  # fmt: skip
+    params = {name: getattr(args, name) for name in PARAMETERS}  # argparse's dests are the same names
     names, records, failed, found = OutputNames(), [], 0, 0
     file_width = max(len(item.name) for item in inputs)
     header_due = not args.json  # printed with the first row, so a failure prints only its message

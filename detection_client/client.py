@@ -132,6 +132,10 @@ class DetectionClient:
         return _rejection(status, error)
 
 
+# The prediction parameters, as `predict` and `features` take them (Python names; maxResults on the wire).
+PARAMETERS = ("score_th", "nms_iou", "min_height", "min_width", "max_results", "classes")
+
+
 def features(
     score_th: float | None = None,
     nms_iou: float | None = None,
