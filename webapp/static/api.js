@@ -1,4 +1,4 @@
-// Talking to the server: model info, predictions, and its errors in words a person understands.
+// Talking to the server: model info, predictions (bytes or the image's sha256), and its errors in words a person understands.
 
 // Relative URLs so the page also works when the app is mounted under a path prefix.
 const PREDICT_URL = "api/predict";
@@ -16,6 +16,9 @@ const CODE_MESSAGES = {
   image_too_small: "That image is too small to look for objects in.",
   model_not_ready: "The model is still loading. Try again in a few seconds.",
 };
+
+/** The API's answer when it no longer has the image a sha256 names: the bytes must be sent again. */
+export const IMAGE_NOT_CACHED = "image_not_cached";
 
 /** An error whose message can be shown to a person as it is. */
 export class FriendlyError extends Error {
@@ -43,32 +46,64 @@ export async function fetchModelInfo() {
 }
 
 /**
- * POST one image as multipart/form-data; resolves to the whole JSON body of a success.
- * Rejects with FriendlyError, or with the AbortError when `signal` aborts.
+ * POST one image as multipart/form-data: its bytes (`file`) or, once the server has seen them, its `sha256`.
+ * Resolves to {body, elapsedMs} for a success (elapsedMs: from sending to the whole answer received).
+ * Rejects with FriendlyError (code IMAGE_NOT_CACHED: send the bytes again), or with an AbortError when
+ * `signal` aborts. `onProgress(sentBytes, totalBytes)` follows the upload.
  */
-export async function predict({ file, params, token, annotate, signal }) {
+export async function predict({ file, sha256, params, token, annotate, signal, onProgress }) {
   const form = new FormData();
-  form.append("image", file, file.name || "pasted-image");
   for (const [name, value] of Object.entries(params)) form.append(name, String(value));
   if (annotate) form.append("annotate", "true");
+  if (sha256) form.append("image_sha256", sha256);
+  else form.append("image", file, file.name || "pasted-image");
   const headers = { Accept: "application/json" };
   if (token) headers["X-Api-Token"] = token;
 
-  let response;
-  try {
-    response = await fetch(PREDICT_URL, { method: "POST", body: form, headers, signal });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new FriendlyError(UNREACHABLE);
-  }
-  const body = await readJson(response);
+  const { status, body, elapsedMs } = await postWithProgress(form, headers, signal, onProgress);
   const slot = body?.responses?.[0];
   const error = body?.error ?? slot?.error;
-  if (!response.ok || !slot || error) {
-    const status = error?.status ?? response.status;
-    throw new FriendlyError(describeFailure(status, error, Boolean(token)), { status, code: error?.code ?? "" });
+  if (status < 200 || status > 299 || !slot || error) {
+    const code = error?.code ?? "";
+    const shownStatus = error?.status ?? status;
+    throw new FriendlyError(describeFailure(shownStatus, error, Boolean(token)), { status: shownStatus, code });
   }
-  return body;
+  return { body, elapsedMs };
+}
+
+/**
+ * XMLHttpRequest, not fetch: fetch reports no upload progress. Resolves to {status, body (parsed JSON or null),
+ * elapsedMs}; status 0 (no answer) becomes the "cannot be reached" FriendlyError.
+ */
+function postWithProgress(form, headers, signal, onProgress) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new DOMException("The request was cancelled", "AbortError"));
+      return;
+    }
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", PREDICT_URL);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    if (onProgress) xhr.upload.addEventListener("progress", (event) => onProgress(event.loaded, event.total));
+    const onAbort = () => xhr.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const finished = () => signal?.removeEventListener("abort", onAbort);
+    let sentAt = 0;
+    xhr.addEventListener("load", () => {
+      finished();
+      resolve({ status: xhr.status, body: parseJson(xhr.responseText), elapsedMs: performance.now() - sentAt });
+    });
+    xhr.addEventListener("error", () => {
+      finished();
+      reject(new FriendlyError(UNREACHABLE));
+    });
+    xhr.addEventListener("abort", () => {
+      finished();
+      reject(new DOMException("The request was cancelled", "AbortError"));
+    });
+    sentAt = performance.now();
+    xhr.send(form);
+  });
 }
 
 /** The page's own check before uploading: the server would refuse the file anyway. */
@@ -100,6 +135,14 @@ async function readJson(response) {
     return await response.json();
   } catch (error) {
     if (error.name === "AbortError") throw error;
+    return null;
+  }
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
     return null;
   }
 }

@@ -1,9 +1,11 @@
 // The upload page: an image in, the API's detections drawn over it, re-asked whenever a slider moves.
-import { FriendlyError, fetchModelInfo, predict, tooLargeMessage } from "./api.js";
+import { FriendlyError, IMAGE_NOT_CACHED, fetchModelInfo, predict, tooLargeMessage } from "./api.js";
 import { bindSliders, readParams } from "./controls.js";
 import { drawDetections, renderAnnotatedPng } from "./draw.js";
 import { renderResults, clearResults } from "./results.js";
 import { bindImageInputs } from "./picker.js";
+import { inOriginalPixels, prepareUpload, uploadSideFor } from "./shrink.js";
+import { clearTransfer, resetProgress, showProgress, showTransfer } from "./transfer.js";
 
 const $ = (id) => document.getElementById(id);
 const photo = $("photo");
@@ -12,15 +14,20 @@ const tokenInput = $("api-token"); // only present when the server needs a token
 const TOKEN_KEY = "detection-api-token";
 
 let sliderControl = { cancelPending: () => {} }; // set by bindSliders at start-up
+let modelInfoLoaded = Promise.resolve(); // set by loadModelInfo at start-up
 
 const state = {
-  file: null,
+  file: null, // the image as chosen
   fileUrl: "",
   browserCanShow: true, // false: the browser cannot decode it (e.g. TIFF), so the server draws the boxes
-  result: null, // the last successful response body
+  upload: null, // what is sent for `file`: prepareUpload's {blob, width, height, originalWidth, ..., shrunk}
+  sha256: "", // the server's hash of upload.blob once it has answered: later requests send only this
+  uploadSide: 0, // longest side worth sending, from the model's input size (0: unknown, send as is)
+  result: null, // the last successful response body, boxes in the original's pixels
   palette: [],
   sequence: 0, // only the newest request may update the page
-  controller: null,
+  controller: null, // the request in flight (one at a time)
+  askAgain: false, // the settings changed while a request was in flight
   highlight: -1,
 };
 
@@ -31,10 +38,11 @@ function setStatus(status) {
   $("frame").setAttribute("aria-busy", String(status === "busy"));
 }
 
-function showMessage(text) {
+function showMessage(text, { retry = false } = {}) {
   const message = $("message");
   message.textContent = text;
   message.hidden = !text;
+  $("retry").hidden = !(text && retry);
 }
 
 function currentToken() {
@@ -45,35 +53,36 @@ function currentToken() {
 function dropPendingAnswers() {
   sliderControl.cancelPending(); // the new image is sent with the sliders' current values anyway
   state.controller?.abort();
+  state.controller = null;
+  state.askAgain = false;
   state.sequence++;
 }
 
 /** Back to "no image": nothing shown, nothing to re-send. */
 function forgetImage() {
   state.file = null;
+  state.upload = null;
+  state.sha256 = "";
   state.result = null;
   state.highlight = -1;
   clearResults();
+  clearTransfer();
   renderOverlay();
   $("stage").hidden = true;
   delete document.body.dataset.hasImage;
 }
 
-/** A new image: show it at once, then ask the API. */
+/** A new image: show it at once, shrink it for the model, then ask the API. */
 async function loadFile(file) {
   dropPendingAnswers();
   showMessage("");
-  const limit = Number(document.body.dataset.maxRequestBytes);
-  if (limit && file.size >= limit) {
-    forgetImage(); // sliders must not re-send the previous image and hide this message
-    showMessage(tooLargeMessage(file.size, limit));
-    setStatus("error");
-    return;
-  }
   state.file = file;
+  state.upload = null;
+  state.sha256 = "";
   state.result = null;
   state.highlight = -1;
   clearResults();
+  clearTransfer();
   renderOverlay();
   URL.revokeObjectURL(state.fileUrl);
   state.fileUrl = URL.createObjectURL(file);
@@ -83,48 +92,100 @@ async function loadFile(file) {
   setStatus("busy");
 
   photo.src = state.fileUrl;
-  let decoded = true;
-  try {
-    await photo.decode();
-  } catch {
-    decoded = false;
-  }
+  const shown = photo.decode().then(
+    () => true,
+    () => false,
+  );
+  await modelInfoLoaded;
+  const upload = await prepareUpload(file, state.uploadSide || Infinity); // model unknown: measured, not shrunk
   if (state.file !== file) return; // another image arrived meanwhile
-  state.browserCanShow = decoded;
-  $("stage").hidden = !decoded;
-  runPrediction();
+  // The browser cannot decode it (e.g. TIFF): send it as it is, and let the server draw the boxes.
+  state.upload = upload ?? { blob: file, width: 0, height: 0, originalWidth: 0, originalHeight: 0, shrunk: false };
+  state.browserCanShow = upload !== null && (await shown);
+  if (state.file !== file) return;
+  $("stage").hidden = !state.browserCanShow;
+
+  const limit = Number(document.body.dataset.maxRequestBytes);
+  const size = state.upload.blob.size;
+  if (limit && size >= limit) {
+    forgetImage(); // sliders must not re-send the previous image and hide this message
+    showMessage(tooLargeMessage(size, limit));
+    setStatus("error");
+    return;
+  }
+  requestPrediction();
 }
 
-/** Ask the API with the current settings; a newer request cancels this one. */
-async function runPrediction() {
-  if (!state.file) return;
-  state.controller?.abort();
+/** Ask the API with the current settings; while a request is in flight, ask again once it is answered. */
+function requestPrediction() {
+  if (!state.file || !state.upload) return;
+  setStatus("busy");
+  if (state.controller) {
+    state.askAgain = true; // one request at a time: the newest settings go next
+    return;
+  }
+  sendPrediction();
+}
+
+async function sendPrediction() {
   const controller = new AbortController();
   state.controller = controller;
+  state.askAgain = false;
   const sequence = ++state.sequence;
   setStatus("busy");
+  resetProgress();
   try {
-    const body = await predict({
-      file: state.file,
-      params: readParams(),
-      token: currentToken(),
-      annotate: !state.browserCanShow,
-      signal: controller.signal,
-    });
+    const { body, elapsedMs, sentBytes } = await predictCurrentImage(controller.signal);
     if (sequence !== state.sequence) return;
-    const { width, height } = body.responses[0].image;
-    if (state.browserCanShow && (photo.naturalWidth !== width || photo.naturalHeight !== height)) {
+    const slot = body.responses[0];
+    state.sha256 = slot.image.sha256 ?? "";
+    if (state.browserCanShow && !state.upload.shrunk && !sameSize(slot.image, state.upload)) {
       // The browser oriented or sized the picture differently: let the server draw the boxes instead.
       state.browserCanShow = false;
-      runPrediction();
+      state.askAgain = true;
       return;
     }
-    await showResult(body);
-    if (sequence === state.sequence) setStatus("done");
+    await showResult(inOriginalPixels(body, state.upload));
+    showTransfer({ elapsedMs, serverMs: body.timings_ms?.total, sentBytes, upload: state.upload });
+    if (sequence === state.sequence && !state.askAgain) setStatus("done");
   } catch (error) {
     if (error.name === "AbortError" || sequence !== state.sequence) return;
+    state.askAgain = false; // the error is about the newest settings too
     showFailure(error);
+  } finally {
+    if (state.controller === controller) {
+      state.controller = null;
+      if (state.askAgain) sendPrediction();
+    }
   }
+}
+
+/**
+ * The image by its sha256 when the server has seen it (a few hundred bytes), else its bytes with upload progress;
+ * a server that no longer has it gets the bytes at once. Resolves to predict's answer plus the bytes sent.
+ */
+async function predictCurrentImage(signal) {
+  const request = { params: readParams(), token: currentToken(), annotate: !state.browserCanShow, signal };
+  if (state.sha256) {
+    try {
+      return { ...(await predict({ ...request, sha256: state.sha256 })), sentBytes: 0 };
+    } catch (error) {
+      if (error.code !== IMAGE_NOT_CACHED) throw error;
+      state.sha256 = ""; // evicted, or another instance answered: send the bytes once more
+    }
+  }
+  const { blob } = state.upload;
+  const file = blob instanceof File ? blob : new File([blob], shrunkName(), { type: blob.type });
+  const answer = await predict({ ...request, file, onProgress: showProgress });
+  return { ...answer, sentBytes: blob.size };
+}
+
+function shrunkName() {
+  return `${baseName()}-${state.upload.width}x${state.upload.height}.jpg`;
+}
+
+function sameSize(image, upload) {
+  return image.width === upload.width && image.height === upload.height;
 }
 
 async function showResult(body) {
@@ -148,18 +209,22 @@ async function showResult(body) {
   $("download-json").disabled = false;
 }
 
+/** The error in words, with Retry when trying again may help; the previous result stays, greyed. */
 function showFailure(error) {
   const text =
     error instanceof FriendlyError
       ? error.message
       : "Something went wrong in this page. Reload it and try again.";
   if (!(error instanceof FriendlyError)) console.warn(error);
-  state.result = null;
-  clearResults();
-  renderOverlay();
-  showMessage(text);
+  showMessage(text, { retry: Boolean(state.upload) && mayHelpToRetry(error) });
   setStatus("error");
   if (error.status === 401) tokenInput?.focus();
+}
+
+/** Network failures, busy or failing servers and tokens can change; a file the server cannot read cannot. */
+function mayHelpToRetry(error) {
+  const status = error.status ?? 0;
+  return status === 0 || status === 401 || status === 408 || status === 429 || status >= 500;
 }
 
 /** Fit the overlay on the displayed picture and draw the boxes at the picture's displayed scale. */
@@ -190,7 +255,7 @@ async function downloadPng() {
   if (!slot) return;
   try {
     const blob = state.browserCanShow
-      ? await renderAnnotatedPng(photo, slot, state.palette)
+      ? await renderAnnotatedPng(photo, slot, state.palette) // the full-resolution original, as chosen
       : base64ToBlob(slot.annotated_image, "image/png");
     saveBlob(blob, `${baseName()}-detections.png`);
   } catch (error) {
@@ -231,6 +296,7 @@ async function loadModelInfo() {
     $("model-name").textContent = info.name;
     const size = info.input_size ? ` · input ${info.input_size.width}×${info.input_size.height}` : "";
     $("model-details").textContent = `${info.family} · ${info.num_classes} classes${size}`;
+    if (info.input_size) state.uploadSide = uploadSideFor([info.input_size]);
     if (state.result) await showResult(state.result); // redraw in the real colours
   } catch (error) {
     showMessage(error instanceof FriendlyError ? error.message : "The model's details could not be loaded.");
@@ -241,9 +307,9 @@ function bindToken() {
   if (!tokenInput) return;
   tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
   tokenInput.addEventListener("input", () => sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim()));
-  tokenInput.addEventListener("change", () => runPrediction());
+  tokenInput.addEventListener("change", () => requestPrediction());
   tokenInput.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") runPrediction();
+    if (event.key === "Enter") requestPrediction();
   });
 }
 
@@ -252,15 +318,19 @@ function main() {
   bindImageInputs(loadFile);
   sliderControl = bindSliders({
     onInput: () => state.file && setStatus("busy"), // results are stale until the next answer
-    onSettled: runPrediction,
+    onSettled: requestPrediction,
   });
   bindToken();
+  $("retry").addEventListener("click", () => {
+    showMessage("");
+    requestPrediction();
+  });
   $("download-png").addEventListener("click", downloadPng);
   $("download-json").addEventListener("click", downloadJson);
   new ResizeObserver(() => renderOverlay()).observe(photo);
   window.addEventListener("resize", () => renderOverlay()); // also catches zoom (devicePixelRatio) changes
   window.addEventListener("unhandledrejection", (event) => showFailure(event.reason ?? new Error("unknown")));
-  loadModelInfo();
+  modelInfoLoaded = loadModelInfo();
 }
 
 main();
