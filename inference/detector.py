@@ -14,8 +14,9 @@ import onnxruntime as ort
 from .detections import Detections
 from .errors import ModelError, ParameterError
 from .families import FAMILIES, Family, detect_family
+from .families.detr import target_size_feeds
 from .image_decoding import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, DecodedImage, decode_image
-from .labels import coco_class_names, read_labels_file
+from .labels import coco_class_names, find_class, read_labels_file
 from .params import PredictParams
 from .postprocess import best_class, select_detections
 from .preprocess import prepare_input
@@ -77,23 +78,25 @@ class Detector:
         except OSError as exc:
             raise ModelError(f"cannot read the model file {path}: {exc.strerror or exc}") from None
         self._session = _create_session(model_bytes, intra_op_threads, providers)
-        self._input_name, self._input_hw, layout = _describe_input(self._session, input_size)
+        self._input_name, self._input_hw, layout, self._extra_feeds = _describe_inputs(self._session, input_size)
         self._output_names = [output.name for output in self._session.get_outputs()]
         metadata = self._session.get_modelmeta().custom_metadata_map
 
         # One real run on a blank image: warms up the session and shows the true output shapes.
         warm_up = np.zeros((1, 3, *self._input_hw) if layout == "nchw" else (1, *self._input_hw, 3), np.float32)
         outputs = self._run(warm_up)
-        family_name = family or detect_family([o.shape for o in outputs], metadata, self._input_hw)
+        family_name = family or detect_family([o.shape for o in outputs], metadata, self._input_hw, self._output_names)
         if family_name not in FAMILIES:
             raise ModelError(f"unknown model family {family_name!r}; supported: {', '.join(FAMILIES)}")
         self._family: Family = FAMILIES[family_name]
         self._recipe = replace(self._family.preprocessing, layout=layout)
+        given_names = _given_class_names(class_names, metadata)
         try:
-            num_classes = self._family.decode(outputs, self._output_names, self._input_hw)[1].shape[1]
+            self._decode = self._family.decoder(len(given_names) if given_names is not None else None)
+            num_classes = self._decode(outputs, self._output_names, self._input_hw)[1].shape[1]
         except (IndexError, ValueError) as exc:
             raise ModelError(f"the model's outputs do not decode as {family_name}: {exc}") from None
-        names = _class_names(class_names, metadata, num_classes)
+        names = _class_names(given_names, num_classes)
         self.info = ModelInfo(
             name=name or path.stem,
             family=family_name,
@@ -113,13 +116,14 @@ class Detector:
         return self._session
 
     def class_ids_for(self, classes: Sequence[str | int]) -> list[int]:
-        """Class names or ids -> ids, with a clear error for unknown ones."""
+        """Class names (any case and spacing, COCO or darknet spelling) or ids -> ids; unknown ones are an error."""
         ids = []
         for item in classes:
+            found = find_class(item, self.info.class_names) if isinstance(item, str) else None
             if isinstance(item, int) and 0 <= item < len(self.info.class_names):
                 ids.append(item)
-            elif isinstance(item, str) and item in self.info.class_names:
-                ids.append(self.info.class_names.index(item))
+            elif found is not None:
+                ids.append(found)
             else:
                 raise ParameterError(f"unknown class {item!r}; the model knows {len(self.info.class_names)} classes, see /api/model")
         return sorted(set(ids))
@@ -150,7 +154,7 @@ class Detector:
         t1 = time.perf_counter()
         outputs = self._run(tensor)
         t2 = time.perf_counter()
-        boxes, class_scores = self._family.decode(outputs, self._output_names, self._input_hw)
+        boxes, class_scores = self._decode(outputs, self._output_names, self._input_hw)
         rows, scores, class_ids = best_class(class_scores, params.score_th, allowed_ids)
         image_boxes = transform.to_image(boxes[rows])
         chosen = select_detections(image_boxes, scores, class_ids, image.original_size, params)
@@ -167,7 +171,7 @@ class Detector:
     def _run(self, tensor: np.ndarray) -> list[np.ndarray]:
         """One session run; ONNX Runtime's `run` is thread-safe."""
         try:
-            return self._session.run(self._output_names, {self._input_name: tensor})
+            return self._session.run(self._output_names, {self._input_name: tensor, **self._extra_feeds})
         except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.InvalidArgument) as exc:
             raise ModelError(f"the model failed to run: {exc}") from None
 
@@ -186,32 +190,50 @@ def _create_session(model_bytes: bytes, intra_op_threads: int, providers: Sequen
         raise ModelError(f"not a loadable ONNX model: {str(exc).splitlines()[0][:300]}") from None
 
 
-def _describe_input(session: ort.InferenceSession, input_size: int | None) -> tuple[str, tuple[int, int], str]:
-    """(input name, (height, width), layout) from the session, filling symbolic sizes from config."""
+def _describe_inputs(
+    session: ort.InferenceSession, input_size: int | None
+) -> tuple[str, tuple[int, int], str, dict[str, np.ndarray]]:
+    """(image input name, (height, width), layout, constant feeds of the other inputs) from the session.
+
+    Symbolic sizes are filled from config; the only other input allowed is a DETR target size.
+    """
     inputs = session.get_inputs()
-    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+    images = [i for i in inputs if len(i.shape) == 4]
+    if len(images) != 1:
         shapes = [(i.name, i.shape) for i in inputs]
         raise ModelError(f"expected one image input of rank 4, got {shapes}")
-    shape = inputs[0].shape
+    shape = images[0].shape
     layout = "nhwc" if shape[3] == 3 and shape[1] != 3 else "nchw"
     dims = shape[1:3] if layout == "nhwc" else shape[2:4]
     fallback = input_size or DEFAULT_DYNAMIC_INPUT
     height, width = (d if isinstance(d, int) and d > 0 else fallback for d in dims)
-    return inputs[0].name, (height, width), layout
+    others = [(i.name, i.shape, i.type) for i in inputs if i is not images[0]]
+    try:
+        feeds = target_size_feeds(others, (height, width))
+    except ValueError as exc:
+        raise ModelError(f"unsupported model input: {exc}") from None
+    return images[0].name, (height, width), layout, feeds
 
 
-def _class_names(given: Sequence[str] | str | Path | None, metadata: dict[str, str], num_classes: int) -> tuple[str, ...]:
-    """Given list or labels file > model metadata (Ultralytics `names`) > COCO-80 > class_<i>."""
+def _given_class_names(given: Sequence[str] | str | Path | None, metadata: dict[str, str]) -> tuple[str, ...] | None:
+    """Given list or labels file > model metadata (Ultralytics `names`) > None."""
     if isinstance(given, (str, Path)):
-        names = read_labels_file(given)
-    elif given is not None:
-        names = tuple(given)
-    elif "names" in metadata:
+        return read_labels_file(given)
+    if given is not None:
+        return tuple(given)
+    if "names" in metadata:
         try:
             parsed = ast.literal_eval(metadata["names"])  # "{0: 'person', ...}": a literal, never code
-            names = tuple(parsed[i] for i in sorted(parsed)) if isinstance(parsed, dict) else tuple(parsed)
+            return tuple(parsed[i] for i in sorted(parsed)) if isinstance(parsed, dict) else tuple(parsed)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
             raise ModelError(f"the model's metadata 'names' is not a list or dict of class names ({exc})") from None
+    return None
+
+
+def _class_names(given: tuple[str, ...] | None, num_classes: int) -> tuple[str, ...]:
+    """The given names (checked against the model's class count) > COCO-80 > class_<i>."""
+    if given is not None:
+        names = given
     elif num_classes == 80:
         names = coco_class_names()
     else:

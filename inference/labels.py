@@ -1,4 +1,8 @@
-"""Class-name lists: COCO-80 fallback and labels files."""
+"""Class-name lists (COCO-80 fallback, labels files) and class-name matching with aliases."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -6,10 +10,20 @@ from .errors import ModelError
 
 _COCO_FILE = Path(__file__).parent / "models" / "coco_classes.txt"
 
+# COCO's official names and the darknet/VOC spellings many label files use for the same classes.
+CLASS_ALIASES: dict[str, tuple[str, ...]] = {
+    "motorcycle": ("motorbike",),
+    "airplane": ("aeroplane",),
+    "couch": ("sofa",),
+    "potted plant": ("pottedplant",),
+    "dining table": ("diningtable",),
+    "tv": ("tvmonitor",),
+}
+
 
 @cache
 def coco_class_names() -> tuple[str, ...]:
-    """The 80 COCO class names in the usual model output order."""
+    """The 80 COCO class names (COCO's official spelling) in the usual model output order."""
     return read_labels_file(_COCO_FILE)
 
 
@@ -20,3 +34,28 @@ def read_labels_file(path: str | Path) -> tuple[str, ...]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"cannot read the labels file {path}: {exc}") from None
     return tuple(line.strip() for line in lines if line.strip())
+
+
+def class_key(name: str) -> str:
+    """A name as compared: case, spaces and underscores ignored ("Dining_Table" -> "diningtable")."""
+    return re.sub(r"[\s_]+", "", name).casefold()
+
+
+@cache
+def _alias_groups() -> dict[str, frozenset[str]]:
+    """Each spelling's key -> the keys of every spelling of that class."""
+    groups = {}
+    for official, aliases in CLASS_ALIASES.items():
+        keys = frozenset(class_key(name) for name in (official, *aliases))
+        groups.update(dict.fromkeys(keys, keys))
+    return groups
+
+
+def find_class(name: str, class_names: Sequence[str]) -> int | None:
+    """The index of `name` among `class_names`, matching case- and space-insensitively and through aliases."""
+    keys = [class_key(candidate) for candidate in class_names]
+    wanted = class_key(name)
+    for key in (wanted, *sorted(_alias_groups().get(wanted, ()))):
+        if key in keys:
+            return keys.index(key)
+    return None

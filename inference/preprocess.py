@@ -14,6 +14,7 @@ class Preprocessing:
 
     resize: Literal["letterbox", "stretch"] = "letterbox"
     anchor: Literal["top-left", "center"] = "top-left"  # where a letterboxed image sits
+    rounding: Literal["round", "floor"] = "round"  # the letterboxed size, as the family's training code did
     pad_value: int = 114
     channel_order: Literal["rgb", "bgr"] = "rgb"
     scale: float = 1.0  # pixel values are multiplied by this first (e.g. 1/255)
@@ -44,13 +45,14 @@ class BoxTransform:
 
 
 def letterbox(
-    pixels: np.ndarray, input_hw: tuple[int, int], anchor: str, pad_value: int
+    pixels: np.ndarray, input_hw: tuple[int, int], anchor: str, pad_value: int, rounding: str = "round"
 ) -> tuple[np.ndarray, float, float, float, float]:
     """Resize keeping aspect ratio and pad to input_hw; returns (image, ratio_x, ratio_y, pad_x, pad_y)."""
     in_h, in_w = input_hw
     h, w = pixels.shape[:2]
     ratio = min(in_h / h, in_w / w)
-    new_w, new_h = max(1, round(w * ratio)), max(1, round(h * ratio))
+    to_int = int if rounding == "floor" else round  # YOLOX's preproc truncates, Ultralytics' rounds
+    new_w, new_h = max(1, to_int(w * ratio)), max(1, to_int(h * ratio))
     resized = _resize(pixels, new_w, new_h)
     left, top = ((in_w - new_w) // 2, (in_h - new_h) // 2) if anchor == "center" else (0, 0)
     canvas = np.full((in_h, in_w, 3), pad_value, dtype=np.uint8)
@@ -68,7 +70,7 @@ def prepare_input(
     h, w = pixels.shape[:2]
     orig_w, orig_h = original_size or (w, h)
     if recipe.resize == "letterbox":
-        canvas, ratio_x, ratio_y, pad_x, pad_y = letterbox(pixels, input_hw, recipe.anchor, recipe.pad_value)
+        canvas, ratio_x, ratio_y, pad_x, pad_y = letterbox(pixels, input_hw, recipe.anchor, recipe.pad_value, recipe.rounding)
     else:
         canvas = _resize(pixels, input_hw[1], input_hw[0])
         ratio_x, ratio_y, pad_x, pad_y = input_hw[1] / w, input_hw[0] / h, 0.0, 0.0

@@ -107,8 +107,8 @@ def test_forced_family_that_does_not_fit_is_refused(models) -> None:
 
 
 def test_unknown_family_name_is_refused(models) -> None:
-    with pytest.raises(ModelError, match="unknown model family 'detr'; supported: yolox, yolov5, yolov8"):
-        Detector(constant_model(models / "v5.onnx", [yolov5_output([])]), family="detr")
+    with pytest.raises(ModelError, match="unknown model family 'ssd'; supported: yolox, yolov5, yolov8, nanodet, centernet, detr"):
+        Detector(constant_model(models / "v5.onnx", [yolov5_output([])]), family="ssd")
 
 
 def test_input_that_is_not_an_image_is_refused(models) -> None:

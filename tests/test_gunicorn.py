@@ -64,7 +64,7 @@ def test_concurrent_requests_from_four_threads_all_succeed_on_two_workers(server
     serving = wait_workers_serving(server)  # each worker has accepted a connection and answered
     photos = ["astronaut.jpg", "coffee.jpg", "chelsea.png", "motorcycle_left.jpg"] * 3
     expected = {"astronaut.jpg": "person", "coffee.jpg": "cup", "chelsea.png": "cat",
-                "motorcycle_left.jpg": "motorbike"}
+                "motorcycle_left.jpg": "motorcycle"}
 
     def detect(name: str) -> tuple[str, list[str]]:
         answer = requests.post(server.url + "/", json=json_request((PHOTOS / name).read_bytes()), timeout=60)

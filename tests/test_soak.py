@@ -25,7 +25,7 @@ EXPECTED_LABELS = {
     "grace_hopper.jpg": {"person"},
     "coffee.jpg": {"cup"},
     "chelsea.png": {"cat"},
-    "motorcycle_left.jpg": {"motorbike"},
+    "motorcycle_left.jpg": {"motorcycle"},
     "rocket.jpg": set(),
 }
 ARTIFACT = ROOT / "test-artifacts" / "soak.json"

@@ -1,18 +1,21 @@
 """Detector families: how each wants its input and how its raw outputs become boxes and scores.
 
 Every decoder has the same contract: (outputs, output_names, input_hw) -> (boxes, class_scores), with
-`boxes` float32 (n, 4) xyxy in model-input pixels and `class_scores` float32 (n, num_classes).
+`boxes` float32 (n, 4) xyxy in model-input pixels and `class_scores` float32 (n, num_classes). A family
+whose outputs do not show the class count (DETR's labels) also takes `num_classes`: the given names' count.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ..errors import ModelError
 from ..preprocess import Preprocessing
 from .centernet import centernet_heads, decode_centernet
+from .detr import decode_detr, detr_layout
 from .grids import grid_cell_count
 from .nanodet import decode_nanodet, fits_nanodet
 from .ultralytics import decode_yolov5, decode_yolov8
@@ -29,6 +32,11 @@ class Family:
     description: str
     preprocessing: Preprocessing
     decode: Decoder
+    takes_class_count: bool = False  # decode(..., num_classes=) sizes its class columns from the names given
+
+    def decoder(self, num_classes: int | None) -> Decoder:
+        """The decode function, told the number of class names given (None: none given) if it needs that."""
+        return partial(self.decode, num_classes=num_classes) if self.takes_class_count else self.decode
 
 
 _ULTRALYTICS_INPUT = Preprocessing(resize="letterbox", anchor="center", pad_value=114, channel_order="rgb", scale=1 / 255)
@@ -39,8 +47,9 @@ FAMILIES: dict[str, Family] = {
         Family(
             "yolox",
             "YOLOX: [1, N, 5 + C], grid-relative boxes, objectness",
-            # Measured on real photos: BGR, top-left letterbox, pad 114, raw 0..255 values.
-            Preprocessing(resize="letterbox", anchor="top-left", pad_value=114, channel_order="bgr"),
+            # Measured on real photos: BGR, top-left letterbox, pad 114, raw 0..255 values; the size truncated
+            # as YOLOX's preproc does (int(), not round(): +0.4 AP on coco-dev, MODEL_CARD.md).
+            Preprocessing(resize="letterbox", anchor="top-left", pad_value=114, channel_order="bgr", rounding="floor"),
             decode_yolox,
         ),
         Family("yolov5", "Ultralytics YOLOv5: [1, N, 5 + C], pixel boxes, objectness", _ULTRALYTICS_INPUT, decode_yolov5),
@@ -60,15 +69,29 @@ FAMILIES: dict[str, Family] = {
             Preprocessing(resize="letterbox", anchor="top-left", pad_value=114, channel_order="rgb", layout="nhwc"),
             decode_centernet,
         ),
+        Family(
+            "detr",
+            "DETR-style (RT-DETR, D-FINE, DEIM): labels [1, K], boxes [1, K, 4] xyxy, scores [1, K], "
+            "or logits [1, K, C] and pred_boxes [1, K, 4] cxcywh 0..1",
+            # Measured on coco-dev (MODEL_CARD.md): RGB, 0..1, stretched; letterboxing costs DEIMv2-Femto AP.
+            Preprocessing(resize="stretch", channel_order="rgb", scale=1 / 255),
+            decode_detr,
+            takes_class_count=True,
+        ),
     )
 }
 
 
 def detect_family(
-    output_shapes: Sequence[tuple[int, ...]], metadata: Mapping[str, str], input_hw: tuple[int, int]
+    output_shapes: Sequence[tuple[int, ...]],
+    metadata: Mapping[str, str],
+    input_hw: tuple[int, int],
+    output_names: Sequence[str] = (),
 ) -> str:
-    """Name the family from the outputs a real run produced and the model's metadata."""
+    """Name the family from the outputs a real run produced, their names and the model's metadata."""
     shapes = [tuple(shape) for shape in output_shapes]
+    if detr_layout(shapes, list(output_names) or [""] * len(shapes)) is not None:
+        return "detr"  # a [1, K, 4] box output beside [1, K] or [1, K, C]: no grid family has that
     if len(shapes) == 1 and len(shapes[0]) == 3 and shapes[0][0] == 1:
         _, rows, cols = shapes[0]
         cells = grid_cell_count(input_hw)
