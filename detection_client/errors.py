@@ -32,15 +32,29 @@ class ServerError(ClientError):
     exit_code = 5
 
 
-class ImageRejected(ClientError):
-    """400/413/415/422 for one image: the next image may still succeed."""
+class Interrupted(ClientError):
+    """The run was asked to stop (Ctrl-C) while this request waited to be retried."""
+
+    exit_code = 130  # 128 + SIGINT, as shells report it
+
+
+class ImageProblem(ClientError):
+    """One image was not done; the next image may still succeed."""
 
     exit_code = 1
 
-    def __init__(self, message: str, status: int, code: str) -> None:
+    def __init__(self, message: str, status: int | None, code: str) -> None:
         super().__init__(message)
         self.status, self.code = status, code
 
     def to_dict(self) -> dict:
         """The same shape as the server's `error` object."""
         return {"status": self.status, "code": self.code, "message": str(self)}
+
+
+class ImageRejected(ImageProblem):
+    """400/413/415/422 for one image (or a file that cannot be read): sending it again would not help."""
+
+
+class ImageFailed(ImageProblem):
+    """The server could not finish this image (5xx in its slot after the retries, or no answer in time)."""

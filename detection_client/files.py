@@ -1,11 +1,16 @@
-"""Per-image output files: annotated PNGs (drawn as the upload page draws) and JSON results."""
+"""Per-image output files (--json-dir, --annotate-dir): written atomically, and recognised on a rerun."""
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from .output import to_json
+
+TEMPORARY_SUFFIX = ".partial"  # a file being written; renamed into place when complete
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk every complete PNG ends with
 
 
 class OutputNames:
@@ -15,7 +20,7 @@ class OutputNames:
         self._used: set[str] = set()
 
     def stem_for(self, name: str) -> str:
-        """A stem not used yet in this run."""
+        """A stem not used yet in this run (the same inputs in the same order give the same stems)."""
         base = Path(name).stem or "image"
         stem, counter = base, 1
         while stem in self._used:
@@ -25,41 +30,87 @@ class OutputNames:
         return stem
 
 
-def write_json(folder: Path, stem: str, record: dict) -> Path:
-    """folder/stem.json."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{stem}.json"
-    target.write_text(to_json(record) + "\n", encoding="utf-8")
+def atomic_write(target: Path, data: bytes) -> Path:
+    """Write `target` so that it either does not exist or is complete: a temporary file, then a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TEMPORARY_SUFFIX)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, target)  # atomic on POSIX and Windows, same folder
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return target
 
 
-def write_annotated(folder: Path, stem: str, image_bytes: bytes, result: dict) -> Path:
-    """folder/stem.png: the upright image with the result's boxes, in the page's class colours."""
-    # Imported here: only --annotate-dir needs OpenCV and the inference package.
-    from inference import decode_image
-    from inference.annotate import draw_detections, encode_png
-
-    image = decode_image(image_bytes)  # applies EXIF orientation, as the server did for its boxes
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{stem}.png"
-    target.write_bytes(encode_png(draw_detections(image.pixels, detections_from_result(result, image.size))))
-    return target
+def remove_temporaries(folder: Path) -> int:
+    """Delete temporaries a killed run left in `folder` (ours only: ".<name>.<random>.partial"); returns how many."""
+    removed = 0
+    for leftover in folder.glob(f".*{TEMPORARY_SUFFIX}") if folder.is_dir() else ():
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
-def detections_from_result(result: dict, pixels_size: tuple[int, int]):
-    """inference.Detections from a server result, boxes scaled to `pixels_size` (width, height)."""
-    from inference import Detections
+class OutputFiles:
+    """The per-image files one run writes: DIR/<stem>.json and DIR/<stem>.png."""
 
-    found = result["detections"]
-    names = {d["class_id"]: d["class_name"] for d in found}
-    class_names = tuple(names.get(i, f"class_{i}") for i in range(max(names, default=-1) + 1))
-    scale_x = pixels_size[0] / result["image"]["width"]
-    scale_y = pixels_size[1] / result["image"]["height"]
-    boxes = np.array([d["box"] for d in found], np.float32).reshape(-1, 4)
-    return Detections(
-        xyxy=(boxes * np.array([scale_x, scale_y, scale_x, scale_y], np.float32)).astype(np.float32),
-        confidence=np.array([d["score"] for d in found], np.float32),
-        class_id=np.array([d["class_id"] for d in found], np.int64),
-        class_names=class_names,
-        image_size=pixels_size,
-    )
+    def __init__(self, json_dir: Path | None, annotate_dir: Path | None) -> None:
+        self.json_dir, self.annotate_dir = json_dir, annotate_dir
+
+    @property
+    def any(self) -> bool:
+        """Whether any per-image file is written (what a rerun can resume from)."""
+        return bool(self.json_dir or self.annotate_dir)
+
+    def clean_up(self) -> int:
+        """Remove temporaries left by a run that was killed; returns how many."""
+        return sum(remove_temporaries(folder) for folder in {self.json_dir, self.annotate_dir} if folder)
+
+    def json_path(self, stem: str) -> Path | None:
+        return self.json_dir / f"{stem}.json" if self.json_dir else None
+
+    def png_path(self, stem: str) -> Path | None:
+        return self.annotate_dir / f"{stem}.png" if self.annotate_dir else None
+
+    def done_record(self, stem: str, name: str, sha256: str | None) -> dict | None:
+        """The record of an image a previous run finished: every file present and complete, the JSON a result
+        (not an error) for this file name and, when `sha256` is given, for these bytes. {} without --json-dir."""
+        png = self.png_path(stem)
+        if png is not None and not _is_complete_png(png):
+            return None
+        path = self.json_path(stem)
+        if path is None:
+            return {} if png is not None else None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not (isinstance(record, dict) and record.get("file") == name and isinstance(record.get("detections"), list)):
+            return None
+        image = record.get("image") if isinstance(record.get("image"), dict) else {}
+        if sha256 is not None and image.get("sha256") != sha256:
+            return None  # the file changed since
+        return record
+
+    def write(self, stem: str, record: dict, png: bytes | None) -> None:
+        """Write the image's PNG (if drawn) and then its JSON: the JSON last, as the mark of a finished image."""
+        if png is not None and self.annotate_dir:
+            atomic_write(self.png_path(stem), png)
+        if self.json_dir:
+            atomic_write(self.json_path(stem), (to_json(record) + "\n").encode("utf-8"))
+
+
+def _is_complete_png(path: Path) -> bool:
+    """Starts with the PNG signature and ends with the IEND chunk (a cut-off file does not)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(PNG_SIGNATURE))
+            file.seek(0, os.SEEK_END)
+            if file.tell() < len(PNG_SIGNATURE) + len(PNG_END):
+                return False
+            file.seek(-len(PNG_END), os.SEEK_END)
+            return head == PNG_SIGNATURE and file.read() == PNG_END
+    except OSError:
+        return False

@@ -30,3 +30,8 @@ def image_record(name: str, result: dict | None = None, error: dict | None = Non
 def to_json(value: object) -> str:
     """Indented JSON, as written to stdout and files."""
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def to_json_line(value: object) -> str:
+    """One-line JSON, for JSON Lines."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

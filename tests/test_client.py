@@ -1,12 +1,15 @@
 """The command-line and Python client against a real gunicorn server (and a not-ready app for 503)."""
 from __future__ import annotations
 
+import csv
+import hashlib
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +18,12 @@ import requests
 from PIL import Image
 from werkzeug.serving import make_server
 
-from detection_client import DetectionClient, ServerError, UsageError, predict_endpoint
+from detection_client import DetectionClient, ServerError, ServerInfo, UsageError, predict_endpoint
+from detection_client.retry import retry_after_seconds
 from detection_client.cli import main
 from inference.annotate import class_color
 from servers import ROOT, free_port, gunicorn_server, serving_in_thread
-from webapp import create_app
+from webapp.app import create_app
 
 pytestmark = pytest.mark.server
 
@@ -71,7 +75,7 @@ def test_json_output_equals_the_apis_answer(server, capsys, photo_bytes):
     ).json()  # fmt: skip
     assert record["file"] == ASTRONAUT
     assert record["model"] == direct["model"]
-    assert record["image"] == {"width": 512, "height": 512}
+    assert record["image"] == {"width": 512, "height": 512, "sha256": hashlib.sha256(photo_bytes("astronaut.jpg")).hexdigest()}
     assert record["detections"] == direct["responses"][0]["detections"]
 
 
@@ -81,8 +85,11 @@ def test_parameters_reach_the_server(server, capsys):
     assert {d["class_name"] for d in json.loads(out)[0]["detections"]} == {"cup"}
     code, out, _ = run_cli(capsys, server.url, COFFEE, "--token", TOKEN, "--json", "--max-results", "0")
     assert json.loads(out)[0]["detections"] == []  # an explicit 0 means 0
+    code, out, _ = run_cli(capsys, server.url, COFFEE, "--token", TOKEN, "--json", "--score-th", "0.01")
+    low = [d["score"] for d in json.loads(out)[0]["detections"]]
     code, out, _ = run_cli(capsys, server.url, COFFEE, "--token", TOKEN, "--json", "--score-th", "0.8")
-    assert [d["class_name"] for d in json.loads(out)[0]["detections"]] == ["cup"]
+    high = [d["score"] for d in json.loads(out)[0]["detections"]]
+    assert high and min(high) >= 0.8 and len(high) < len(low)
 
 
 def test_python_module_entry_point_with_token_from_the_environment(server):
@@ -103,7 +110,7 @@ def test_a_folder_sends_its_images_in_name_order(server, capsys, tmp_path):
     assert code == 0, err
     records = json.loads(out)
     assert [Path(r["file"]).name for r in records] == ["a_astronaut.jpg", "b_coffee.JPG"]
-    assert "2 images: 2 done, 0 rejected" in err
+    assert "2 images: 2 done, 0 skipped (done before), 0 rejected, 0 failed" in err
 
 
 def test_standard_input(server, capsys, monkeypatch, photo_bytes):
@@ -190,7 +197,7 @@ def test_python_api(server, photo_bytes):
     with DetectionClient(server.url, token=TOKEN) as client:
         from_path = client.predict(COFFEE, score_th=0.5, classes=["cup"])
         from_bytes = client.predict(photo_bytes("coffee.jpg"), score_th=0.5, classes=["cup"])
-    assert from_path["image"] == {"width": 600, "height": 400}
+    assert (from_path["image"]["width"], from_path["image"]["height"]) == (600, 400)
     assert [d["class_name"] for d in from_path["detections"]] == ["cup"]
     assert from_bytes["detections"] == from_path["detections"]
 
@@ -235,3 +242,133 @@ def test_not_ready_is_retried_then_reported(not_ready_server, photo_bytes):
         client.predict(photo_bytes("astronaut.jpg"))
     assert hits["predict"] == 3
     assert "the server is not ready (HTTP 503" in str(raised.value) and "after 3 attempt(s)" in str(raised.value)
+
+
+def test_json_lines_stream_one_record_per_image(server, capsys):
+    code, out, _ = run_cli(capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--format", "jsonl", "--concurrency", "2")
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert sorted(r["file"] for r in records) == sorted([ASTRONAUT, COFFEE])  # in the order answers arrived
+    assert all(r["detections"] and r["model"] for r in records)
+
+
+def test_csv_has_one_row_per_detection(server, capsys, tmp_path):
+    table = tmp_path / "out" / "detections.csv"
+    code, out, _ = run_cli(capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--format", "jsonl", "--csv", str(table))
+    assert code == 0
+    records = {r["file"]: r for r in map(json.loads, out.splitlines())}
+    rows = list(csv.DictReader(table.read_text().splitlines()))
+    assert len(rows) == sum(len(r["detections"]) for r in records.values())
+    assert [row["file"] for row in rows] == sorted(row["file"] for row in rows)  # input order: astronaut first
+    first = records[rows[0]["file"]]["detections"][0]
+    assert [float(rows[0][k]) for k in ("x1", "y1", "x2", "y2")] == first["box"]
+    assert (rows[0]["class_name"], float(rows[0]["score"])) == (first["class_name"], first["score"])
+
+
+@pytest.fixture()
+def proxy(server):
+    """A loopback proxy to the server that can answer a POST itself: yields (url, script, seen).
+
+    `script` is a list of functions (request entries, real answer or None) -> (status, headers, body) used
+    for the next POSTs in turn (forwarded unchanged when empty); `seen` records each POST's entry count.
+    """
+    script, seen = [], []
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        headers = {"Content-Type": environ.get("CONTENT_TYPE", ""), "X-Api-Token": environ.get("HTTP_X_API_TOKEN", "")}
+        forward = lambda: requests.request(method, server.url + path, data=body, headers=headers, timeout=30)  # noqa: E731
+        if method == "POST":
+            seen.append(len(json.loads(body)["requests"]))
+        if method == "POST" and script:
+            status, extra, answer = script.pop(0)(json.loads(body)["requests"], forward)
+        else:
+            real = forward()
+            status, extra, answer = real.status_code, {}, real.json()
+        start_response(f"{status} X", [("Content-Type", "application/json"), *extra.items()])
+        return [json.dumps(answer).encode()]
+
+    proxy_server = make_server("127.0.0.1", 0, app, threaded=True)
+    with serving_in_thread(proxy_server):
+        yield f"http://127.0.0.1:{proxy_server.server_port}", script, seen
+
+
+def busy(retry_after: str):
+    """A 429 for the whole request with this Retry-After."""
+    return lambda entries, forward: (429, {"Retry-After": retry_after}, {"error": {"status": 429, "code": "busy", "message": "slow down"}})
+
+
+def test_retry_after_is_honoured_for_429(proxy, photo_bytes):
+    url, script, seen = proxy
+    script.append(busy("1"))
+    with DetectionClient(url, token=TOKEN, backoff=0.01) as client:
+        started = time.monotonic()
+        result = client.predict(photo_bytes("astronaut.jpg"))
+    assert time.monotonic() - started >= 1.0  # waited as told, not the 0.01 s backoff
+    assert seen == [1, 1] and result["detections"]
+
+
+def test_busy_after_every_retry_stops_with_a_server_error(proxy, photo_bytes):
+    url, script, seen = proxy
+    script.extend([busy("0")] * 3)
+    with DetectionClient(url, token=TOKEN, retries=2) as client, pytest.raises(ServerError, match=r"busy \(HTTP 429: slow down\) after 3 attempt"):
+        client.predict(photo_bytes("astronaut.jpg"))
+    assert seen == [1, 1, 1]
+
+
+def test_only_the_slots_the_server_could_not_start_are_sent_again(proxy, photo_bytes):
+    url, script, seen = proxy
+
+    def second_slot_timed_out(entries, forward):
+        answer = forward().json()
+        answer["responses"][1] = {"error": {"status": 503, "code": "request_timeout", "message": "not started in time"}}
+        return 200, {}, answer
+
+    script.append(second_slot_timed_out)
+    images = [photo_bytes("astronaut.jpg"), photo_bytes("coffee.jpg"), photo_bytes("astronaut.jpg")]
+    with DetectionClient(url, token=TOKEN, backoff=0.01) as client:
+        outcomes = client.predict_batch(images)
+    assert seen == [3, 1]  # the batch, then the coffee photo alone
+    assert [o["image"]["width"] for o in outcomes] == [512, 600, 512]
+
+
+def test_an_image_the_server_cannot_finish_is_recorded_and_the_run_goes_on(proxy, capsys, tmp_path):
+    url, script, _ = proxy
+    timed_out = {"error": {"status": 503, "code": "request_timeout", "message": "not started in time"}}
+    script.extend([lambda entries, forward: (503, {}, {"model": "m", "responses": [timed_out], "error": timed_out["error"]})] * 2)
+    code, out, err = run_cli(capsys, url, ASTRONAUT, COFFEE, "--token", TOKEN, "--retries", "1", "--batch-size", "1",
+                             "--concurrency", "1", "--format", "jsonl", "--json-dir", str(tmp_path))  # fmt: skip
+    assert code == 1
+    records = {r["file"]: r for r in map(json.loads, out.splitlines())}
+    assert records[ASTRONAUT]["error"]["code"] == "request_timeout" and records[COFFEE]["detections"]
+    assert "could not finish the image (HTTP 503 request_timeout" in err and "1 done" in err and "1 failed" in err
+    assert json.loads((tmp_path / "astronaut.json").read_text())["error"]["status"] == 503
+
+
+def test_a_batch_over_the_servers_limits_is_split(server, photo_bytes):
+    # MAX_REQUEST_BYTES is 1 MB: 17 photos of ~75 kB are too large together, and more than MAX_BATCH (16).
+    photos = [photo_bytes("astronaut.jpg")] * 17
+    with DetectionClient(server.url, token=TOKEN) as client:
+        outcomes = client.predict_batch(photos, max_results=1)
+    assert len(outcomes) == 17 and all(o["detections"][0]["class_name"] == "person" for o in outcomes)
+
+
+def test_server_info_reads_the_limits_and_palette(server):
+    with DetectionClient(server.url) as client:
+        info = client.server_info()
+    model = requests.get(server.url + "/api/model", timeout=10).json()
+    assert info.max_batch == model["limits"]["max_batch"] and info.max_request_bytes == MAX_REQUEST_BYTES
+    assert info.palette == tuple(model["palette"]) and info.class_names == tuple(model["class_names"])
+
+
+def test_server_info_falls_back_to_the_openapi_document_then_16():
+    openapi = {"components": {"schemas": {"PredictRequest": {"properties": {"requests": {"maxItems": 8}}}}}}
+    assert ServerInfo.from_model_info({}, openapi).max_batch == 8
+    assert ServerInfo.from_model_info({"limits": {"max_batch": "many"}}, None).max_batch == 16
+    assert ServerInfo.from_model_info({"limits": {"workers": 3}}).workers == 3
+
+
+@pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
+def test_retry_after_header_forms(header, seconds):
+    assert retry_after_seconds(header) == seconds

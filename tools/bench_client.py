@@ -1,0 +1,101 @@
+"""Client throughput: images/s of the `detect` command's bulk run by requests in flight and images per request.
+
+    .venv/bin/python tools/bench_client.py [--url URL] [--images 96] [--concurrency 1 2 4 8] [--batch 1 4 16]
+        [--repeat 3] [--workers 2]
+
+Without --url it starts the Procfile's gunicorn on loopback with --workers workers and the result cache off
+(tests/servers.py, as the tests do). Every cell sends --images distinct photos (the coco-dev photos, each copy
+made unique by a few bytes after the JPEG's end, so no cache can answer) through the same Runner `detect`
+uses, writing nothing. Baseline, measured in the same run: the old client's way, one image per request, one
+request at a time (concurrency 1, batch 1). Cells run round-robin --repeat times; the table shows the median
+images/s, its ratio to the baseline, and the spread (min-max).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for folder in (ROOT, ROOT / "tests"):
+    sys.path.insert(0, str(folder))
+from detection_client.bulk import Runner, Settings  # noqa: E402
+from detection_client.client import DetectionClient  # noqa: E402
+from detection_client.files import OutputFiles  # noqa: E402
+from detection_client.images import collect_images  # noqa: E402
+
+PHOTOS = ROOT / "tests" / "data" / "coco-dev" / "images"
+
+
+def unique_photos(folder: Path, count: int, tag: str) -> list[Path]:
+    """`count` copies of the coco-dev photos, each with different bytes (same pixels)."""
+    sources = sorted(PHOTOS.glob("*.jpg"))
+    folder.mkdir(parents=True)
+    paths = []
+    for i, source in zip(range(count), itertools.cycle(sources)):
+        path = folder / f"{i:05d}.jpg"
+        path.write_bytes(source.read_bytes() + f"{tag}-{i}".encode())  # after the JPEG end marker: ignored by decoders
+        paths.append(path)
+    return paths
+
+
+def run_cell(url: str, folder: Path, concurrency: int, batch: int) -> float:
+    """Images per second of one bulk run over the folder."""
+    stop = threading.Event()
+    settings = Settings(concurrency=concurrency, batch_size=batch, max_request_bytes=20 * 1024 * 1024)
+    runner = Runner(lambda: DetectionClient(url, timeout=120, stop=stop), settings, OutputFiles(None, None), [], stop)
+    started = time.perf_counter()
+    summary = runner.run(collect_images([str(folder)]))
+    seconds = time.perf_counter() - started
+    if runner.fatal or summary.done != summary.total:
+        raise SystemExit(f"cell c={concurrency} b={batch} did not finish: {runner.fatal or summary.lines()}")
+    return summary.done / seconds
+
+
+def main(argv: list[str] | None = None) -> dict[tuple[int, int], list[float]]:
+    """Measure every cell, print the table; returns images/s per (concurrency, batch)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running server (default: start a local gunicorn)")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the server started here (default 2)")
+    parser.add_argument("--images", type=int, default=96, help="images per cell (default 96)")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    cells = [(1, 1)] + [(c, b) for c in args.concurrency for b in args.batch if (c, b) != (1, 1)]
+    if args.url:
+        server = nullcontext(argparse.Namespace(url=args.url))
+    else:
+        from servers import gunicorn_server
+
+        server = gunicorn_server(env={"CACHE_BYTES": "0"}, workers=args.workers)
+    rates: dict[tuple[int, int], list[float]] = {cell: [] for cell in cells}
+    load_before = os.getloadavg()[0]
+    with server as running, tempfile.TemporaryDirectory(prefix="bench-client-") as scratch:
+        run_cell(running.url, Path(unique_photos(Path(scratch) / "warm-up", 8, "warm-up")[0]).parent, 2, 1)
+        for round_number in range(args.repeat):
+            for c, b in cells:
+                folder = Path(scratch) / f"r{round_number}-c{c}-b{b}"
+                unique_photos(folder, args.images, folder.name)
+                rates[(c, b)].append(run_cell(running.url, folder, c, b))
+    baseline = statistics.median(rates[(1, 1)])
+    where = args.url or f"local gunicorn, {args.workers} workers (Procfile), result cache off"
+    print(f"{args.images} distinct coco-dev photos per cell, {args.repeat} rounds, {where}; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"{'in flight':>9} {'batch':>5} {'img/s':>7} {'x baseline':>10} {'min-max':>13}")
+    for c, b in cells:
+        median = statistics.median(rates[(c, b)])
+        print(f"{c:>9} {b:>5} {median:7.1f} {median / baseline:10.2f} "
+              f"{min(rates[(c, b)]):6.1f}-{max(rates[(c, b)]):<6.1f}")
+    return rates
+
+
+if __name__ == "__main__":
+    main()
