@@ -1,5 +1,4 @@
 """gunicorn settings: bind $PORT, honour WEB_CONCURRENCY, size ONNX Runtime threads to the CPUs."""
-import importlib.util
 import os
 import shutil
 import tempfile
@@ -8,41 +7,47 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 
-def _load_log_format():
-    """webapp/log_format.py by path: `import webapp.log_format` would run webapp/__init__.py in the master
-    (Flask, ONNX Runtime, and prometheus_client before PROMETHEUS_MULTIPROC_DIR is set below)."""
-    path = Path(__file__).resolve().parent / "webapp" / "log_format.py"
-    spec = importlib.util.spec_from_file_location("log_format", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_log_format = _load_log_format()
+# webapp/__init__.py is light (create_app lives in webapp.app), so the master imports only the log format.
+from webapp import config as _settings  # noqa: E402
+from webapp import log_format as _log_format  # noqa: E402
 
 # The CPUs this process may use (a container's cpuset), not the host's count.
 cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or cpus)
-# sync workers: one request at a time, which is all a CPU-bound model can use, and a busy worker does not
-# accept, so the kernel hands each new connection to an idle one. gthread workers keep accepting while busy:
-# under keep-alive load one worker could hold every connection while the other idled (BENCHMARKS.md).
-# GUNICORN_THREADS > 1 makes gunicorn use gthread instead.
-worker_class = "sync"
-threads = int(os.environ.get("GUNICORN_THREADS") or 1)
-# Each worker's model gets an equal share of the CPUs: workers x intra-op threads <= cores.
+# The worker layout (docs/deploy.md, BENCHMARKS.md): "buffered" (default) is gevent with deadlines for slow
+# clients, whole requests read before the app runs and the model in one thread per worker (serving/worker.py):
+# safe with no proxy in front. "sync" (one request at a time, no defence against slow clients) and "gthread"
+# (GUNICORN_THREADS threads) are gunicorn's own, kept for comparison behind a request-buffering proxy.
+WORKER_CLASSES = {"buffered": "serving.worker.BufferedWorker", "sync": "sync", "gthread": "gthread"}
+_layout = (os.environ.get("GUNICORN_WORKER_CLASS") or "buffered").strip().lower()
+if _layout not in WORKER_CLASSES:
+    raise RuntimeError(f"configuration error: GUNICORN_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}, "
+                       f"got {_layout!r}")
+worker_class = WORKER_CLASSES[_layout]
+threads = int(os.environ.get("GUNICORN_THREADS") or 1) if _layout == "gthread" else 1
+# Connections one buffered worker holds at once (idle, uploading or waiting for the model); when full it drops
+# its oldest connection that has not sent a request yet. Each is a file descriptor: keep it under `ulimit -n`.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS") or 500)
+# Each worker's model gets an equal share of the CPUs: workers x model threads <= cores.
 os.environ.setdefault("ORT_INTRA_OP_THREADS", str(max(1, cpus // (workers * threads))))
-# A sync worker busy on one request this long is killed and restarted (the client's connection drops).
+# A worker that stops reporting for this long is killed and restarted. Buffered workers run the model in a
+# thread and keep reporting; a sync worker busy on one request is killed (the client's connection drops).
 # The app's own deadline, REQUEST_TIMEOUT_S (checked between images), answers with a JSON error first, so
 # both gunicorn timeouts default to 10 s past it: a request that started may finish, also after SIGTERM.
-_request_timeout_s = int(os.environ.get("REQUEST_TIMEOUT_S") or 20)
+_request_timeout_s = _settings.from_environment()["REQUEST_TIMEOUT_S"]  # the app's setting, declared there
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or _request_timeout_s + 10)
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or _request_timeout_s + 10)  # SIGTERM
-keepalive = 5  # gthread only (sync workers close each connection)
+# One request per connection: a connection kept alive stays with its worker, and a busy worker's kept
+# connections would wait while another worker idles. The buffered worker enforces this itself.
+keepalive = 0 if _layout == "buffered" else 5
 preload_app = False  # ONNX Runtime sessions must be created after fork, one per worker
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 0)
 max_requests_jitter = max_requests // 10
+# gunicorn 27's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): a second instance on
+# the same host would take it over. Nothing here uses it.
+control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # "-" for stdout
 # Path without the query string, no Referer, User-Agent or Basic-auth user (the default logs all four:
 # secrets travel in them); the request id ties the line to the app's own log lines.
@@ -83,10 +88,10 @@ def on_starting(server) -> None:
 
 
 def child_exit(server, worker) -> None:
-    """Drop a dead worker's live gauges; its counters and histograms stay in the totals."""
-    from prometheus_client import multiprocess
+    """Drop a dead worker's live gauges; fold its counters and histograms into archive files (totals kept)."""
+    from serving.metrics_files import fold_dead_worker
 
-    multiprocess.mark_process_dead(worker.pid)
+    fold_dead_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)
 
 
 def on_exit(server) -> None:

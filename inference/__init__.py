@@ -1,4 +1,5 @@
 """Framework-free object detection: decode an image, run an ONNX detector, return typed detections."""
+from .candidates import Candidates
 from .detections import Detections
 from .detector import Detector, ModelInfo
 from .errors import (
@@ -16,6 +17,7 @@ from .image_decoding import DecodedImage, decode_image
 from .params import PredictParams
 
 __all__ = [
+    "Candidates",
     "CorruptImageError",
     "DecodedImage",
     "Detections",

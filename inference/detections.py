@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -44,25 +43,3 @@ class Detections:
     def labels(self) -> list[str]:
         """Class name of each detection."""
         return [self.class_names[i] for i in self.class_id]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: pixel and normalised 0..1 boxes, rounded to what is meaningful."""
-        width, height = self.image_size
-        scale = np.array([width, height, width, height], dtype=np.float32)
-        normalised = (self.xyxy / scale).astype(np.float64).round(5).tolist()
-        pixels = self.xyxy.astype(np.float64).round(1).tolist()
-        return {
-            "image": {"width": width, "height": height},
-            "detections": [
-                {
-                    "class_id": class_id,
-                    "class_name": self.class_names[class_id],
-                    "score": round(score, 4),
-                    "box": box,
-                    "box_normalized": box_normalised,
-                }
-                for class_id, score, box, box_normalised in zip(
-                    self.class_id.tolist(), self.confidence.tolist(), pixels, normalised
-                )
-            ],
-        }

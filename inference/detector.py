@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from .candidates import Candidates
 from .detections import Detections
 from .errors import ModelError, ParameterError
 from .families import FAMILIES, Family, detect_family
@@ -18,7 +19,7 @@ from .families.detr import target_size_feeds
 from .image_decoding import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, DecodedImage, decode_image
 from .labels import coco_class_names, find_class, read_labels_file
 from .params import PredictParams
-from .postprocess import best_class, select_detections
+from .postprocess import select_detections
 from .preprocess import prepare_input
 
 DEFAULT_DYNAMIC_INPUT = 640  # used when the model's input size is symbolic and none is configured
@@ -38,22 +39,7 @@ class ModelInfo:
     licence: str
     sha256: str
     providers: tuple[str, ...]
-
-    def to_dict(self) -> dict:
-        """JSON-ready form."""
-        return {
-            "name": self.name,
-            "family": self.family,
-            "family_description": self.family_description,
-            "input_size": {"width": self.input_size[0], "height": self.input_size[1]},
-            "input_layout": self.input_layout,
-            "num_classes": len(self.class_names),
-            "class_names": list(self.class_names),
-            "source": self.source,
-            "licence": self.licence,
-            "sha256": self.sha256,
-            "providers": list(self.providers),
-        }
+    warm_up_ms: float = 0.0  # the first run on a blank image, at start-up
 
 
 class Detector:
@@ -84,7 +70,9 @@ class Detector:
 
         # One real run on a blank image: warms up the session and shows the true output shapes.
         warm_up = np.zeros((1, 3, *self._input_hw) if layout == "nchw" else (1, *self._input_hw, 3), np.float32)
+        warm_up_started = time.perf_counter()
         outputs = self._run(warm_up)
+        warm_up_ms = (time.perf_counter() - warm_up_started) * 1000
         family_name = family or detect_family([o.shape for o in outputs], metadata, self._input_hw, self._output_names)
         if family_name not in FAMILIES:
             raise ModelError(f"unknown model family {family_name!r}; supported: {', '.join(FAMILIES)}")
@@ -108,6 +96,7 @@ class Detector:
             licence=licence or "unknown",
             sha256=hashlib.sha256(model_bytes).hexdigest(),
             providers=tuple(self._session.get_providers()),
+            warm_up_ms=round(warm_up_ms, 1),
         )
 
     @property
@@ -129,44 +118,62 @@ class Detector:
         return sorted(set(ids))
 
     def decode(self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> DecodedImage:
-        """Decode image bytes, skipping JPEG detail finer than the model's input can use."""
-        return decode_image(data, max_pixels=max_pixels, max_side=max_side, draft_size=self.info.input_size)
+        """Decode image bytes, skipping JPEG detail finer than this model's resize keeps."""
+        return decode_image(
+            data, max_pixels=max_pixels, max_side=max_side, target_size=self.info.input_size,
+            keep_aspect=self._recipe.resize == "letterbox",
+        )  # fmt: skip
 
-    def predict_bytes(
-        self, data: bytes, params: PredictParams | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE
-    ) -> Detections:
-        """Decode + predict; `timings_ms` includes the decode time."""
+    def candidates_from_bytes(
+        self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE
+    ) -> Candidates:
+        """Decode + `candidates`; `timings_ms` includes the decode time."""
         started = time.perf_counter()
         image = self.decode(data, max_pixels=max_pixels, max_side=max_side)
         decode_ms = (time.perf_counter() - started) * 1000
-        detections = self.predict(image, params)
-        detections.timings_ms["decode"] = round(decode_ms, 2)
-        return detections
+        found = self.candidates(image)
+        found.timings_ms["decode"] = round(decode_ms, 2)
+        return found
 
-    def predict(self, image: DecodedImage | np.ndarray, params: PredictParams | None = None) -> Detections:
-        """Detect objects in an upright RGB image (DecodedImage or (h, w, 3) uint8 array)."""
-        params = params or PredictParams()
+    def candidates(self, image: DecodedImage | np.ndarray) -> Candidates:
+        """The expensive half: every (box, class, score) the model finds in an upright RGB image."""
         if isinstance(image, np.ndarray):
             image = DecodedImage(pixels=image, original_size=(image.shape[1], image.shape[0]))
-        allowed_ids = self.class_ids_for(params.classes) if params.classes else None
         t0 = time.perf_counter()
         tensor, transform = prepare_input(image.pixels, self._input_hw, self._recipe, image.original_size)
         t1 = time.perf_counter()
         outputs = self._run(tensor)
         t2 = time.perf_counter()
         boxes, class_scores = self._decode(outputs, self._output_names, self._input_hw)
-        rows, scores, class_ids = best_class(class_scores, params.score_th, allowed_ids)
-        image_boxes = transform.to_image(boxes[rows])
-        chosen = select_detections(image_boxes, scores, class_ids, image.original_size, params)
-        t3 = time.perf_counter()
-        timings = {
-            "preprocess": round((t1 - t0) * 1000, 2),
-            "inference": round((t2 - t1) * 1000, 2),
-            "postprocess": round((t3 - t2) * 1000, 2),
-        }
-        return Detections(
-            image_boxes[chosen], scores[chosen], class_ids[chosen], self.info.class_names, image.original_size, timings
+        found = Candidates.from_class_scores(transform.to_image(boxes), class_scores, image.original_size)
+        found.timings_ms.update(
+            preprocess=round((t1 - t0) * 1000, 2),
+            inference=round((t2 - t1) * 1000, 2),
+            decode_outputs=round((time.perf_counter() - t2) * 1000, 2),
         )
+        return found
+
+    def select(self, candidates: Candidates, params: PredictParams | None = None) -> Detections:
+        """The cheap half: score threshold, class filter, min size, class-aware NMS, max results."""
+        params = params or PredictParams()
+        started = time.perf_counter()
+        allowed_ids = self.class_ids_for(params.classes) if params.classes else None
+        boxes, scores, class_ids = candidates.best_per_box(params.score_th, allowed_ids)
+        chosen = select_detections(boxes, scores, class_ids, candidates.image_size, params)
+        timings = {**candidates.timings_ms, "select": round((time.perf_counter() - started) * 1000, 2)}
+        return Detections(
+            boxes[chosen], scores[chosen], class_ids[chosen], self.info.class_names, candidates.image_size, timings
+        )
+
+    def predict_bytes(
+        self, data: bytes, params: PredictParams | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE
+    ) -> Detections:
+        """Decode + predict; `timings_ms` includes the decode time."""
+        return self.select(self.candidates_from_bytes(data, max_pixels=max_pixels, max_side=max_side), params)
+
+    def predict(self, image: DecodedImage | np.ndarray, params: PredictParams | None = None) -> Detections:
+        """Detect objects in an upright RGB image (DecodedImage or (h, w, 3) uint8 array)."""
+        return self.select(self.candidates(image), params)
 
     def _run(self, tensor: np.ndarray) -> list[np.ndarray]:
         """One session run; ONNX Runtime's `run` is thread-safe."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -50,16 +51,21 @@ def decode_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_side: int = DEFAULT_MAX_SIDE,
     min_side: int = 1,
-    draft_size: tuple[int, int] | None = None,
+    target_size: tuple[int, int] | None = None,
+    keep_aspect: bool = True,
 ) -> DecodedImage:
     """Decode JPEG/PNG/WebP/BMP/GIF (first frame)/TIFF bytes into upright RGB.
 
-    `draft_size` (width, height) lets JPEG decoding skip detail the model cannot use: the result
-    is at least that large, or full size.
+    `target_size` (width, height) is the model input the pixels will be resized to (`keep_aspect`: a
+    letterbox, else a stretch): JPEG decoding then skips detail the resize would throw away (1/2..1/8
+    scale), and `max_pixels` counts the pixels actually decoded, so a 48 MP photo decoded at 1/8 passes.
     """
     if not data:
         raise EmptyImageError("the image is empty (0 bytes)")
-    image = _open(data, max_pixels, max_side, min_side)
+    image = _open(data, max_side, min_side)
+    is_jpeg = image.format in ("JPEG", "MPO")
+    if not is_jpeg:
+        _check_pixels(image.size, max_pixels)
     try:
         # PNG looks for EXIF after the pixel data, so this reads (and may trip over) the whole file.
         orientation = image.getexif().get(0x0112, 1)
@@ -68,10 +74,12 @@ def decode_image(
     full_w, full_h = image.size
     if orientation in _TRANSPOSING_ORIENTATIONS:
         full_w, full_h = full_h, full_w
-    if draft_size is not None and image.format in ("JPEG", "MPO"):
-        # Draft sizes are in stored (pre-rotation) orientation.
-        want = draft_size if orientation not in _TRANSPOSING_ORIENTATIONS else draft_size[::-1]
-        image.draft("RGB", want)
+    if is_jpeg:
+        if target_size is not None:
+            needed = needed_size((full_w, full_h), target_size, keep_aspect)
+            # Draft sizes are in stored (pre-rotation) orientation.
+            image.draft("RGB", needed if orientation not in _TRANSPOSING_ORIENTATIONS else needed[::-1])
+        _check_pixels(image.size, max_pixels)  # after the draft: what will really be in memory
     try:
         image.load()
         ImageOps.exif_transpose(image, in_place=True)  # upright image; no copy when already upright
@@ -81,8 +89,26 @@ def decode_image(
     return DecodedImage(pixels=pixels, original_size=(full_w, full_h))
 
 
-def _open(data: bytes, max_pixels: int, max_side: int, min_side: int) -> Image.Image:
-    """Read the header only and enforce the limits before decoding pixels."""
+def needed_size(image_size: tuple[int, int], target_size: tuple[int, int], keep_aspect: bool) -> tuple[int, int]:
+    """The smallest (width, height) that still fills `target_size` after a letterbox or stretch resize."""
+    (width, height), (target_w, target_h) = image_size, target_size
+    if not keep_aspect:
+        return min(width, target_w), min(height, target_h)
+    ratio = min(target_w / width, target_h / height, 1.0)
+    return max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio))
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
+    """Refuse images whose decoded pixels would exceed the limit."""
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"the image has {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
+        )
+
+
+def _open(data: bytes, max_side: int, min_side: int) -> Image.Image:
+    """Read the header only and enforce the side limits before decoding pixels."""
     try:
         with warnings.catch_warnings():
             # Our own limits below are the guard; Pillow's global one would only warn or differ.
@@ -97,10 +123,6 @@ def _open(data: bytes, max_pixels: int, max_side: int, min_side: int) -> Image.I
     except _DAMAGED_DATA_ERRORS as exc:
         raise CorruptImageError(f"the image header is damaged ({exc})") from None
     width, height = image.size
-    if width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"the image has {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
-        )
     if max(width, height) > max_side:
         raise ImageTooLargeError(f"the image is {width}x{height}; the longest side allowed is {max_side}")
     if min(width, height) < min_side:

@@ -1,61 +1,102 @@
-"""Prediction parameters: defaults, validation and the "explicit 0 means 0" rule."""
+"""Prediction parameters: the one declaration of each (name, default, range, help), validation, "0 means 0"."""
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
 from .errors import ParameterError
 
-MAX_RESULTS_LIMIT = 1000
 
-# name in requests -> (attribute, default, minimum, maximum, is_integer)
-_FIELDS = {
-    "score_th": ("score_th", 0.3, 0.0, 1.0, False),
-    "nms_iou": ("nms_iou", 0.4, 0.0, 1.0, False),
-    "min_height": ("min_height", 0.03, 0.0, 1.0, False),
-    "min_width": ("min_width", 0.03, 0.0, 1.0, False),
-    "maxResults": ("max_results", 20, 0, MAX_RESULTS_LIMIT, True),
-}
+@dataclass(frozen=True)
+class Parameter:
+    """One numeric request parameter. OpenAPI, the page's sliders, the docs and the clients derive from it."""
+
+    name: str  # as sent in a request (JSON feature or form field)
+    attribute: str  # on PredictParams
+    kind: type  # float or int
+    default: float | int
+    minimum: float | int
+    maximum: float | int
+    label: str  # for people (the page's slider)
+    help: str
+    slider: tuple[float, float, float]  # the page's (min, max, step): the useful part of the range
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, for /api/model and the page."""
+        return {
+            "name": self.name, "type": "integer" if self.kind is int else "number", "default": self.default,
+            "minimum": self.minimum, "maximum": self.maximum, "label": self.label, "help": self.help,
+            "slider": {"min": self.slider[0], "max": self.slider[1], "step": self.slider[2]},
+        }  # fmt: skip
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("score_th", "score_th", float, 0.3, 0.0, 1.0, "Minimum score",
+              "keep detections scoring at least this", (0.01, 1.0, 0.01)),
+    Parameter("nms_iou", "nms_iou", float, 0.4, 0.0, 1.0, "Overlap allowed (NMS IoU)",
+              "boxes of one class overlapping more than this are merged (lower merges more)", (0.0, 1.0, 0.01)),
+    Parameter("min_height", "min_height", float, 0.03, 0.0, 1.0, "Minimum box height",
+              "drop boxes shorter than this fraction of the image height", (0.0, 0.5, 0.01)),
+    Parameter("min_width", "min_width", float, 0.03, 0.0, 1.0, "Minimum box width",
+              "drop boxes narrower than this fraction of the image width", (0.0, 0.5, 0.01)),
+    Parameter("maxResults", "max_results", int, 20, 0, 1000, "Maximum results",
+              "keep at most this many, best first", (1, 100, 1)),
+)  # fmt: skip
+PARAMETERS_BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
+# The class filter: names or ids; not numeric, so not in PARAMETERS.
+CLASSES_HELP = "keep only these classes (names or ids; a comma-separated string in a form)"
 # Every parameter a request may carry in features[0] (or as a form field).
-REQUEST_FIELDS = (*_FIELDS, "classes")
+REQUEST_FIELDS = (*PARAMETERS_BY_NAME, "classes")
+
+_ThresholdFields = make_dataclass(
+    "_ThresholdFields", [(p.attribute, p.kind, field(default=p.default)) for p in PARAMETERS], frozen=True
+)
 
 
 @dataclass(frozen=True)
-class PredictParams:
-    """Thresholds for one prediction; sizes are fractions of the image height / width."""
+class PredictParams(_ThresholdFields):
+    """Thresholds for one prediction (see PARAMETERS); sizes are fractions of the image height / width."""
 
-    score_th: float = 0.3
-    nms_iou: float = 0.4
-    min_height: float = 0.03
-    min_width: float = 0.03
-    max_results: int = 20
     classes: tuple[str | int, ...] | None = None  # names or ids to keep; None keeps all
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any] | None, *, strings_allowed: bool = False) -> PredictParams:
+    def from_mapping(
+        cls,
+        values: Mapping[str, Any] | None,
+        *,
+        strings_allowed: bool = False,
+        defaults: Mapping[str, float | int] | None = None,
+    ) -> PredictParams:
         """Build from a request's feature dict; a missing or null field takes its default, 0 stays 0.
 
-        `strings_allowed` accepts numeric strings, as HTML forms send them.
+        `strings_allowed` accepts numeric strings, as HTML forms send them; `defaults` (by request name)
+        replaces declared defaults, e.g. a model's own score threshold.
         """
         if values is None:
             values = {}
         if not isinstance(values, Mapping):
             raise ParameterError(f"features must be an object, got {type(values).__name__}")
         chosen: dict[str, Any] = {}
-        for name, (attribute, default, low, high, integer) in _FIELDS.items():
-            raw = values.get(name)
+        for parameter in PARAMETERS:
+            raw = values.get(parameter.name)
             if raw is None or (strings_allowed and raw == ""):
-                chosen[attribute] = default
+                chosen[parameter.attribute] = (defaults or {}).get(parameter.name, parameter.default)
                 continue
-            chosen[attribute] = _number(name, raw, low, high, integer, strings_allowed)
+            chosen[parameter.attribute] = _number(parameter, raw, strings_allowed)
         chosen["classes"] = _classes(values.get("classes"), strings_allowed)
         return cls(**chosen)
 
+    @classmethod
+    def attribute_names(cls) -> tuple[str, ...]:
+        """Every field, in declaration order."""
+        return tuple(f.name for f in fields(cls))
 
-def _number(name: str, raw: Any, low: float, high: float, integer: bool, strings_allowed: bool) -> float | int:
+
+def _number(parameter: Parameter, raw: Any, strings_allowed: bool) -> float | int:
     """Validate one numeric field."""
+    name, low, high = parameter.name, parameter.minimum, parameter.maximum
     if strings_allowed and isinstance(raw, str):
         try:
             raw = float(raw.strip())
@@ -65,13 +106,13 @@ def _number(name: str, raw: Any, low: float, high: float, integer: bool, strings
         raise ParameterError(f"{name} must be a number, got {type(raw).__name__}")
     if isinstance(raw, float) and not math.isfinite(raw):  # ints may be too big for math.isnan; ranges catch them
         raise ParameterError(f"{name} must be a finite number, got {raw}")
-    if integer:
+    if parameter.kind is int:
         if raw != int(raw):
             raise ParameterError(f"{name} must be a whole number, got {raw}")
         raw = int(raw)
     if not low <= raw <= high:
         raise ParameterError(f"{name} must be between {low} and {high}, got {raw}")
-    return raw if integer else float(raw)
+    return raw if parameter.kind is int else float(raw)
 
 
 def _classes(raw: Any, strings_allowed: bool) -> tuple[str | int, ...] | None:
@@ -80,7 +121,8 @@ def _classes(raw: Any, strings_allowed: bool) -> tuple[str | int, ...] | None:
         return None
     if strings_allowed and isinstance(raw, str):
         raw = [part.strip() for part in raw.split(",") if part.strip()]
-        raw = [int(part) if part.isdigit() else part for part in raw]
+        # ASCII digits only: "²".isdigit() is True but int() refuses it, and "١" would silently be class 1.
+        raw = [int(part) if part.isascii() and part.isdigit() else part for part in raw]
     if not isinstance(raw, list) or not raw:
         raise ParameterError("classes must be a non-empty list of class names or ids")
     for item in raw:

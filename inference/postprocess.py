@@ -1,29 +1,10 @@
-"""Raw boxes and class scores -> the final detections: threshold, min size, class-aware NMS, top-k."""
+"""Boxes with their best class and score -> the final detections: min size, class-aware NMS, top-k."""
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from .params import PredictParams
-
-
-def best_class(
-    class_scores: np.ndarray, score_th: float, allowed_ids: Sequence[int] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's best class (among `allowed_ids` if given) at or above `score_th`.
-
-    Returns (row indices, scores, class ids) of the rows that pass.
-    """
-    if allowed_ids is not None:
-        columns = np.asarray(allowed_ids, dtype=np.int64)
-        rows, scores, local_ids = best_class(class_scores[:, columns], score_th)
-        return rows, scores, columns[local_ids]
-    scores = class_scores.max(axis=1, initial=0.0) if class_scores.shape[1] else np.zeros(len(class_scores))
-    rows = np.flatnonzero(scores >= score_th)
-    class_ids = class_scores[rows].argmax(axis=1) if len(rows) else np.zeros(0, np.int64)
-    return rows, scores[rows].astype(np.float32), class_ids.astype(np.int64)
 
 
 def min_size_mask(xyxy: np.ndarray, image_size: tuple[int, int], min_width: float, min_height: float) -> np.ndarray:
@@ -37,7 +18,7 @@ def class_aware_nms(xyxy: np.ndarray, scores: np.ndarray, class_ids: np.ndarray,
     if len(xyxy) == 0:
         return np.zeros(0, np.int64)
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-    # Score filtering is best_class's job; OpenCV keeps only scores strictly above this, so go below 0.
+    # Score filtering is Candidates.best_per_box's job; OpenCV keeps only scores strictly above this, so go below 0.
     keep = cv2.dnn.NMSBoxesBatched(xywh.tolist(), scores.tolist(), class_ids.tolist(), -1.0, iou_threshold)
     keep = np.asarray(keep, dtype=np.int64).reshape(-1)
     return keep[np.argsort(-scores[keep], kind="stable")]

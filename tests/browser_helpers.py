@@ -29,9 +29,9 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-def launch_chromium(playwright: Playwright) -> Browser:
-    """Debian's chromium, headless, without network chatter of its own."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def launch_chromium(playwright: Playwright, extra_args: list[str] | tuple[str, ...] = ()) -> Browser:
+    """Debian's chromium, headless, without network chatter of its own (`extra_args`: e.g. a fake camera)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
 
 
 @dataclass
@@ -101,11 +101,8 @@ def listed_classes(page: Page) -> list[str]:
 def page_params(page: Page) -> dict[str, str]:
     """The API parameters the sliders currently stand for."""
     return page.evaluate(
-        """() => {
-          const value = (id) => document.getElementById(id).value;
-          return {score_th: value("score_th"), nms_iou: value("nms_iou"), min_height: value("min_size"),
-                  min_width: value("min_size"), maxResults: value("maxResults")};
-        }"""
+        """() => Object.fromEntries([...document.querySelectorAll('input[type="range"][data-param]')]
+                                     .map((slider) => [slider.dataset.param, slider.value]))"""
     )
 
 

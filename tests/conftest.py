@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from inference import Detector
-from webapp import create_app
+from webapp.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -29,13 +29,13 @@ def photo_bytes():
 @pytest.fixture(scope="session")
 def app():
     """The application with the default model and test settings, built once for the run."""
-    return create_app({"TESTING": True})
+    return create_app({"TESTING": True, "MODELS": ["yolox_nano", "deimv2_femto"]})  # YOLOX first: tests know its boxes
 
 
 @pytest.fixture(scope="session")
 def detector(app) -> Detector:
     """The embedded default model."""
-    return app.extensions["detector"]
+    return app.extensions["models"].get("yolox_nano").detector
 
 
 @pytest.fixture()

@@ -12,7 +12,8 @@ from werkzeug.test import TestResponse
 
 from inference import ModelError
 from inference.annotate import class_color
-from webapp import create_app
+from webapp.app import create_app
+from webapp.result_cache import NoCache
 
 DEFAULT_FEATURES = {"score_th": 0.3, "nms_iou": 0.4, "min_height": 0.03, "min_width": 0.03, "maxResults": 20}
 PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type, x-api-token"}
@@ -265,7 +266,7 @@ def test_multipart_bad_parameter_is_422(client, photo_bytes):
     ("kwargs", "status", "code"),
     [
         ({"data": "score_th=0.3", "content_type": "text/plain"}, 415, "unsupported_media_type"),
-        ({"data": "a=b", "content_type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
+        ({"data": "a=b", "content_type": "application/x-www-form-urlencoded"}, 400, "missing_image"),
         ({"data": "{}"}, 415, "unsupported_media_type"),  # no Content-Type
         ({"data": '{"requests": [', "content_type": "application/json"}, 400, "malformed_json"),
         ({"data": b"\xff\xfe{", "content_type": "application/json"}, 400, "malformed_json"),
@@ -293,11 +294,11 @@ def test_too_large_body_is_413_json(photo_bytes):
         assert json_body(answer)["error"]["status"] == 413
 
 
-def test_unexpected_failure_is_a_generic_500_without_details(client, detector, photo_bytes, monkeypatch):
+def test_unexpected_failure_is_a_generic_500_without_details(app, client, detector, photo_bytes, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(detector, "predict_bytes", broken)
+    monkeypatch.setattr(detector, "select", broken)  # runs on cache hits too
     answer = predict(client, entry(photo_bytes("coffee.jpg")))
     assert answer.status_code == 500
     assert json_body(answer)["error"]["code"] == "internal_error"
@@ -416,12 +417,13 @@ def test_cors_origins_env_var_allows_that_origin_only(monkeypatch, photo_bytes):
 
 def test_a_model_failing_at_request_time_is_the_servers_fault_not_the_callers(app, client, monkeypatch, photo_bytes):
     """A broken model is a 500 with a plain message (details only in the log), never a 422 blaming the image."""
-    detector = app.extensions["detector"]
+    detector = app.extensions["models"].default.detector
 
     def broken(*args, **kwargs):
         raise ModelError("the model failed to run: [ONNXRuntimeError] secret internal detail")
 
-    monkeypatch.setattr(detector, "predict_bytes", broken)
+    monkeypatch.setattr(detector, "candidates_from_bytes", broken)
+    monkeypatch.setitem(app.extensions, "result_cache", NoCache())  # a cached answer would not run the model
     response = predict(client, entry(photo_bytes("coffee.jpg")))
     assert response.status_code == 500
     error = response.get_json()["error"]
@@ -446,19 +448,21 @@ class FakeClock:
 def slow_model(app, monkeypatch):
     """Each prediction takes `seconds` of fake time (the real model still runs); returns the setter."""
     import webapp.api
+    import webapp.predictions
 
     clock = FakeClock()
-    monkeypatch.setattr(webapp.api, "deadline_clock", clock)
+    monkeypatch.setattr(webapp.predictions, "deadline_clock", clock)
     monkeypatch.setitem(app.config, "REQUEST_TIMEOUT_S", 20)
-    detector = app.extensions["detector"]
-    real_predict = detector.predict_bytes
+    monkeypatch.setitem(app.extensions, "result_cache", NoCache())  # every image runs the model
+    detector = app.extensions["models"].default.detector
+    real_candidates = detector.candidates_from_bytes
 
     def use(seconds: float) -> None:
-        def predict_bytes(*args, **kwargs):
+        def candidates_from_bytes(*args, **kwargs):
             clock.now += seconds
-            return real_predict(*args, **kwargs)
+            return real_candidates(*args, **kwargs)
 
-        monkeypatch.setattr(detector, "predict_bytes", predict_bytes)
+        monkeypatch.setattr(detector, "candidates_from_bytes", candidates_from_bytes)
 
     return use
 
@@ -484,13 +488,14 @@ def test_batch_slots_not_started_before_the_deadline_get_a_timeout_error(client,
 
 def test_every_slot_timed_out_is_a_503_like_a_single_failed_image(client, photo_bytes, slow_model, monkeypatch):
     import webapp.api
+    import webapp.predictions
     from webapp.parsing import parse_json_body
 
     slow_model(0)
 
     def slow_upload(*args, **kwargs):
         """Receiving and parsing the body used up all the time: no image can start."""
-        webapp.api.deadline_clock.now += 21
+        webapp.predictions.deadline_clock.now += 21
         return parse_json_body(*args, **kwargs)
 
     monkeypatch.setattr(webapp.api, "parse_json_body", slow_upload)

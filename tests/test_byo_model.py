@@ -18,7 +18,7 @@ import requests
 from conftest import SHARED_YOLOX
 from inference import ModelError
 from servers import ROOT, free_port, gunicorn_server, procfile_command, serving_in_thread
-from webapp import create_app
+from webapp.app import create_app
 
 YOLOX_SHA256 = hashlib.sha256(SHARED_YOLOX.read_bytes()).hexdigest()
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from webapp import config as config_module
-from webapp import create_app
+from webapp.app import create_app
 
 # env var -> (value to set, config key, expected config value)
 ENV_CASES = {
-    "MODEL_VARIANT": ("int8", "MODEL_VARIANT", "int8"),
-    "MODEL_PATH": ("/models/custom.onnx", "MODEL_PATH", "/models/custom.onnx"),
-    "MODEL_URL": ("https://example.test/m.onnx", "MODEL_URL", "https://example.test/m.onnx"),
+    "MODELS": ("yolox_nano, /models/custom.onnx", "MODELS", ["yolox_nano", "/models/custom.onnx"]),
+    "MODEL_PATH": ("/models/custom.onnx", "MODELS", ["/models/custom.onnx"]),
+    "MODEL_URL": ("https://example.test/m.onnx", "MODELS", ["https://example.test/m.onnx"]),
     "MODEL_SHA256": ("ab" * 32, "MODEL_SHA256", "ab" * 32),
     "MODEL_CACHE_DIR": ("/tmp/model-cache", "MODEL_CACHE_DIR", "/tmp/model-cache"),
     "MODEL_MAX_DOWNLOAD_BYTES": ("12345", "MODEL_MAX_DOWNLOAD_BYTES", 12345),
@@ -24,6 +24,9 @@ ENV_CASES = {
     "EXECUTION_PROVIDERS": ("CUDAExecutionProvider, CPUExecutionProvider", "EXECUTION_PROVIDERS",
                             ["CUDAExecutionProvider", "CPUExecutionProvider"]),
     "API_TOKENS": ("one,two , three", "API_TOKENS", ["one", "two", "three"]),
+    "INFO_REQUIRES_TOKEN": ("yes", "INFO_REQUIRES_TOKEN", True),
+    "CACHE_BYTES": ("1000000", "CACHE_BYTES", 1_000_000),
+    "CACHE_DIR": ("/tmp/result-cache", "CACHE_DIR", "/tmp/result-cache"),
     "CORS_ORIGINS": ("http://a.test,http://b.test", "CORS_ORIGINS", ["http://a.test", "http://b.test"]),
     "MAX_REQUEST_BYTES": ("2048", "MAX_CONTENT_LENGTH", 2048),
     "MAX_IMAGE_PIXELS": ("1000000", "MAX_IMAGE_PIXELS", 1_000_000),
@@ -69,7 +72,7 @@ def test_each_variable_reaches_app_config(clean_env, name):
 
 def test_defaults_without_any_variable(clean_env):
     config = create_app({"LOAD_MODEL": False}).config
-    assert config["MODEL_PATH"] == "" and config["MODEL_FAMILY"] is None and config["MODEL_INPUT_SIZE"] is None
+    assert config["MODELS"] == [] and config["MODEL_FAMILY"] is None and config["MODEL_INPUT_SIZE"] is None
     assert config["API_TOKENS"] == [] and config["CORS_ORIGINS"] == []
     assert config["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024 and config["MAX_BATCH"] == 16
     assert config["EXECUTION_PROVIDERS"] == ["CPUExecutionProvider"]
@@ -104,6 +107,7 @@ MINIMUMS = {
     "MODEL_INPUT_SIZE": 0,
     "MODEL_MAX_DOWNLOAD_BYTES": 1,
     "REQUEST_TIMEOUT_S": 1,
+    "CACHE_BYTES": 0,
 }
 
 

@@ -1,4 +1,4 @@
-"""Detections: shape checks, empty(), and the JSON-ready form."""
+"""Detections: shape checks, empty(), and its wire form (webapp.wire)."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from inference import Detections
+from webapp.wire import detections_slot
 
 NAMES = ("person", "bicycle", "cat")
 
@@ -42,7 +43,7 @@ def test_empty_has_typed_zero_length_arrays() -> None:
     assert len(empty) == 0
     assert (empty.xyxy.shape, empty.xyxy.dtype) == ((0, 4), np.float32)
     assert (empty.confidence.shape, empty.class_id.dtype) == ((0,), np.int64)
-    assert empty.to_dict() == {"image": {"width": 64, "height": 32}, "detections": []}
+    assert detections_slot(empty, "ab")["detections"] == []
 
 
 def test_len_and_labels() -> None:
@@ -51,9 +52,9 @@ def test_len_and_labels() -> None:
     assert detections.labels() == ["person", "cat"]
 
 
-def test_to_dict_gives_pixel_and_normalised_boxes_rounded() -> None:
-    result = two_detections().to_dict()
-    assert result["image"] == {"width": 640, "height": 480}
+def test_wire_form_gives_pixel_and_normalised_boxes_rounded() -> None:
+    result = detections_slot(two_detections(), "f00d")
+    assert result["image"] == {"width": 640, "height": 480, "sha256": "f00d"}
     person, cat = result["detections"]
     assert person == {
         "class_id": 0,
@@ -67,8 +68,8 @@ def test_to_dict_gives_pixel_and_normalised_boxes_rounded() -> None:
     assert (cat["class_name"], cat["score"]) == ("cat", 0.5)
 
 
-def test_to_dict_is_plain_json_with_normalised_boxes_in_0_1() -> None:
-    result = two_detections().to_dict()
+def test_wire_form_is_plain_json_with_normalised_boxes_in_0_1() -> None:
+    result = detections_slot(two_detections(), "f00d")
     assert json.loads(json.dumps(result)) == result  # only built-in types, no numpy scalars
     for detection in result["detections"]:
         assert type(detection["class_id"]) is int and type(detection["score"]) is float

@@ -185,22 +185,43 @@ def upscaled_astronaut_jpeg() -> bytes:
 def test_draft_decode_keeps_original_size_with_fewer_pixels() -> None:
     data = upscaled_astronaut_jpeg()
     full = decode_image(data)
-    reduced = decode_image(data, draft_size=(416, 416))
+    reduced = decode_image(data, target_size=(416, 416))
     assert_rgb(full, 2048, 2048)
     assert reduced.original_size == (2048, 2048)
     assert reduced.size == (512, 512)  # the largest 1/2^k scale still at least 416 on each side
 
 
+@pytest.mark.parametrize(("keep_aspect", "expected"), [(True, (500, 375)), (False, (1000, 750))])
+def test_draft_scale_follows_what_the_resize_keeps(keep_aspect, expected) -> None:
+    """4000x3000 into 416x416: a letterbox keeps 416x312, so 1/8 suffices; a stretch needs 416 rows, so 1/4."""
+    photo = Image.open(DATA / "photos" / "coffee.jpg").resize((4000, 3000), Image.Resampling.BILINEAR)
+    reduced = decode_image(encode(photo, "JPEG"), target_size=(416, 416), keep_aspect=keep_aspect)
+    assert reduced.size == expected
+    assert reduced.original_size == (4000, 3000)
+
+
+def test_pixel_limit_counts_decoded_jpeg_pixels_only() -> None:
+    """A 48 MP JPEG decoded at 1/8 is within a 40 MP limit; without a target it is refused."""
+    data = encode(Image.new("RGB", (8064, 6048), (90, 120, 150)), "JPEG", quality=50)
+    reduced = decode_image(data, max_pixels=40_000_000, target_size=(416, 416))
+    assert reduced.size == (1008, 756)
+    with pytest.raises(ImageTooLargeError):
+        decode_image(data, max_pixels=40_000_000)
+    png = encode(Image.new("RGB", (3000, 2000)), "PNG")
+    with pytest.raises(ImageTooLargeError):  # other formats need every pixel: the limit is the file's size
+        decode_image(png, max_pixels=5_000_000, target_size=(416, 416))
+
+
 def test_draft_decode_of_a_rotated_jpeg_is_upright() -> None:
     upright = Image.open(DATA / "photos" / "coffee.jpg").resize((1800, 1200), Image.Resampling.BILINEAR)
-    reduced = decode_image(stored_with_orientation(upright, 6), draft_size=(416, 416))
+    reduced = decode_image(stored_with_orientation(upright, 6), target_size=(416, 416))
     assert reduced.original_size == (1800, 1200)
-    assert reduced.size == (900, 600)
+    assert reduced.size == (450, 300)  # upright 416x278 is all a letterbox keeps: 1/4 scale
 
 
 def test_draft_size_leaves_other_formats_at_full_size(chelsea_crop) -> None:
     png = encode(Image.fromarray(chelsea_crop).resize((1280, 960)), "PNG", compress_level=1)
-    decoded = decode_image(png, draft_size=(416, 416))
+    decoded = decode_image(png, target_size=(416, 416))
     assert decoded.size == decoded.original_size == (1280, 960)
 
 

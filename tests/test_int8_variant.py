@@ -9,7 +9,7 @@ from tools.evaluate_models import iou
 
 from inference import PredictParams
 from webapp import config as config_module
-from webapp import create_app
+from webapp.app import create_app
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import requests
 
 import webapp.api
 from servers import ROOT, gunicorn_server
-from webapp import create_app
+from webapp.app import create_app
 from webapp.request_log import configure_logging
 
 PHOTO = (ROOT / "tests" / "data" / "photos" / "coffee.jpg").read_bytes()
@@ -41,7 +41,7 @@ def failing_view(monkeypatch):
     def explode():
         raise RuntimeError("an unexpected failure")
 
-    monkeypatch.setattr(webapp.api, "_detector", explode)  # runs after the token check
+    monkeypatch.setattr(webapp.api, "_models", explode)  # runs after the token check
 
 
 # --- request ids -----------------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_gunicorn_conf_loads_the_log_format_without_the_app_or_its_libraries(tmp
 
     script = (
         "import runpy, sys; runpy.run_path('gunicorn.conf.py'); "
-        "print(sorted(m for m in ('flask', 'webapp', 'inference', 'onnxruntime', 'prometheus_client') if m in sys.modules))"
+        "print(sorted(m for m in ('flask', 'webapp.app', 'inference', 'onnxruntime', 'prometheus_client') if m in sys.modules))"
     )
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

@@ -11,7 +11,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 from werkzeug.test import TestResponse
 
-from webapp import create_app
+from webapp.app import create_app
 
 UNDOCUMENTED_METHODS = {"HEAD", "OPTIONS"}  # added by Flask to every rule
 

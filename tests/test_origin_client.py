@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from servers import gunicorn_server
-from webapp import create_app
+from webapp.app import create_app
 
 # ---- The origin's client, copied verbatim from shared/origin/flask-serving.md (do not edit) ----------
 

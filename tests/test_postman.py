@@ -8,6 +8,7 @@ import pytest
 
 from servers import ROOT
 from tools.make_postman_collection import OUTPUT, render
+from webapp.config import DEFAULT_MAX_BATCH
 from webapp.openapi import openapi_document
 
 COLLECTION = json.loads(OUTPUT.read_text(encoding="utf-8"))
@@ -23,7 +24,7 @@ def openapi_operations() -> dict[tuple[str, str], dict]:
     """Every (METHOD, path) of the OpenAPI document, with its operation."""
     return {
         (method.upper(), path): operation
-        for path, operations in openapi_document()["paths"].items()
+        for path, operations in openapi_document(DEFAULT_MAX_BATCH)["paths"].items()
         for method, operation in operations.items()
         if isinstance(operation, dict) and "responses" in operation
     }

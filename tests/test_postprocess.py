@@ -1,51 +1,11 @@
-"""Post-processing on plain arrays: best class, class-aware NMS, minimum size, max results, order."""
+"""Post-processing on plain arrays: class-aware NMS, minimum size, max results, order."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from inference import PredictParams
-from inference.postprocess import best_class, class_aware_nms, min_size_mask, select_detections
-
-SCORES = np.array(
-    [
-        [0.10, 0.80, 0.05],  # best: class 1
-        [0.50, 0.20, 0.45],  # best: class 0, runner-up class 2
-        [0.02, 0.03, 0.01],  # below any useful threshold
-        [0.30, 0.30, 0.60],  # best: class 2
-    ],
-    np.float32,
-)
-
-
-def test_best_class_keeps_rows_at_or_above_the_threshold() -> None:
-    rows, scores, class_ids = best_class(SCORES, 0.5)
-    assert rows.tolist() == [0, 1, 3]
-    np.testing.assert_allclose(scores, [0.8, 0.5, 0.6])
-    assert class_ids.tolist() == [1, 0, 2]
-    assert scores.dtype == np.float32 and class_ids.dtype == np.int64
-
-
-def test_best_class_with_threshold_zero_keeps_every_row() -> None:
-    assert best_class(SCORES, 0.0)[0].tolist() == [0, 1, 2, 3]
-
-
-def test_best_class_among_allowed_ids_reports_the_original_ids() -> None:
-    rows, scores, class_ids = best_class(SCORES, 0.4, allowed_ids=[2])
-    assert rows.tolist() == [1, 3]
-    np.testing.assert_allclose(scores, [0.45, 0.6])
-    assert class_ids.tolist() == [2, 2]
-
-
-def test_best_class_picks_the_best_allowed_not_the_best_overall() -> None:
-    rows, _, class_ids = best_class(SCORES, 0.0, allowed_ids=[0, 2])
-    assert class_ids[rows.tolist().index(0)] == 0  # row 0's best (class 1) is not allowed
-
-
-@pytest.mark.parametrize("num_rows", [0, 3])
-def test_best_class_of_nothing_is_empty(num_rows) -> None:
-    rows, scores, class_ids = best_class(np.zeros((num_rows, 80), np.float32), 0.3)
-    assert len(rows) == len(scores) == len(class_ids) == 0
+from inference.postprocess import class_aware_nms, min_size_mask, select_detections
 
 
 BOX = [0, 0, 10, 10]

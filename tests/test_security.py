@@ -15,7 +15,7 @@ from PIL import Image
 import inference.detector
 import webapp.api
 from servers import ROOT, gunicorn_server
-from webapp import create_app
+from webapp.app import create_app
 
 PHOTO = (ROOT / "tests" / "data" / "photos" / "coffee.jpg").read_bytes()
 TOKEN = "correct-horse-battery-staple"
@@ -220,7 +220,7 @@ def test_image_content_and_path_fields_are_never_opened(client, file_system_spy,
 
 def test_model_path_like_fields_in_a_request_are_ignored(app, client, file_system_spy):
     plain = client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]}).get_json()
-    model_fields = {"MODEL_PATH": MODEL_PATH_VALUE, "model_path": MODEL_PATH_VALUE, "model": MODEL_PATH_VALUE,
+    model_fields = {"MODEL_PATH": MODEL_PATH_VALUE, "model_path": MODEL_PATH_VALUE, "MODELS": MODEL_PATH_VALUE,
                     "MODEL_URL": "http://127.0.0.1:9/attacker.onnx", "MODEL_LABELS": "/etc/passwd"}
     body = {"requests": [{"image": {"content": b64(PHOTO)}, "features": [model_fields]}], **model_fields}
     from_json = client.post(f"/api/predict?MODEL_PATH={MODEL_PATH_VALUE}", json=body).get_json()
@@ -228,5 +228,8 @@ def test_model_path_like_fields_in_a_request_are_ignored(app, client, file_syste
     for answer in (from_json, from_form):
         assert answer["model"] == plain["model"]
         assert answer["responses"][0]["detections"] == plain["responses"][0]["detections"]
-    assert app.config["MODEL_PATH"] == "" and app.config["MODEL_URL"] == ""
+    assert app.config["MODELS"] == ["yolox_nano", "deimv2_femto"]
+    # `model` names a served model, never a file: a path is an unknown name.
+    as_model = client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}, "features": [{"model": MODEL_PATH_VALUE}]}]})
+    assert as_model.status_code == 422 and "yolox_nano, deimv2_femto" in as_model.get_json()["error"]["message"]
     assert named_by_request(file_system_spy) == []

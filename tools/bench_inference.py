@@ -61,7 +61,7 @@ def flask_app_call(detector: Detector, jpeg: bytes) -> Callable[[], object]:
     """One origin-shaped JSON prediction through the whole Flask app, called as WSGI (no HTTP, no gunicorn)."""
     from werkzeug.test import EnvironBuilder
 
-    from webapp import create_app
+    from webapp.app import create_app
 
     app = create_app({"LOAD_MODEL": False})
     app.extensions["detector"] = detector

@@ -233,7 +233,7 @@ def peer(model: str) -> Iterator[Served]:
         yield Served(f"http://127.0.0.1:{port}/predict", process.pid)
 
 
-FLASK_DEV = "from webapp import create_app; create_app().run(host='127.0.0.1', port={port}, threaded=False)"
+FLASK_DEV = "from webapp.app import create_app; create_app().run(host='127.0.0.1', port={port}, threaded=False)"
 
 
 @contextmanager

@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from webapp.openapi import openapi_document  # noqa: E402 (needs the path above)
+from webapp.config import DEFAULT_MAX_BATCH  # noqa: E402 (needs the path above)
+from webapp.openapi import openapi_document  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "postman_collection.json"
 SAMPLE_IMAGE = ROOT / "tests" / "data" / "photos" / "grace_hopper.jpg"
@@ -110,7 +111,7 @@ def _form_fields(document: dict) -> list[dict]:
 
 def render() -> str:
     """The file's exact text."""
-    return json.dumps(build_collection(openapi_document(), SAMPLE_IMAGE.read_bytes()), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build_collection(openapi_document(DEFAULT_MAX_BATCH), SAMPLE_IMAGE.read_bytes()), indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,23 +5,21 @@ import base64
 import hmac
 import time
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from inference import Detector, InferenceError, ModelError
+from inference import Detections, InferenceError, ParameterError
 from inference.annotate import PALETTE, draw_detections, encode_png
 from inference.image_decoding import decode_image
 
+from . import predictions, wire
 from .errors import ApiError, error_response
+from .models import ModelSet
 from .openapi import openapi_document
-from .parsing import PredictionTask, SlotInput, parse_form, parse_json_body
+from .parsing import ModelResolver, PredictionTask, SlotInput, parse_form, parse_json_body
 from .responses import json_response
 
 bp = Blueprint("api", __name__)
-# The request deadline's clock (tests replace it to make time pass). gunicorn's `timeout` kills a busy sync
-# worker (the client gets a dropped connection) and never stops a gthread request, so predict checks a
-# shorter deadline itself between images and answers the images it could not start with a JSON error.
-deadline_clock = time.monotonic
 
 
 @bp.post("/api/predict")
@@ -29,29 +27,70 @@ deadline_clock = time.monotonic
 def predict() -> Response:
     """Detect objects in one or more images; one result slot per image, in order."""
     _require_token()
-    detector = _detector()
+    models = _models()
+    cache = current_app.extensions["result_cache"]
     started = time.perf_counter()
-    deadline = deadline_clock() + current_app.config["REQUEST_TIMEOUT_S"]
-    slots = _parse_request()
-    results = [_run_slot(detector, slot, deadline) for slot in slots]
+    deadline = predictions.deadline_clock() + current_app.config["REQUEST_TIMEOUT_S"]
+    tasks = _parse_request(models.resolve)
+    responses = []
+    for task in tasks:
+        entry = models.get(task.model) if isinstance(task, PredictionTask) else models.default
+        outcome = predictions.run_task(entry.detector, cache, task, deadline)
+        responses.append(_serialise(outcome, task, deadline))
+    first_model = next((t.model for t in tasks if isinstance(t, PredictionTask)), models.default.name)
     body = {
-        "model": detector.info.name,
-        "responses": results,
+        "model": first_model,
+        "responses": responses,
         "timings_ms": {"total": round((time.perf_counter() - started) * 1000, 2)},
     }
-    all_timed_out = all(result.get("error", {}).get("code") == "request_timeout" for result in results)
-    if (len(slots) == 1 and "error" in results[0]) or all_timed_out:
+    errors = [slot["error"] for slot in responses if "error" in slot]
+    all_timed_out = len(errors) == len(responses) and all(e["code"] == "request_timeout" for e in errors)
+    if (len(responses) == 1 and errors) or all_timed_out:
         # A single image that failed (or a batch that ran out of time): the HTTP status says why.
-        body["error"] = results[0]["error"]
-        return json_response(body, results[0]["error"]["status"])
+        body["error"] = errors[0]
+        return json_response(body, errors[0]["status"])
     return json_response(body)
+
+
+def _serialise(outcome: Detections | ApiError, task: SlotInput, deadline: float) -> dict:
+    """One slot's JSON, with the annotated image when asked for."""
+    if isinstance(outcome, ApiError):
+        return wire.error_slot(outcome)
+    slot = {**wire.detections_slot(outcome, task.sha256), "model": task.model}
+    if task.annotate:
+        if predictions.deadline_clock() >= deadline:
+            return wire.error_slot(predictions.timeout_error("annotated"))
+        config = current_app.config
+        limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
+        try:
+            slot["annotated_image"] = _annotated_png(task, outcome, limits)
+        except InferenceError as exc:
+            return wire.error_slot(ApiError.from_inference(exc))
+    return slot
+
+
+@bp.get("/api/models")
+def list_models() -> Response:
+    """Every model this server serves, the default first."""
+    _require_info_token()
+    models = _models()
+    return json_response({"default": models.default.name, "models": [models.describe(e) for e in models.entries]})
 
 
 @bp.get("/api/model")
 def model_info() -> Response:
-    """What is loaded: family, input size, classes, source, licence, and the class colour palette."""
-    detector = _detector()
-    return json_response({**detector.info.to_dict(), "palette": list(PALETTE), "auth_required": bool(_tokens())})
+    """One model (the default, or ?model=name): family, input size, classes, parameters, limits, palette."""
+    _require_info_token()
+    models = _models()
+    try:
+        name, _ = models.resolve(request.args.get("model") or None)
+    except ParameterError as exc:
+        raise ApiError(422, "invalid_parameter", str(exc)) from None
+    config = current_app.config
+    limits = {"max_batch": config["MAX_BATCH"], "max_request_bytes": config["MAX_CONTENT_LENGTH"],
+              "max_image_pixels": config["MAX_IMAGE_PIXELS"]}  # fmt: skip
+    description = models.describe(models.get(name))
+    return json_response({**description, "palette": list(PALETTE), "auth_required": bool(_tokens()), "limits": limits})
 
 
 @bp.get("/healthz")
@@ -62,28 +101,36 @@ def liveness() -> Response:
 
 @bp.get("/readyz")
 def readiness() -> Response:
-    """The model is loaded and warmed up: traffic may be sent."""
-    if current_app.extensions.get("detector") is None:
+    """The models are loaded and warmed up: traffic may be sent."""
+    models = current_app.extensions.get("models")
+    if models is None:
         return error_response(503, "model_not_ready", "the model is not loaded yet")
-    return json_response({"status": "ready", "model": current_app.extensions["detector"].info.name})
+    return json_response({"status": "ready", "model": models.default.name})
 
 
 @bp.get("/api/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3 document of every endpoint."""
-    return json_response(openapi_document())
+    _require_info_token()
+    return json_response(openapi_document(current_app.config["MAX_BATCH"]))
 
 
-def _detector() -> Detector:
-    """The process's Detector, or 503 while it is not loaded."""
-    detector = current_app.extensions.get("detector")
-    if detector is None:
+def _models() -> ModelSet:
+    """The process's models, or 503 while they are not loaded."""
+    models = current_app.extensions.get("models")
+    if models is None:
         raise ApiError(503, "model_not_ready", "the model is not loaded yet; try again shortly")
-    return detector
+    return models
 
 
 def _tokens() -> list[str]:
     return current_app.config["API_TOKENS"]
+
+
+def _require_info_token() -> None:
+    """The token, for the descriptive endpoints, when INFO_REQUIRES_TOKEN says so."""
+    if current_app.config["INFO_REQUIRES_TOKEN"]:
+        _require_token()
 
 
 def _require_token() -> None:
@@ -100,14 +147,14 @@ def _require_token() -> None:
         raise ApiError(401, "unauthorized", "a valid X-Api-Token header is required")
 
 
-def _parse_request() -> list[SlotInput]:
+def _parse_request(resolve_model: ModelResolver) -> list[SlotInput]:
     """Dispatch on content type: JSON or multipart form."""
     max_batch = current_app.config["MAX_BATCH"]
     mimetype = request.mimetype
     if mimetype == "application/json" or mimetype.endswith("+json"):
-        return parse_json_body(_read_body(), max_batch)
-    if mimetype == "multipart/form-data":
-        return parse_form(request.form, request.files, max_batch)
+        return parse_json_body(_read_body(), max_batch, resolve_model)
+    if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):  # the latter: image_sha256 only
+        return parse_form(request.form, request.files, max_batch, resolve_model)
     raise ApiError(
         415,
         "unsupported_media_type",
@@ -123,40 +170,6 @@ def _read_body() -> bytes:
     if request.content_length is None and limit is not None and len(data) >= limit:
         raise RequestEntityTooLarge()
     return data
-
-
-def _run_slot(detector: Detector, slot: SlotInput, deadline: float) -> dict:
-    """Predict one task, or report its error (its own, or the request's deadline passed) in its slot."""
-    if isinstance(slot, ApiError):
-        return {"error": slot.to_dict()}
-    if deadline_clock() >= deadline:
-        return {"error": _timeout_error("started").to_dict()}
-    config = current_app.config
-    limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
-    try:
-        detections = detector.predict_bytes(slot.image, slot.params, **limits)
-        g.setdefault("inference_ms", []).append(detections.timings_ms.get("inference", 0.0))
-        result = {**detections.to_dict(), "timings_ms": detections.timings_ms}
-        if slot.annotate:
-            if deadline_clock() >= deadline:
-                return {"error": _timeout_error("annotated").to_dict()}
-            result["annotated_image"] = _annotated_png(slot, detections, limits)
-        return result
-    except InferenceError as exc:
-        if isinstance(exc, ModelError):
-            current_app.logger.error("prediction failed: %s", exc)
-        return {"error": ApiError.from_inference(exc).to_dict()}
-
-
-def _timeout_error(step: str) -> ApiError:
-    """503 for an image the request's deadline passed before it was `step`."""
-    seconds = current_app.config["REQUEST_TIMEOUT_S"]
-    return ApiError(
-        503,
-        "request_timeout",
-        f"the request ran out of time (REQUEST_TIMEOUT_S={seconds} s) before this image was {step}; "
-        "send fewer images per request",
-    )
 
 
 def _annotated_png(slot: PredictionTask, detections, limits: dict) -> str:

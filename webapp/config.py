@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
-_MODELS = Path(__file__).resolve().parent.parent / "inference" / "models"
-# MODEL_VARIANT -> embedded file; int8 is tools/quantize_model.py's output (speed and accuracy in its model card).
-EMBEDDED_VARIANTS = {"float": _MODELS / "yolox_nano.onnx", "int8": _MODELS / "yolox_nano_int8.onnx"}
-EMBEDDED_MODEL = EMBEDDED_VARIANTS["float"]
-EMBEDDED_MODEL_SOURCE = "YOLOX-Nano (Megvii-BaseDetection/YOLOX), embedded; see inference/models/MODEL_CARD.md"
-EMBEDDED_MODEL_LICENCE = "Apache-2.0"
+
+DEFAULT_MAX_BATCH = 16  # images per request; the OpenAPI document and the Postman collection say it too
 
 
 class ConfigError(ValueError):
@@ -31,12 +28,16 @@ def _int(name: str, default: int, minimum: int) -> int:
     return value
 
 
-def embedded_model(variant: str) -> Path:
-    """The embedded model file for a MODEL_VARIANT value."""
-    if variant not in EMBEDDED_VARIANTS:
-        choices = ", ".join(EMBEDDED_VARIANTS)
-        raise ConfigError(f"configuration error: MODEL_VARIANT must be one of {choices}, got {variant!r}")
-    return EMBEDDED_VARIANTS[variant]
+def _flag(name: str, default: bool) -> bool:
+    """A yes/no environment variable."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"configuration error: {name} must be true or false, got {raw!r}")
 
 
 def _list(name: str) -> list[str]:
@@ -47,13 +48,13 @@ def _list(name: str) -> list[str]:
 def from_environment() -> dict:
     """Every setting the application reads, from the environment or its default."""
     return {
-        # The model
-        "MODEL_VARIANT": (os.environ.get("MODEL_VARIANT") or "float").strip().lower(),  # embedded model: float | int8
-        "MODEL_PATH": os.environ.get("MODEL_PATH") or "",  # empty = the embedded default model
-        "MODEL_URL": os.environ.get("MODEL_URL") or "",
+        # The models: embedded names, paths or URLs; the first is the default. Empty = every embedded model;
+        # MODEL_PATH or MODEL_URL alone (the single-model settings) serve that one model.
+        "MODELS": _list("MODELS") or _list("MODEL_PATH") or _list("MODEL_URL"),
         "MODEL_SHA256": os.environ.get("MODEL_SHA256") or "",
         "MODEL_CACHE_DIR": os.environ.get("MODEL_CACHE_DIR") or str(Path.home() / ".cache" / "detection-server"),
         "MODEL_MAX_DOWNLOAD_BYTES": _int("MODEL_MAX_DOWNLOAD_BYTES", 500 * 1024 * 1024, minimum=1),
+        # For models that are not embedded:
         "MODEL_FAMILY": os.environ.get("MODEL_FAMILY") or None,  # None = detect from outputs/metadata
         "MODEL_LABELS": os.environ.get("MODEL_LABELS") or None,  # labels file, one class per line
         "MODEL_INPUT_SIZE": _int("MODEL_INPUT_SIZE", 0, minimum=0) or None,  # 0 = unset; for a symbolic input size
@@ -62,11 +63,16 @@ def from_environment() -> dict:
         # Security
         "API_TOKENS": _list("API_TOKENS"),  # empty = the API is open
         "CORS_ORIGINS": _list("CORS_ORIGINS"),  # empty = no cross-origin access
+        # With tokens set: /api/model(s) and /api/openapi.json need one too (the page then asks for it first).
+        "INFO_REQUIRES_TOKEN": _flag("INFO_REQUIRES_TOKEN", False),
+        # The per-image result cache, shared by the workers of this instance; 0 bytes = off.
+        "CACHE_BYTES": _int("CACHE_BYTES", 128 * 1024 * 1024, minimum=0),
+        "CACHE_DIR": os.environ.get("CACHE_DIR") or str(Path(tempfile.gettempdir()) / f"detection-server-cache-{os.getuid()}"),
         # Limits
         "MAX_CONTENT_LENGTH": _int("MAX_REQUEST_BYTES", 20 * 1024 * 1024, minimum=1),
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000, minimum=1),
-        "MAX_BATCH": _int("MAX_BATCH", 16, minimum=1),
+        "MAX_BATCH": _int("MAX_BATCH", DEFAULT_MAX_BATCH, minimum=1),
         # Seconds a prediction request may run: batch slots not started by then answer 503 request_timeout.
         "REQUEST_TIMEOUT_S": _int("REQUEST_TIMEOUT_S", 20, minimum=1),
         # Logging

@@ -13,7 +13,7 @@ from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from inference import Detector
+from .models import ModelSet
 
 REQUESTS = Counter("http_requests", "HTTP requests answered, by endpoint and status", ["method", "endpoint", "status"])
 REQUEST_SECONDS = Histogram("http_request_duration_seconds", "Time to answer a request, by endpoint", ["endpoint"])
@@ -30,9 +30,10 @@ UNMATCHED = "unmatched"  # 404/405: one label value, so scanners cannot create u
 
 def init_metrics(app: Flask) -> None:
     """Count and time every request, record inference times, and serve GET /metrics."""
-    detector: Detector | None = app.extensions.get("detector")
-    if detector is not None:
-        MODEL_INFO.labels(detector.info.name, detector.info.family, detector.info.sha256).set(1)
+    models: ModelSet | None = app.extensions.get("models")
+    for model in models.entries if models is not None else ():
+        info = model.detector.info
+        MODEL_INFO.labels(info.name, info.family, info.sha256).set(1)
 
     @app.before_request
     def start_timer() -> None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,23 +19,29 @@ from .errors import ApiError
 
 _DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 _WHITESPACE = re.compile(rb"\s+")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 _FALSE_WORDS = {"", "0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
 class PredictionTask:
-    """One image to predict on, with its parameters."""
+    """One image to predict on (its bytes, or only the sha256 of bytes sent before), with its parameters."""
 
-    image: bytes
+    image: bytes | None
+    sha256: str  # lowercase hex of the image bytes
+    model: str
     params: PredictParams
     annotate: bool = False
 
 
 SlotInput = PredictionTask | ApiError  # a bad entry becomes an error in its own slot
+# A model name from the request (None = the default) -> (the model's name, its default parameters);
+# ParameterError for an unknown name.
+ModelResolver = Callable[[str | None], tuple[str, Mapping[str, float]]]
 
 
-def parse_json_body(body: bytes, max_batch: int) -> list[SlotInput]:
+def parse_json_body(body: bytes, max_batch: int, resolve_model: ModelResolver) -> list[SlotInput]:
     """The origin's {"requests": [{"image": {"content": b64}, "features": [{...}]}]} shape."""
     try:
         document = orjson.loads(body)
@@ -46,31 +53,41 @@ def parse_json_body(body: bytes, max_batch: int) -> list[SlotInput]:
     if not isinstance(entries, list) or not entries:
         raise ApiError(400, "malformed_request", 'the body must have "requests": a non-empty list')
     _check_batch_size(len(entries), max_batch)
-    return [_parse_entry(index, entry) for index, entry in enumerate(entries)]
+    return [_parse_entry(index, entry, resolve_model) for index, entry in enumerate(entries)]
 
 
-def parse_form(form: MultiDict, files: MultiDict, max_batch: int) -> list[SlotInput]:
-    """multipart/form-data: one or more files in field `image`, parameters as form fields."""
+def parse_form(form: MultiDict, files: MultiDict, max_batch: int, resolve_model: ModelResolver) -> list[SlotInput]:
+    """multipart/form-data: one or more files in field `image` (or `image_sha256`), parameters as form fields."""
     uploads: list[FileStorage] = files.getlist("image")
-    if not uploads:
-        raise ApiError(400, "missing_image", 'the form has no file field named "image"')
-    _check_batch_size(len(uploads), max_batch)
+    hashes = form.getlist("image_sha256")
+    if not uploads and not hashes:
+        raise ApiError(400, "missing_image", 'the form has no file field named "image" (nor an "image_sha256" field)')
+    _check_batch_size(len(uploads) + len(hashes), max_batch)
     try:
-        params = PredictParams.from_mapping(_form_features(form), strings_allowed=True)
+        model, defaults = resolve_model(form.get("model") or None)
+        params = PredictParams.from_mapping(_form_features(form), strings_allowed=True, defaults=defaults)
         annotate = _form_flag(form.get("annotate", ""))
     except ParameterError as exc:
-        return [ApiError(422, "invalid_parameter", str(exc)) for _ in uploads]
-    return [PredictionTask(upload.read(), params, annotate) for upload in uploads]
+        return [ApiError(422, "invalid_parameter", str(exc)) for _ in range(len(uploads) + len(hashes))]
+    tasks: list[SlotInput] = []
+    for upload in uploads:
+        data = upload.read()
+        tasks.append(PredictionTask(data, hashlib.sha256(data).hexdigest(), model, params, annotate))
+    for digest in hashes:
+        tasks.append(_reference_task(digest, "image_sha256", model, params, annotate))
+    return tasks
 
 
-def _parse_entry(index: int, entry: Any) -> SlotInput:
+def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotInput:
     """One element of `requests`; errors name the field's path."""
     where = f"requests[{index}]"
     if not isinstance(entry, dict):
         return ApiError(400, "malformed_request", f"{where} must be an object, got {_kind(entry)}")
     image = entry.get("image")
-    if not isinstance(image, dict) or not isinstance(image.get("content"), str):
-        return ApiError(400, "malformed_request", f"{where}.image.content must be a base64 string")
+    has_content = isinstance(image, dict) and isinstance(image.get("content"), str)
+    has_sha256 = isinstance(image, dict) and isinstance(image.get("sha256"), str)
+    if not has_content and not has_sha256:
+        return ApiError(400, "malformed_request", f"{where}.image.content must be a base64 string (or image.sha256 a hash)")
     features = entry.get("features")
     if features is None:
         features = [{}]
@@ -82,17 +99,32 @@ def _parse_entry(index: int, entry: Any) -> SlotInput:
     if not isinstance(feature, Mapping):
         return ApiError(400, "malformed_request", f"{where}.features[0] must be an object, got {_kind(feature)}")
     try:
-        params = PredictParams.from_mapping(feature)
+        requested = feature.get("model")
+        if requested is not None and not isinstance(requested, str):
+            raise ParameterError(f"model must be a string, got {_kind(requested)}")
+        model, defaults = resolve_model(requested)
+        params = PredictParams.from_mapping(feature, defaults=defaults)
     except ParameterError as exc:
         return ApiError(422, "invalid_parameter", f"{where}.features[0]: {exc}")
     annotate = feature.get("annotate", False)
     if not isinstance(annotate, bool) and annotate is not None:
         return ApiError(422, "invalid_parameter", f"{where}.features[0].annotate must be true or false")
+    if not has_content:
+        return _reference_task(image["sha256"], f"{where}.image.sha256", model, params, bool(annotate))
     try:
         data = decode_base64(image["content"])
     except ApiError as exc:
         return ApiError(exc.status, exc.code, f"{where}.image.content: {exc.message}")
-    return PredictionTask(data, params, bool(annotate))
+    return PredictionTask(data, hashlib.sha256(data).hexdigest(), model, params, bool(annotate))
+
+
+def _reference_task(digest: str, where: str, model: str, params: PredictParams, annotate: bool) -> SlotInput:
+    """A task naming bytes sent before by their sha256."""
+    if not _SHA256.match(digest):
+        return ApiError(422, "invalid_sha256", f"{where} must be 64 hexadecimal digits, got {digest[:80]!r}")
+    if annotate:
+        return ApiError(422, "invalid_parameter", f"{where}: annotate needs the image bytes, not only their sha256")
+    return PredictionTask(None, digest.lower(), model, params, False)
 
 
 def decode_base64(content: str) -> bytes:

@@ -1,7 +1,10 @@
-"""Page blueprint: the upload page, and the security headers every response carries."""
+"""Page blueprint: the upload page, the API docs page, and the security headers every response carries."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template
+
+from . import wire
+from .examples import EXAMPLES
 
 bp = Blueprint("views", __name__)
 
@@ -10,26 +13,41 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# On every answer, also those the gunicorn worker writes itself (serving/worker.py).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 @bp.get("/")
 def index() -> str:
     """The upload page."""
-    detector = current_app.extensions.get("detector")
+    models = current_app.extensions.get("models")
+    default = models.describe(models.default) if models else None
     return render_template(
         "index.html",
-        model_name=detector.info.name if detector else "(loading)",
+        model_name=default["name"] if default else "(loading)",
+        models=[models.describe(m) for m in models.entries] if models else [],
+        parameters=default["parameters"] if default else wire.parameters_description({}),
         auth_required=bool(current_app.config["API_TOKENS"]),
         # The page refuses larger files itself: the server may drop the connection before it can answer 413.
         max_request_bytes=current_app.config["MAX_CONTENT_LENGTH"] or 0,
+        examples=EXAMPLES,
     )
+
+
+@bp.get("/docs")
+def api_docs() -> str:
+    """The API reference, rendered in the browser by the vendored Swagger UI from /api/openapi.json."""
+    return render_template("docs.html")
 
 
 @bp.after_app_request
 def add_security_headers(response: Response) -> Response:
     """CSP, no MIME sniffing, no framing, no referrer leaks, on every response."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response

@@ -3,6 +3,7 @@
 // Relative URLs so the page also works when the app is mounted under a path prefix.
 const PREDICT_URL = "api/predict";
 const MODEL_URL = "api/model";
+const MODELS_URL = "api/models";
 
 const UNREACHABLE =
   "The server cannot be reached. Check that it is running and that you are online, then try again.";
@@ -43,6 +44,17 @@ export async function fetchModelInfo() {
     throw new FriendlyError(describeFailure(response.status, body?.error, false), { status: response.status });
   }
   return body;
+}
+
+/** GET /api/models: every model this server serves ([] from a server without that endpoint). */
+export async function fetchModelList() {
+  try {
+    const response = await fetch(MODELS_URL, { headers: { Accept: "application/json" } });
+    const body = response.ok ? await readJson(response) : null;
+    return body?.models ?? [];
+  } catch {
+    return [];
+  }
 }
 
 /**

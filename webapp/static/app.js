@@ -1,7 +1,10 @@
 // The upload page: an image in, the API's detections drawn over it, re-asked whenever a slider moves.
-import { FriendlyError, IMAGE_NOT_CACHED, fetchModelInfo, predict, tooLargeMessage } from "./api.js";
-import { bindSliders, readParams } from "./controls.js";
-import { drawDetections, renderAnnotatedPng } from "./draw.js";
+import { FriendlyError, IMAGE_NOT_CACHED, fetchModelInfo, fetchModelList, predict, tooLargeMessage } from "./api.js";
+import { bindSliders } from "./controls.js";
+import { chosenImageFormat } from "./download-format.js";
+import { drawDetections, renderAnnotatedImage } from "./draw.js";
+import { initPageFeatures, loadFiles, onImageShown, onModelInfo, onNewImage, onResult } from "./page-features.js";
+import { requestParams } from "./request-params.js";
 import { renderResults, clearResults } from "./results.js";
 import { bindImageInputs } from "./picker.js";
 import { inOriginalPixels, prepareUpload, uploadSideFor } from "./shrink.js";
@@ -75,6 +78,7 @@ function forgetImage() {
 /** A new image: show it at once, shrink it for the model, then ask the API. */
 async function loadFile(file) {
   dropPendingAnswers();
+  onNewImage();
   showMessage("");
   state.file = file;
   state.upload = null;
@@ -104,6 +108,7 @@ async function loadFile(file) {
   state.browserCanShow = upload !== null && (await shown);
   if (state.file !== file) return;
   $("stage").hidden = !state.browserCanShow;
+  if (state.browserCanShow) onImageShown(photo);
 
   const limit = Number(document.body.dataset.maxRequestBytes);
   const size = state.upload.blob.size;
@@ -165,8 +170,9 @@ async function sendPrediction() {
  * a server that no longer has it gets the bytes at once. Resolves to predict's answer plus the bytes sent.
  */
 async function predictCurrentImage(signal) {
-  const request = { params: readParams(), token: currentToken(), annotate: !state.browserCanShow, signal };
-  if (state.sha256) {
+  const request = { params: requestParams(), token: currentToken(), annotate: !state.browserCanShow, signal };
+  if (state.sha256 && !request.annotate) {
+    // (The server draws boxes only on bytes it has: an image the browser cannot show goes again each time.)
     try {
       return { ...(await predict({ ...request, sha256: state.sha256 })), sentBytes: 0 };
     } catch (error) {
@@ -205,7 +211,8 @@ async function showResult(body) {
       renderOverlay();
     },
   });
-  $("download-png").disabled = false;
+  onResult(body);
+  $("download-image").disabled = false;
   $("download-json").disabled = false;
 }
 
@@ -250,14 +257,16 @@ function renderOverlay() {
   });
 }
 
-async function downloadPng() {
+async function downloadImage() {
   const slot = state.result?.responses[0];
   if (!slot) return;
   try {
-    const blob = state.browserCanShow
-      ? await renderAnnotatedPng(photo, slot, state.palette) // the full-resolution original, as chosen
-      : base64ToBlob(slot.annotated_image, "image/png");
-    saveBlob(blob, `${baseName()}-detections.png`);
+    const { type, extension } = chosenImageFormat();
+    let blob;
+    if (state.browserCanShow) blob = await renderAnnotatedImage(photo, slot, state.palette, type); // the full-resolution original
+    else if (type === "image/png") blob = base64ToBlob(slot.annotated_image, type);
+    else blob = await renderAnnotatedImage(photo, { ...slot, detections: [] }, state.palette, type); // the server's drawing
+    saveBlob(blob, `${baseName()}-detections.${extension}`);
   } catch (error) {
     console.warn(error);
     showMessage("The annotated image could not be made in this browser (it may be too large). Try the JSON instead.");
@@ -291,12 +300,16 @@ function saveBlob(blob, name) {
 
 async function loadModelInfo() {
   try {
-    const info = await fetchModelInfo();
+    const [info, models] = await Promise.all([fetchModelInfo(), fetchModelList()]);
     state.palette = info.palette ?? [];
+    onModelInfo(info);
     $("model-name").textContent = info.name;
     const size = info.input_size ? ` · input ${info.input_size.width}×${info.input_size.height}` : "";
     $("model-details").textContent = `${info.family} · ${info.num_classes} classes${size}`;
-    if (info.input_size) state.uploadSide = uploadSideFor([info.input_size]);
+    // Big enough for every model the picker offers, so switching models never needs the photo shrunk again.
+    const sizes = models.map((model) => model.input_size).filter(Boolean);
+    if (info.input_size) sizes.push(info.input_size);
+    if (sizes.length) state.uploadSide = uploadSideFor(sizes);
     if (state.result) await showResult(state.result); // redraw in the real colours
   } catch (error) {
     showMessage(error instanceof FriendlyError ? error.message : "The model's details could not be loaded.");
@@ -315,7 +328,8 @@ function bindToken() {
 
 function main() {
   setStatus("idle");
-  bindImageInputs(loadFile);
+  bindImageInputs(loadFile, loadFiles);
+  initPageFeatures({ loadFile, ask: requestPrediction, showMessage });
   sliderControl = bindSliders({
     onInput: () => state.file && setStatus("busy"), // results are stale until the next answer
     onSettled: requestPrediction,
@@ -325,7 +339,7 @@ function main() {
     showMessage("");
     requestPrediction();
   });
-  $("download-png").addEventListener("click", downloadPng);
+  $("download-image").addEventListener("click", downloadImage);
   $("download-json").addEventListener("click", downloadJson);
   new ResizeObserver(() => renderOverlay()).observe(photo);
   window.addEventListener("resize", () => renderOverlay()); // also catches zoom (devicePixelRatio) changes

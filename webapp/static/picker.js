@@ -1,14 +1,15 @@
 // Getting an image into the page: the file picker, drag-and-drop anywhere, and paste.
 
-/** Call `onFile(file)` for a file chosen, dropped or pasted. */
-export function bindImageInputs(onFile) {
+/** Call `onFile(file)` for one file chosen, dropped or pasted, `onFiles(files)` for several at once. */
+export function bindImageInputs(onFile, onFiles = (files) => onFile(files[0])) {
   const input = document.getElementById("file-input");
   const dropZone = document.getElementById("drop-zone");
+  const take = (files) => (files.length > 1 ? onFiles(files) : files.length && onFile(files[0]));
 
   // A <button> opens the picker, so Enter and Space work like a click.
   dropZone.addEventListener("click", () => input.click());
   input.addEventListener("change", () => {
-    if (input.files.length) onFile(input.files[0]);
+    take([...input.files]);
     input.value = ""; // choosing the same file again still fires "change"
   });
 
@@ -34,16 +35,15 @@ export function bindImageInputs(onFile) {
     setDragging(false);
     if (!hasFiles(event)) return;
     event.preventDefault();
-    const file = event.dataTransfer.files[0];
-    if (file) onFile(file);
+    take([...event.dataTransfer.files]);
   });
 
   document.addEventListener("paste", (event) => {
     const files = [...(event.clipboardData?.files ?? [])];
-    const file = files.find((candidate) => candidate.type.startsWith("image/")) ?? files[0];
-    if (!file) return; // plain text, e.g. into the token box: leave it alone
+    const images = files.filter((candidate) => candidate.type.startsWith("image/"));
+    if (!files.length) return; // plain text, e.g. into the token box: leave it alone
     event.preventDefault();
-    onFile(file);
+    take(images.length ? images : files.slice(0, 1));
   });
 }
 

@@ -9,7 +9,7 @@ export function clearResults() {
   $("detections").hidden = true;
   $("result-count").hidden = true;
   $("summary").textContent = "";
-  $("download-png").disabled = true;
+  $("download-image").disabled = true;
   $("download-json").disabled = true;
 }
 
@@ -18,6 +18,7 @@ export function renderResults(body, palette, { onHighlight }) {
   const slot = body.responses[0];
   const rows = slot.detections.map((detection, index) => detectionRow(detection, index, palette, onHighlight));
   $("detection-rows").replaceChildren(...rows);
+  if (rows.length) rows[0].tabIndex = 0; // one stop for Tab; the arrow keys move between rows
   $("detections").hidden = rows.length === 0;
   const count = $("result-count");
   count.textContent = String(rows.length);
@@ -38,9 +39,27 @@ function detectionRow(detection, index, palette, onHighlight) {
     cell([detection.score.toFixed(2)], "num"),
     cell([boxText], "box-cell"),
   );
+  // Keyboard focus highlights like the mouse does.
+  row.tabIndex = -1;
   row.addEventListener("mouseenter", () => onHighlight(index));
   row.addEventListener("mouseleave", () => onHighlight(-1));
+  row.addEventListener("focus", () => onHighlight(index));
+  row.addEventListener("blur", () => onHighlight(-1));
+  row.addEventListener("keydown", moveFocus);
   return row;
+}
+
+/** Arrow keys, Home and End move the focus (and the highlight) along the rows. */
+function moveFocus(event) {
+  const row = event.currentTarget;
+  const rows = [...row.parentElement.children];
+  const index = rows.indexOf(row);
+  const target = { ArrowDown: index + 1, ArrowUp: index - 1, Home: 0, End: rows.length - 1 }[event.key];
+  if (target === undefined || !rows[target]) return;
+  event.preventDefault();
+  row.tabIndex = -1;
+  rows[target].tabIndex = 0;
+  rows[target].focus();
 }
 
 function cell(children, className) {
