@@ -108,6 +108,23 @@ def worker_pids(master_pid: int) -> list[int]:
     return sorted(pids)
 
 
+def open_fds(pid: int) -> int:
+    """How many file descriptors the process has open."""
+    return len(list(Path(f"/proc/{pid}/fd").iterdir()))
+
+
+def memory_mib(pid: int, field: str = "VmRSS") -> float:
+    """A /proc/<pid>/status memory field in MiB: VmRSS (now) or VmHWM (peak so far); 0 if the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def established_connections(pid: int, port: int) -> int:
     """How many ESTABLISHED connections to 127.0.0.1:port the process holds (its fds' socket inodes)."""
     inodes = set()
@@ -121,6 +138,16 @@ def established_connections(pid: int, port: int) -> int:
     local = f"0100007F:{int(port):04X}"
     rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
     return sum(1 for row in rows if row[1] == local and row[3] == "01" and row[9] in inodes)
+
+
+def listen_backlog(port: int) -> int:
+    """Connections waiting in 127.0.0.1:port's accept queue (rx_queue of the LISTEN socket in /proc/net/tcp)."""
+    local = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[3] == "0A":
+            return int(fields[4].split(":")[1], 16)
+    raise RuntimeError(f"no listening socket on 127.0.0.1:{port}")
 
 
 _TEXT_ACCESS_LINE = re.compile(r"\[pid (\d+)\] \[([^\]]*)\] webapp\.access")

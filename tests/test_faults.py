@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from servers import established_connections, gunicorn_server, wait_workers_serving, worker_pids
+from servers import established_connections, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
 from tools.loadgen import PHOTOS, Outcome, make_payloads, run_load, send_one
 
 pytestmark = pytest.mark.server
@@ -126,16 +126,6 @@ def batch_body(photos: list[str]) -> bytes:
     """An origin-shaped JSON body with one entry per photo."""
     entries = [{"image": {"content": base64.b64encode((PHOTOS / p).read_bytes()).decode()}} for p in photos]
     return json.dumps({"requests": entries}).encode()
-
-
-def listen_backlog(port: int) -> int:
-    """Connections waiting in 127.0.0.1:port's accept queue (rx_queue of the LISTEN socket in /proc/net/tcp)."""
-    local = f"0100007F:{port:04X}"
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[1] == local and fields[3] == "0A":
-            return int(fields[4].split(":")[1], 16)
-    raise RuntimeError(f"no listening socket on 127.0.0.1:{port}")
 
 
 def post_in_flight(port: int, body: bytes, headers_sent: threading.Event, answers: list, slot: int) -> None:

@@ -1,0 +1,8 @@
+"""Serving the app with no buffering proxy in front: a gunicorn worker that survives slow and idle clients.
+
+See docs/deploy.md for what it protects against and what it does not.
+"""
+
+# WSGI environ key under which the worker passes `run(func, *args, **kwargs)`: it runs CPU-bound work (decoding,
+# the model) in the worker's one model thread, so the event loop keeps reading, writing and answering health checks.
+MODEL_THREAD_KEY = "serving.run_in_model_thread"

@@ -1,0 +1,241 @@
+"""gunicorn worker: gevent connections with deadlines, whole requests buffered first, the model in a thread.
+
+`gunicorn -k serving.worker.BufferedWorker`. Per worker process:
+- every connection is a greenlet (at most `worker_connections`); its request head must arrive within
+  SERVE_HEADER_TIMEOUT_S, its body and its answer at SERVE_MIN_BYTES_PER_S with no pause over
+  SERVE_IDLE_TIMEOUT_S (serving/settings.py). A full worker drops its oldest connection still without a request.
+- the whole body is read (at most MAX_CONTENT_LENGTH + 1 bytes, within SERVE_BUFFER_BYTES for all connections)
+  before the application runs, so a slow upload costs a greenlet and its bytes, never the model;
+- the application gets `environ[MODEL_THREAD_KEY]` to run decoding and the model in one real thread, so health
+  checks and other connections are served meanwhile;
+- while QUEUE_PER_WORKER requests are in the application the worker stops accepting: new connections wait in
+  the shared accept queue for a less busy worker, as with sync workers (no pile-up on one worker);
+- one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON.
+"""
+from __future__ import annotations
+
+import errno
+import io
+import time
+from datetime import timedelta
+from functools import partial
+
+import gevent
+from gevent import monkey, socket
+from gevent.pool import Pool
+from gevent.server import StreamServer
+from gunicorn import http, util
+from gunicorn.http.errors import NoMoreData
+from gunicorn.http.wsgi import Response, default_environ
+from gunicorn.workers.ggevent import GeventWorker
+
+from . import MODEL_THREAD_KEY
+from .errors import classify, describe, error_response_bytes
+from .model_thread import ModelThread
+from .paced_socket import ClientTooSlow, PacedSocket
+from .settings import ServingSettings
+
+QUEUE_PER_WORKER = 2  # requests in the application (one running, one ready) before the worker stops accepting
+_READ_STEP = 256 * 1024
+_ERROR_SEND_S = 2.0  # time an error answer of our own gets to go out
+_IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
+
+
+class BufferFull(Exception):
+    """The worker holds SERVE_BUFFER_BYTES of requests already."""
+
+
+class BufferedWorker(GeventWorker):
+    """gunicorn's gevent worker, hardened for clients that are slow, idle or never read (module docstring)."""
+
+    def init_process(self) -> None:
+        self.settings = ServingSettings.from_environment()
+        self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
+        self.in_app = 0
+        self.buffered = 0
+        self.waiting_for_head: dict[gevent.Greenlet, float] = {}  # insertion order: oldest first
+        self.servers: list[StreamServer] = []
+        super().init_process()  # patches, then loads the app (load_wsgi) and runs
+
+    def patch(self) -> None:
+        """gevent's patching, except threads: thread-locals stay per thread (diskcache keeps one SQLite connection
+        per thread; per greenlet it would open one per connection), and the model thread is a real thread."""
+        monkey.patch_all(thread=False)
+        self.sockets = [socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in self.sockets]
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        app = self.wsgi
+        self.max_body = int(app.config["MAX_CONTENT_LENGTH"])  # the Flask app's own limit: declared once, there
+        self.model_thread = ModelThread()
+        run_in_model_thread = self.model_thread.run
+
+        def with_model_thread(environ, start_response):
+            # Counted while the app computes the answer, not while a slow client reads it.
+            environ[MODEL_THREAD_KEY] = run_in_model_thread
+            self.in_app += 1
+            try:
+                return app(environ, start_response)
+            finally:
+                self.in_app -= 1
+                self._resume_accepting()
+
+        self.wsgi = with_model_thread
+
+    # -- accepting
+
+    def run(self) -> None:
+        for listener in self.sockets:
+            listener.setblocking(1)
+            pool = Pool(self.worker_connections)
+            server = StreamServer(listener, handle=partial(self.handle, listener), spawn=pool)
+            server.max_accept = 1  # one connection per wake-up, so the workers share them
+            server.full = partial(self._full, pool)
+            server.start()
+            self.servers.append(server)
+        while self.alive:
+            self.notify()
+            gevent.sleep(1.0)
+        self._drain()
+
+    def _full(self, pool: Pool) -> bool:
+        """Whether to stop accepting for now: the model has enough queued, or every connection slot is taken."""
+        if self.in_app >= QUEUE_PER_WORKER:
+            return True
+        if pool.full():
+            # Make room: a client that has not sent a request yet is the cheapest to let go.
+            oldest = next(iter(self.waiting_for_head), None)
+            if oldest is not None:
+                self.waiting_for_head.pop(oldest)
+                oldest.kill(block=False)
+            return True  # gevent starts accepting again when a slot frees
+        return False
+
+    def _resume_accepting(self) -> None:
+        if self.in_app < QUEUE_PER_WORKER and self.alive:
+            for server in self.servers:
+                server._start_accepting_if_started()
+
+    def _drain(self) -> None:
+        """SIGTERM: stop accepting, drop connections without a request, let the others finish (graceful_timeout)."""
+        for server in self.servers:
+            server.close()
+        for greenlet in list(self.waiting_for_head):
+            greenlet.kill(block=False)
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        while time.monotonic() < deadline:
+            if all(server.pool.free_count() == server.pool.size for server in self.servers):
+                return
+            self.notify()
+            gevent.sleep(0.1)
+        self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
+        for server in self.servers:
+            server.stop(timeout=1)
+
+    # -- one connection
+
+    def handle(self, listener, client, addr) -> None:
+        """Read the head and the whole body within their deadlines, then run the application."""
+        client.setblocking(1)
+        conn = PacedSocket(client)
+        conn.limit_total(self.settings.header_timeout_s)
+        me = gevent.getcurrent()
+        self.waiting_for_head[me] = time.monotonic()
+        req, held, body_read = None, [0], True
+        try:
+            try:
+                req = next(http.get_parser(self.cfg, conn, addr))
+            finally:
+                self.waiting_for_head.pop(me, None)
+            body_read = self._buffer_body(req, conn, held)
+            conn.start_rate_on_first_use(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
+            self.handle_request(listener.getsockname(), req, conn, addr)
+        except (StopIteration, NoMoreData, gevent.GreenletExit):
+            pass  # answered, or the client left, or the worker let the connection go
+        except ClientTooSlow as exc:
+            self.log.debug("Slow client %s: %s", addr[0] if addr else "", exc)
+            if conn.received:  # a silent idle connection is just closed, as proxies do
+                self._answer_error(req, conn, addr, 408, "client_too_slow", self._too_slow_message())
+        except BufferFull:
+            message = "the server is receiving too many requests at once; retry shortly"
+            self._answer_error(req, conn, addr, 503, "server_busy", message, {"Retry-After": "2"})
+        except OSError as exc:
+            if exc.errno not in _IGNORED_SOCKET_ERRORS:
+                self.log.exception("Socket error processing request.")
+        except Exception as exc:  # gunicorn's parse errors (malformed HTTP, chunked framing), or ours
+            self.handle_error(req, conn, addr, exc)
+        finally:
+            self.buffered -= held[0]
+            if body_read:
+                util.close(client)
+            else:  # an unread body: half-close so the client can read our answer before the reset
+                util.close_graceful(client, timeout=1.0)
+
+    def _buffer_body(self, req, conn: PacedSocket, held: list[int]) -> bool:
+        """Read the whole body into memory; False when it was left unread (declared larger than the app allows)."""
+        length = req.body.reader.length if hasattr(req.body.reader, "length") else None
+        if length is not None and length > self.max_body:
+            return False  # the application answers 413 from Content-Length alone
+        if length == 0:
+            return True
+        if req._expected_100_continue:
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            req._expected_100_continue = False  # gunicorn would send it again
+        conn.limit_rate(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
+        chunks, total = [], 0
+        while total <= self.max_body:  # a chunked body over the limit: max_body + 1 bytes tell the app
+            data = req.body.read(min(_READ_STEP, self.max_body + 1 - total))
+            if not data:
+                break
+            if self.buffered + len(data) > self.settings.buffer_bytes:
+                raise BufferFull()
+            self.buffered += len(data)
+            held[0] += len(data)
+            chunks.append(data)
+            total += len(data)
+        if length is not None and total < length:
+            raise NoMoreData()  # the client left before sending it all: nothing to answer
+        req.body = io.BytesIO(b"".join(chunks))
+        return total <= self.max_body
+
+    # -- answers of our own
+
+    def _too_slow_message(self) -> str:
+        settings = self.settings
+        return (f"the request did not arrive in time: the headers must arrive within {settings.header_timeout_s:g} s, "
+                f"the body at {settings.min_bytes_per_s:g} bytes/s or more, without pauses of "
+                f"{settings.idle_timeout_s:g} s")
+
+    def handle_error(self, req, client, addr, exc) -> None:
+        """gunicorn's own error answers (400, 414, 431, 501, 500...) as JSON; logs without query strings."""
+        status, code, message = classify(exc)
+        if status >= 500:
+            self.log.error("Error handling request %s %s: %s", getattr(req, "method", "-"),
+                           getattr(req, "path", "-"), describe(exc), exc_info=exc)
+        else:
+            self.log.warning("Invalid request from ip=%s: %s", addr[0] if addr else "", describe(exc))
+        self._answer_error(req, client, addr, status, code, message)
+
+    def _answer_error(self, req, conn, addr, status: int, code: str, message: str,
+                      headers: dict[str, str] | None = None) -> None:
+        """Write a JSON error (best effort: the client may be gone) and log its access line."""
+        if isinstance(conn, PacedSocket):
+            conn.limit_total(_ERROR_SEND_S)
+        data = error_response_bytes(status, code, message, {**_security_headers(), **(headers or {})})
+        try:
+            conn.sendall(data)
+        except (OSError, ClientTooSlow):
+            self.log.debug("Failed to send error message.")
+        if req is not None:
+            environ = default_environ(req, conn, self.cfg)
+            environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = (addr[0], str(addr[1])) if addr else ("", "")
+            resp = Response(req, conn, self.cfg)
+            resp.status, resp.response_length = f"{status} {code}", len(data)
+            self.log.access(resp, req, environ, timedelta(0))
+
+
+def _security_headers() -> dict[str, str]:
+    """The headers the app puts on every answer (webapp/views.py); imported here, in the worker, not the master."""
+    from webapp.views import SECURITY_HEADERS
+
+    return SECURITY_HEADERS
