@@ -73,7 +73,8 @@ class Detector:
         warm_up_started = time.perf_counter()
         outputs = self._run(warm_up)
         warm_up_ms = (time.perf_counter() - warm_up_started) * 1000
-        family_name = family or detect_family([o.shape for o in outputs], metadata, self._input_hw, self._output_names)
+        shapes = [o.shape for o in outputs]
+        family_name = family or detect_family(shapes, metadata, self._input_hw, self._output_names)
         if family_name not in FAMILIES:
             raise ModelError(f"unknown model family {family_name!r}; supported: {', '.join(FAMILIES)}")
         self._family: Family = FAMILIES[family_name]
@@ -84,6 +85,9 @@ class Detector:
             num_classes = self._decode(outputs, self._output_names, self._input_hw)[1].shape[1]
         except (IndexError, ValueError) as exc:
             raise ModelError(f"the model's outputs do not decode as {family_name}: {exc}") from None
+        if family is not None:
+            boxes_found = len(self._decode(outputs, self._output_names, self._input_hw)[0])
+            _check_named_family(family, shapes, metadata, self._input_hw, self._output_names, num_classes, boxes_found)
         names = _class_names(given_names, num_classes)
         self.info = ModelInfo(
             name=name or path.stem,
@@ -181,6 +185,27 @@ class Detector:
             return self._session.run(self._output_names, {self._input_name: tensor, **self._extra_feeds})
         except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.InvalidArgument) as exc:
             raise ModelError(f"the model failed to run: {exc}") from None
+
+
+_YOLO_LAYOUTS = {"yolox", "yolov5", "yolov8"}  # one [1, a, b] output: the shapes alone cannot always tell them apart
+
+
+def _check_named_family(
+    family: str, shapes: list, metadata: dict, input_hw: tuple[int, int], names: list[str], num_classes: int, boxes: int
+) -> None:
+    """Refuse a named family that the outputs contradict: a transposed layout, or another kind of head."""
+    try:
+        detected = detect_family(shapes, metadata, input_hw, names)
+    except ModelError:
+        detected = None  # the outputs fit no family by their shapes: trust the configuration
+    shown = [tuple(shape) for shape in shapes]
+    if family in _YOLO_LAYOUTS and num_classes > boxes:  # e.g. yolov8 read on YOLOX's [1, 3549, 85]: 3545 classes
+        raise ModelError(
+            f"the family is set to {family!r} but its outputs {shown} then give {num_classes} classes for {boxes} boxes"
+            + (f"; they look like {detected!r}" if detected else "")
+        )
+    if detected is not None and detected != family and not {detected, family} <= _YOLO_LAYOUTS:
+        raise ModelError(f"the family is set to {family!r} but the outputs {shown} are those of {detected!r}")
 
 
 def _create_session(model_bytes: bytes, intra_op_threads: int, providers: Sequence[str]) -> ort.InferenceSession:

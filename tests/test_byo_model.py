@@ -227,6 +227,7 @@ def test_gunicorn_stops_with_the_reason_when_it_cannot_start(tmp_path, setting, 
     assert finished.returncode == 3, log[-3000:]  # gunicorn's "worker failed to boot": it halts, no respawn loop
     assert reason.format(path=text_file, port=port) in log
     assert log.count("Booting worker") == 1
+    assert "Traceback" not in log and log.count("cannot start") == 1  # one plain line, no traceback wall
 
 
 class CutOffHandler(SimpleHTTPRequestHandler):

@@ -7,8 +7,6 @@ from flask import Flask, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from inference import ModelError
-
 from . import config as config_module
 from .errors import ApiError, error_response, http_exception_response
 from .metrics import init_metrics
@@ -29,12 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_request_logging(app)
 
     if app.config.get("LOAD_MODEL", True):
-        try:
-            models = load_models(app.config)
-        except ModelError as exc:
-            # One plain line; gunicorn.conf.py turns this into a halt without a traceback wall.
-            app.logger.critical("cannot start: %s", exc)
-            raise
+        models = load_models(app.config)  # a ModelError says which setting to fix (webapp/wsgi.py prints it)
         app.extensions["models"] = models
         for model in models.entries:
             info = model.detector.info

@@ -51,6 +51,8 @@ def from_environment() -> dict:
         # The models: embedded names, paths or URLs; the first is the default. Empty = every embedded model;
         # MODEL_PATH or MODEL_URL alone (the single-model settings) serve that one model.
         "MODELS": _list("MODELS") or _list("MODEL_PATH") or _list("MODEL_URL"),
+        # Which variable MODELS came from, for start-up errors that name the setting to fix.
+        "MODELS_SETTING": next((name for name in ("MODELS", "MODEL_PATH", "MODEL_URL") if os.environ.get(name)), "MODELS"),
         "MODEL_SHA256": os.environ.get("MODEL_SHA256") or "",
         "MODEL_CACHE_DIR": os.environ.get("MODEL_CACHE_DIR") or str(Path.home() / ".cache" / "detection-server"),
         "MODEL_MAX_DOWNLOAD_BYTES": _int("MODEL_MAX_DOWNLOAD_BYTES", 500 * 1024 * 1024, minimum=1),

@@ -69,6 +69,9 @@ def _load(item: str, config: dict) -> ServedModel:
     embedded = {model.name: model for model in EMBEDDED_MODELS}
     if item in embedded:
         return _embedded(embedded[item], config)
+    if not _is_url(item) and not Path(item).expanduser().is_file():
+        choices = ", ".join(embedded)
+        raise ModelError(f"{config.get('MODELS_SETTING', 'MODELS')}={item}: neither an embedded model ({choices}) nor a file")
     try:
         path = resolve_model_path(
             {**config, "MODEL_PATH": "" if _is_url(item) else item, "MODEL_URL": item if _is_url(item) else ""}, None
@@ -84,7 +87,7 @@ def _load(item: str, config: dict) -> ServedModel:
             name=Path(urlsplit(item).path if _is_url(item) else item).stem,
         )
     except ModelError as exc:
-        raise ModelError(f"MODELS item {_public_source(item)}: {exc}") from None
+        raise ModelError(f"{config.get('MODELS_SETTING', 'MODELS')}={item}: {exc}") from None
     return ServedModel(detector.info.name, detector, {}, {"source": detector.info.source})
 
 

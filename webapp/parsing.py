@@ -101,7 +101,7 @@ def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotIn
     try:
         requested = feature.get("model")
         if requested is not None and not isinstance(requested, str):
-            raise ParameterError(f"model must be a string, got {_kind(requested)}")
+            raise ParameterError(f"model must be the name of a model (GET /api/models), got {_kind(requested)}")
         model, defaults = resolve_model(requested)
         params = PredictParams.from_mapping(feature, defaults=defaults)
     except ParameterError as exc:
