@@ -7,7 +7,7 @@ Candidates object can be cached (keyed by the image's sha256) and re-filtered wi
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,13 +43,21 @@ class Candidates:
 
     @classmethod
     def from_class_scores(
-        cls, image_boxes: np.ndarray, class_scores: np.ndarray, image_size: tuple[int, int]
+        cls,
+        boxes: np.ndarray,
+        class_scores: np.ndarray,
+        image_size: tuple[int, int],
+        to_image: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> Candidates:
-        """From a family decoder's dense (n, num_classes) scores, keeping entries at or above the floor."""
+        """From a family decoder's boxes and dense (n, num_classes) scores, keeping entries at or above the floor.
+
+        `to_image` maps boxes to image pixels (e.g. BoxTransform.to_image); only the boxes kept are mapped.
+        """
         rows, class_ids = np.nonzero(class_scores >= CANDIDATE_SCORE_FLOOR)
         used_rows, box_index = np.unique(rows, return_inverse=True)
+        kept_boxes = boxes[used_rows]
         return cls(
-            np.ascontiguousarray(image_boxes[used_rows], dtype=np.float32),
+            np.ascontiguousarray(to_image(kept_boxes) if to_image else kept_boxes, dtype=np.float32),
             box_index.astype(np.int32),
             class_ids.astype(np.int32),
             class_scores[rows, class_ids].astype(np.float32),

@@ -86,8 +86,7 @@ class Detector:
         except (IndexError, ValueError) as exc:
             raise ModelError(f"the model's outputs do not decode as {family_name}: {exc}") from None
         if family is not None:
-            boxes_found = len(self._decode(outputs, self._output_names, self._input_hw)[0])
-            _check_named_family(family, shapes, metadata, self._input_hw, self._output_names, num_classes, boxes_found)
+            _check_named_family(family, shapes, metadata, self._input_hw, self._output_names, num_classes)
         names = _class_names(given_names, num_classes)
         self.info = ModelInfo(
             name=name or path.stem,
@@ -149,7 +148,7 @@ class Detector:
         outputs = self._run(tensor)
         t2 = time.perf_counter()
         boxes, class_scores = self._decode(outputs, self._output_names, self._input_hw)
-        found = Candidates.from_class_scores(transform.to_image(boxes), class_scores, image.original_size)
+        found = Candidates.from_class_scores(boxes, class_scores, image.original_size, transform.to_image)
         found.timings_ms.update(
             preprocess=round((t1 - t0) * 1000, 2),
             inference=round((t2 - t1) * 1000, 2),
@@ -191,7 +190,7 @@ _YOLO_LAYOUTS = {"yolox", "yolov5", "yolov8"}  # one [1, a, b] output: the shape
 
 
 def _check_named_family(
-    family: str, shapes: list, metadata: dict, input_hw: tuple[int, int], names: list[str], num_classes: int, boxes: int
+    family: str, shapes: list, metadata: dict, input_hw: tuple[int, int], names: list[str], num_classes: int
 ) -> None:
     """Refuse a named family that the outputs contradict: a transposed layout, or another kind of head."""
     try:
@@ -199,6 +198,8 @@ def _check_named_family(
     except ModelError:
         detected = None  # the outputs fit no family by their shapes: trust the configuration
     shown = [tuple(shape) for shape in shapes]
+    # One [1, a, b] output holds boxes x (classes + 4 box values, + objectness but for YOLOv8).
+    boxes = int(np.prod(shapes[0])) // (num_classes + (4 if family == "yolov8" else 5)) if len(shapes) == 1 else 0
     if family in _YOLO_LAYOUTS and num_classes > boxes:  # e.g. yolov8 read on YOLOX's [1, 3549, 85]: 3545 classes
         raise ModelError(
             f"the family is set to {family!r} but its outputs {shown} then give {num_classes} classes for {boxes} boxes"
