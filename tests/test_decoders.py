@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from onnx_graphs import CELLS_64, constant_model, ultralytics_metadata, yolov5_output, yolov8_output
+from onnx_graphs import CELLS_64, constant_model, detr_model, ultralytics_metadata, yolov5_output, yolov8_output
 
 from inference import Detector, ModelError, ParameterError, PredictParams
 from inference.labels import coco_class_names
@@ -180,6 +180,29 @@ def test_classes_parameter_filters_by_name_or_id(models) -> None:
         detector.predict(IMAGE, PredictParams(classes=(80,)))
 
 
+@pytest.mark.parametrize(
+    ("asked", "class_id"),
+    [("motorcycle", 3), ("Motorbike", 3), ("aeroplane", 4), ("SOFA", 57), ("couch", 57), ("pottedplant", 58),
+     ("Potted Plant", 58), ("dining_table", 60), ("diningtable", 60), ("tvmonitor", 62), ("TV", 62), (" cup ", 41)],
+)
+def test_classes_accept_coco_and_darknet_spellings_in_any_case_and_spacing(models, asked, class_id) -> None:
+    detector = Detector(constant_model(models / "v5.onnx", [yolov5_output([])]))
+    assert detector.class_ids_for([asked]) == [class_id]
+
+
+def test_coco_names_are_the_official_ones() -> None:
+    names = coco_class_names()
+    assert (names[3], names[4], names[57], names[58], names[60], names[62]) == (
+        "motorcycle", "airplane", "couch", "potted plant", "dining table", "tv")
+
+
+def test_aliases_reach_a_model_whose_own_names_are_darknet_spellings(three_class_model) -> None:
+    detector = Detector(three_class_model, class_names=["motorbike", "tvmonitor", "Traffic_Light"])
+    assert detector.class_ids_for(["motorcycle", "tv", "traffic light"]) == [0, 1, 2]
+    with pytest.raises(ParameterError, match="unknown class 'car'"):
+        detector.class_ids_for(["car"])
+
+
 # NanoDet and CenterNet: multi-output layouts, planted on known cells so each number can be checked by hand.
 
 NANODET_BINS = 11
@@ -312,3 +335,99 @@ def test_near_miss_multi_output_layouts_are_refused_naming_the_shapes(models, ou
     shapes = str([tuple(np.shape(o)) for o in outputs])
     with pytest.raises(ModelError, match=re.escape(f"outputs {shapes} (input 64x64) fit no supported family")):
         Detector(constant_model(models / "near_miss.onnx", outputs))
+
+
+# DETR: one box per query, scaled by the model to `orig_target_sizes`, which the Detector feeds the input size.
+
+DETR_PLANTED = [(0, (0.25, 0.25, 0.5, 0.75), 0.9), (15, (0.5, 0.0, 1.0, 0.5), 0.6), (2, (0.0, 0.0, 0.2, 0.2), 0.1)]
+
+
+def test_detr_layout_with_target_size_input_is_detected_and_stretched_back(models) -> None:
+    detector = Detector(detr_model(models / "detr.onnx", DETR_PLANTED))
+    info = detector.info
+    assert (info.family, info.input_size, info.class_names) == ("detr", (64, 64), coco_class_names())
+    # The family's recipe stretches the 128x64 image to 64x64: x2 horizontally, x1 vertically.
+    assert found(detector.predict(IMAGE, KEEP_SMALL)) == [
+        ("person", 0.9, [32.0, 16.0, 64.0, 48.0]),
+        ("cat", 0.6, [64.0, 0.0, 128.0, 32.0]),
+    ]  # the car at 0.1 is under the default score_th
+
+
+@pytest.mark.parametrize(
+    ("anchor", "person_box"),
+    # Input box (16, 16, 32, 48); the 64x128 image is scaled by 1/2 to 32x64, so: minus the padding, x2.
+    [("center", [0.0, 32.0, 32.0, 96.0]),  # 16 columns of padding on the left
+     ("top-left", [32.0, 32.0, 64.0, 96.0])],
+)
+def test_detr_boxes_map_back_through_a_letterbox(models, monkeypatch, anchor, person_box) -> None:
+    from inference.families import FAMILIES
+
+    letterboxed = replace(FAMILIES["detr"].preprocessing, resize="letterbox", anchor=anchor)
+    monkeypatch.setitem(FAMILIES, "detr", replace(FAMILIES["detr"], preprocessing=letterboxed))
+    detector = Detector(detr_model(models / "detr.onnx", DETR_PLANTED))
+    detections = detector.predict(np.zeros((128, 64, 3), np.uint8), KEEP_SMALL)
+    assert found(detections)[0] == ("person", 0.9, person_box)
+
+
+def test_detr_without_a_size_input_gives_unit_boxes_scaled_to_the_input(models) -> None:
+    detector = Detector(detr_model(models / "detr_unit.onnx", DETR_PLANTED, size_input=False))
+    assert detector.info.family == "detr"
+    assert found(detector.predict(IMAGE, KEEP_SMALL))[0] == ("person", 0.9, [32.0, 16.0, 64.0, 48.0])
+
+
+def test_detr_outputs_are_told_apart_by_name_in_any_order(models) -> None:
+    path = detr_model(models / "detr_order.onnx", DETR_PLANTED, output_order=("scores", "boxes", "labels"))
+    assert found(Detector(path).predict(IMAGE, KEEP_SMALL))[:1] == [("person", 0.9, [32.0, 16.0, 64.0, 48.0])]
+
+
+def test_detr_query_named_twice_keeps_both_classes_and_unknown_labels_go(models) -> None:
+    box = (0.25, 0.25, 0.5, 0.75)
+    planted = [(0, box, 0.9), (56, box, 0.8), (80, box, 0.95), (-1, box, 0.95)]  # 80 and -1 are no COCO class
+    detector = Detector(detr_model(models / "detr_twice.onnx", planted))
+    assert found(detector.predict(IMAGE, KEEP_SMALL)) == [
+        ("person", 0.9, [32.0, 16.0, 64.0, 48.0]),
+        ("chair", 0.8, [32.0, 16.0, 64.0, 48.0]),
+    ]
+
+
+def test_detr_class_count_comes_from_the_names_given(models, tmp_path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("ant\nbee\ncow\n")
+    detector = Detector(detr_model(models / "detr_three.onnx", [(2, (0.25, 0.25, 0.5, 0.75), 0.9)]), class_names=labels)
+    assert detector.info.class_names == ("ant", "bee", "cow")
+    assert detector.predict(IMAGE, KEEP_SMALL).labels() == ["cow"]
+
+
+def test_detr_logits_and_pred_boxes_layout(models) -> None:
+    logits = np.full((1, 12, 3), -10.0, np.float32)  # sigmoid(-10) ~ 0: nothing ...
+    boxes = np.full((1, 12, 4), 0.1, np.float32)
+    logits[0, 7, 1] = 0.0  # ... but query 7: class 1 at sigmoid(0) = 0.5
+    boxes[0, 7] = (0.5, 0.5, 0.25, 0.5)  # cxcywh in 0..1 -> input (24, 16, 40, 48)
+    detector = Detector(constant_model(models / "detr_logits.onnx", [logits, boxes]))
+    assert (detector.info.family, detector.info.class_names) == ("detr", ("class_0", "class_1", "class_2"))
+    assert found(detector.predict(IMAGE, KEEP_SMALL)) == [("class_1", 0.5, [48.0, 16.0, 80.0, 48.0])]
+
+
+def test_detr_recipe_is_rgb_unit_range_stretched() -> None:
+    from inference.families import FAMILIES
+    from inference.preprocess import prepare_input
+
+    batch, transform = prepare_input(np.full((32, 64, 3), (51, 102, 255), np.uint8), (64, 64), FAMILIES["detr"].preprocessing)
+    assert batch.shape == (1, 3, 64, 64) and (transform.pad_x, transform.pad_y) == (0, 0)
+    assert batch[0, :, 63, 0].tolist() == pytest.approx([0.2, 0.4, 1.0])  # no padding row: stretched
+
+
+def test_an_input_besides_the_image_that_is_no_target_size_is_refused(models) -> None:
+    import onnx
+    from onnx import TensorProto
+
+    model = onnx.load(detr_model(models / "detr_odd.onnx", DETR_PLANTED))
+    model.graph.input[1].type.tensor_type.elem_type = TensorProto.FLOAT  # a float [N, 2]: not a target size
+    onnx.save(model, models / "detr_odd.onnx")
+    with pytest.raises(ModelError, match=r"unsupported model input: input 'orig_target_sizes' \['N', 2\] tensor\(float\)"):
+        Detector(models / "detr_odd.onnx")
+
+
+def test_family_forced_to_detr_on_a_grid_model_is_refused(models) -> None:
+    with pytest.raises(ModelError, match="do not decode as detr: DETR needs labels/boxes/scores"):
+        Detector(constant_model(models / "v5.onnx", [yolov5_output([])]), family="detr")
