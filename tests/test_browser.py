@@ -167,8 +167,9 @@ def test_normal_flow_has_no_console_errors_or_csp_violations(watched_page, palet
     assert wait_for_answer(page) == "done"
     page.hover("#detection-rows tr")  # highlight redraw
 
+    page.select_option("#download-format", "image/png")  # JPEG is the default
     with page.expect_download() as png_download:
-        page.click("#download-png")
+        page.click("#download-image")
     with Image.open(png_download.value.path()) as png:
         assert png_download.value.suggested_filename == "astronaut-detections.png"
         assert (png.format, png.size) == ("PNG", (512, 512))

@@ -1,0 +1,98 @@
+// Wires the page's extras to the main view: examples, class filter, camera, several images, code snippets,
+// and the small touches (paste hint, small images). app.js calls the on* hooks at the matching moments.
+import { maxBatchOf } from "./batch-api.js";
+import { bindCamera } from "./camera.js";
+import { bindClassFilter, forgetFoundClasses, setClassNames, showClassCounts } from "./class-filter.js";
+import { bindCodePanel } from "./code-panel.js";
+import { bindExamples } from "./examples.js";
+import { bindGallery, showGallery } from "./gallery.js";
+import { showPasteHint } from "./paste-hint.js";
+import { currentToken, requestParams } from "./request-params.js";
+import { uploadSideFor } from "./shrink.js";
+import { markSmallImage } from "./small-image.js";
+
+const $ = (id) => document.getElementById(id);
+const FALLBACK_FRAME_SIDE = 640; // camera frames until /api/model has answered
+
+const model = { info: null, palette: [] };
+let refreshCode = () => {};
+
+/** `loadFile(file)` shows one image in the main view; `ask()` asks again for it; `showMessage(text)`. */
+export function initPageFeatures({ loadFile, ask, showMessage }) {
+  const request = () => ({ params: requestParams(), token: currentToken() });
+  showPasteHint();
+  bindExamples(loadFile, showMessage);
+  bindClassFilter({
+    onChange: () => {
+      refreshCode();
+      ask();
+    },
+  });
+  bindCamera({
+    getRequest: request,
+    getPalette: () => model.palette,
+    getFrameSide: inputSide, // live frames: what the model looks at, no more (speed over detail)
+    onSnapshot: loadFile,
+  });
+  bindGallery({
+    getRequest: request,
+    getLimits: () => ({
+      maxBatch: maxBatchOf(model.info),
+      maxBytes: Number(document.body.dataset.maxRequestBytes) || 0,
+      uploadSide: model.info?.input_size ? uploadSideFor([model.info.input_size]) : 0,
+    }),
+    onOpen: (file) => {
+      loadFile(file);
+      $("stage").scrollIntoView({ block: "nearest" });
+    },
+  });
+  refreshCode = bindCodePanel(() => ({
+    params: requestParams(),
+    authRequired: document.body.dataset.authRequired === "true",
+  }));
+  // Another model knows other classes and sizes (the picker exists only when the server has several).
+  $("model")?.addEventListener("change", async (event) => {
+    const response = await fetch(`api/model?model=${encodeURIComponent(event.target.value)}`);
+    if (response.ok) onModelInfo(await response.json());
+  });
+  // Any settings move changes the request the snippets show.
+  $("settings-title").closest("section").addEventListener("input", () => refreshCode());
+  $("settings-title").closest("section").addEventListener("click", () => refreshCode());
+}
+
+/** Several files chosen, dropped or pasted at once. */
+export function loadFiles(files) {
+  showGallery(files);
+}
+
+/** /api/model answered: class names for the search box, limits, the model's input size, colours. */
+export function onModelInfo(info) {
+  model.info = info;
+  model.palette = info.palette ?? [];
+  setClassNames(info.class_names);
+  refreshCode();
+}
+
+/** A new image is about to be asked for. */
+export function onNewImage() {
+  forgetFoundClasses();
+  $("small-image-note").hidden = true;
+  $("photo").classList.remove("upscaled");
+  $("photo").style.width = "";
+}
+
+/** The new image is decoded and shown. */
+export function onImageShown(photo) {
+  markSmallImage(photo, $("small-image-note"), inputSide(0));
+}
+
+/** A successful answer for the main view's image. */
+export function onResult(body) {
+  showClassCounts(body);
+  refreshCode();
+}
+
+function inputSide(fallback = FALLBACK_FRAME_SIDE) {
+  const size = model.info?.input_size;
+  return size ? Math.max(size.width, size.height) : fallback;
+}
