@@ -30,9 +30,9 @@ def default_concurrency(server_workers: int | None) -> int:
     return server_workers * IN_FLIGHT_PER_WORKER if server_workers else FALLBACK_CONCURRENCY
 
 
-def default_batch_size(images: int, max_batch: int) -> int:
-    """Images per request: BATCH_SIZE within the server's limit (fewer for a short run, so every thread has work)."""
-    return max(1, min(BATCH_SIZE, max_batch))
+def default_batch_size(images: int, concurrency: int, max_batch: int) -> int:
+    """Images per request: BATCH_SIZE within the server's limit, fewer for a short run (every thread gets work)."""
+    return max(1, min(BATCH_SIZE, max_batch, -(-images // concurrency)))
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,17 @@ class Runner:
             for client in self._clients:
                 client.close()
             for sink in self.sinks:
-                sink.close()
+                try:
+                    sink.close()
+                except OSError as exc:
+                    self._stop_for(_cannot_write(exc))
         return self.summary
+
+    def _stop_for(self, error: ClientError) -> None:
+        """Stop sending because of `error` (the first one is what the command reports)."""
+        if self.fatal is None:
+            self.fatal = error
+        self.stop.set()
 
     def _finished_before(self, job: Job) -> bool:
         """Whether a previous run's files for this image are there and valid (then they are reported, not redone)."""
@@ -158,9 +167,10 @@ class Runner:
             except Interrupted:
                 continue  # stopped while waiting to retry: those images are simply not done
             except ClientError as exc:  # every image would fail alike: stop sending
-                if self.fatal is None:
-                    self.fatal = exc
-                self.stop.set()
+                self._stop_for(exc)
+                continue
+            except OSError as exc:  # an output file cannot be written: nor will the next
+                self._stop_for(_cannot_write(exc))
                 continue
             for job, outcome in outcomes:
                 self._record(job, outcome)
@@ -214,3 +224,8 @@ class Runner:
         self.progress.advance(1, int(isinstance(outcome, ImageProblem)))
         for sink in self.sinks:
             sink.image(job.index, record, fresh=True)
+
+
+def _cannot_write(exc: OSError) -> UsageError:
+    """An output file that cannot be written, for a person."""
+    return UsageError(f"cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}")

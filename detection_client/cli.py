@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("url", help="server root (http://localhost:5000) or its /api/predict URL")
     parser.add_argument("images", nargs="+", help='image files, folders of images, or "-" for standard input')
-    parser.add_argument("--token", default=os.environ.get(TOKEN_VARIABLE), help=f"API token (default: ${TOKEN_VARIABLE})")
+    parser.add_argument("--token", default=os.environ.get(TOKEN_VARIABLE),
+                        help=f"API token (default: ${TOKEN_VARIABLE})")  # fmt: skip
     found = parser.add_argument_group("what to find (omitted: the server's defaults)")
     found.add_argument("--score-th", type=float, help="minimum score, 0..1")
     found.add_argument("--nms-iou", type=float, help="IoU above which overlapping boxes of a class merge, 0..1")
@@ -39,29 +40,39 @@ def build_parser() -> argparse.ArgumentParser:
     found.add_argument("--classes", type=_class_list, help="keep only these classes, e.g. person,cup (names or ids)")
     found.add_argument("--model", help="the server's model to use (GET /api/models lists them)")
     sending = parser.add_argument_group("sending")
-    sending.add_argument("--concurrency", type=_positive, help="requests in flight (default: from the server's worker count, else 4)")
-    sending.add_argument("--batch-size", type=_positive, help="images per request (default: automatic, at most the server's limit)")
+    sending.add_argument("--concurrency", type=_positive,
+                         help="requests in flight (default: 2 per server worker if it says, else 4)")  # fmt: skip
+    sending.add_argument("--batch-size", type=_positive,
+                         help="images per request (default 4, at most the server's limit)")  # fmt: skip
     sending.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)")
-    sending.add_argument("--retries", type=int, default=3, help="retries when unreachable, busy or not ready (default 3)")
+    sending.add_argument("--retries", type=int, default=3, help="retries if unreachable, busy or not ready (default 3)")
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=("table", "jsonl", "json"), default="table",
-                     help="stdout: a table, one JSON line per image as answers arrive, or one JSON array at the end")  # fmt: skip
+                     help="stdout: a table, a JSON line per image as answers come, or a JSON array at the end")
     out.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     out.add_argument("--csv", type=Path, help="write one row per detection to this CSV file")
     out.add_argument("--coco", type=Path, help="write COCO results (images, categories, scored annotations) here")
-    out.add_argument("--coco-reference", type=Path, help="a COCO annotation file whose image and category ids --coco uses")
+    out.add_argument("--coco-reference", type=Path, help="COCO annotation file: --coco uses its image and category ids")
     out.add_argument("--json-dir", type=Path, help="write each image's result as DIR/<name>.json")
     out.add_argument("--annotate-dir", type=Path, help="write each image with its boxes drawn as DIR/<name>.png")
     out.add_argument("--overwrite", action="store_true", help="redo images whose files a previous run wrote")
     out.add_argument("--progress", choices=("auto", "bar", "lines", "off"), default="auto",
-                     help="on stderr: a bar on a terminal, else a line every --progress-every seconds (auto)")  # fmt: skip
+                     help="on stderr: a bar on a terminal, else a line every --progress-every s (auto)")  # fmt: skip
     out.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress lines (default 10)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        return _main(build_parser().parse_args(argv))
+    except KeyboardInterrupt:  # before the run started (while asking the server what it serves)
+        print("detect: stopped", file=sys.stderr)
+        return Interrupted.exit_code
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Ask the server for its limits, run every image, report."""
     stop = threading.Event()
 
     def make_client() -> DetectionClient:
@@ -76,9 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             info = client.server_info(args.model)
     except ClientError as exc:
         return _fail(exc)
+    concurrency = args.concurrency or default_concurrency(info.workers)
     settings = Settings(
-        concurrency=args.concurrency or default_concurrency(info.workers),
-        batch_size=min(args.batch_size or default_batch_size(len(inputs), info.max_batch), info.max_batch),
+        concurrency=concurrency,
+        batch_size=min(args.batch_size or default_batch_size(len(inputs), concurrency, info.max_batch), info.max_batch),
         max_request_bytes=info.max_request_bytes,
         params={name: getattr(args, name) for name in PARAMETERS},  # argparse's dests are the same names
         overwrite=args.overwrite,
@@ -158,7 +170,8 @@ class _stop_on_ctrl_c:
             os._exit(Interrupted.exit_code)
         self.interrupted = True
         self.stop.set()
-        self.runner.progress.write("detect: stopping after the requests in flight (Ctrl-C again to quit at once)", sys.stderr)
+        message = "detect: stopping after the requests in flight (Ctrl-C again to quit at once)"
+        self.runner.progress.write(message, sys.stderr)
 
 
 def _progress_mode(choice: str) -> str:

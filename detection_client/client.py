@@ -127,7 +127,8 @@ class DetectionClient:
                     outcomes[index] = slot.final if isinstance(slot, _Retry) else slot
             if not again:
                 break
-            self.backoff.wait(attempt, max((slot.after or 0 for slot in slots if isinstance(slot, _Retry)), default=None))
+            asked = [slot.after for slot in slots if isinstance(slot, _Retry) and slot.after is not None]
+            self.backoff.wait(attempt, max(asked) if asked else None)
             pending = again
         return outcomes  # type: ignore[return-value]
 
@@ -164,7 +165,9 @@ class DetectionClient:
     def _request(self, images: list[bytes], feature: dict) -> list[Outcome | _Retry] | None:
         """One POST: an outcome or a _Retry per image, None when a batch was too large; raises _Retry when the
         whole request may be tried again, ClientError when no image can succeed."""
-        body = {"requests": [{"features": [feature], "image": {"content": base64.b64encode(data).decode("ascii")}} for data in images]}
+        encoded = [base64.b64encode(data).decode("ascii") for data in images]
+        entries = [{"features": [feature], "image": {"content": content}} for content in encoded]
+        body = {"requests": entries}
         try:
             response = self._session.post(self.endpoint, json=body, timeout=self.timeout)
         except requests.exceptions.ReadTimeout:
@@ -195,7 +198,8 @@ class DetectionClient:
         error = slot["error"] if isinstance(slot["error"], dict) else {}
         status = error.get("status") if isinstance(error.get("status"), int) else 500
         if status in RETRY_STATUSES:
-            return _Retry(ImageFailed(_slot_message(status, error, self.retries + 1), status, error.get("code", "error")), retry_after)
+            failure = ImageFailed(_slot_message(status, error, self.retries + 1), status, error.get("code", "error"))
+            return _Retry(failure, retry_after)
         if status >= 500:
             return ImageFailed(_slot_message(status, error), status, error.get("code", "error"))
         rejection = _rejection(status, error)
@@ -218,7 +222,8 @@ class DetectionClient:
         detail = error.get("message", "") if error else ""
         if status in (401, 403):
             refused = "refused the API token given" if self.token else "needs a valid API token"
-            return AuthenticationError(f"the server {refused}: pass --token (HTTP {status}: {detail or 'unauthorized'})")
+            detail = detail or "unauthorized"
+            return AuthenticationError(f"the server {refused}: pass --token (HTTP {status}: {detail})")
         if status == 429 or status >= 500:
             what = {429: "is busy", 503: "is not ready"}.get(status, "failed")
             tries = f" after {self.retries + 1} attempt(s)" if status in RETRY_STATUSES else ""
@@ -269,7 +274,8 @@ def _rejection(status: int, error: dict) -> ImageRejected:
 def _slot_message(status: int, error: dict, attempts: int | None = None) -> str:
     """An image the server could not finish."""
     tries = f" after {attempts} attempt(s)" if attempts else ""
-    return f"the server could not finish the image (HTTP {status} {error.get('code', 'error')}: {error.get('message', '')}){tries}"
+    code, message = error.get("code", "error"), error.get("message", "")
+    return f"the server could not finish the image (HTTP {status} {code}: {message}){tries}"
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -63,9 +63,10 @@ class CocoImageIds:
             by_name = {Path(image["file_name"]).name: int(image["id"]) for image in reference.get("images", ())}
             next_id = max(by_name.values(), default=0) + 1
             self._ids = {}
-            for name in names:
-                self._ids[name] = by_name.get(Path(name).name) or next_id
-                next_id += Path(name).name not in by_name
+            for name in names:  # a file the reference lacks gets a new id after the reference's
+                known = by_name.get(Path(name).name)
+                self._ids[name] = next_id if known is None else known
+                next_id += known is None
             return
         stems = [Path(name).stem for name in names]
         numeric = all(stem.isdigit() for stem in stems) and len({int(s) for s in stems}) == len(stems)

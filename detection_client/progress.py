@@ -80,7 +80,8 @@ class Summary:
         """The summary for a person, on stderr."""
         sent = self.done + self.rejected + self.failed
         rate = f" in {self.seconds:.1f} s ({sent / self.seconds:.1f} img/s)" if self.seconds > 0 and sent else ""
-        counts = f"{self.done} done, {self.skipped} skipped (done before), {self.rejected} rejected, {self.failed} failed"
+        counts = (f"{self.done} done, {self.skipped} skipped (done before), "
+                  f"{self.rejected} rejected, {self.failed} failed")  # fmt: skip
         if self.not_done:
             counts += f", {self.not_done} not done"
         found = sum(self.classes.values())

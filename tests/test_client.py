@@ -58,10 +58,11 @@ def table_rows(stdout: str) -> list[list[str]]:
 def test_table_lists_each_detection(server, capsys):
     code, out, err = run_cli(capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN)
     assert code == 0, err
-    rows = table_rows(out)
-    assert [ASTRONAUT, "person"] == rows[0][:2] and float(rows[0][2]) > 0.5
+    rows = table_rows(out)  # in the order the answers arrived (two requests in flight)
+    astronaut = next(row for row in rows if row[0] == ASTRONAUT)  # its best detection
+    assert astronaut[1] == "person" and float(astronaut[2]) > 0.5
     assert [COFFEE, "cup"] in [row[:2] for row in rows]
-    x1, y1, x2, y2 = (float(v) for v in rows[0][3].split(","))
+    x1, y1, x2, y2 = (float(v) for v in astronaut[3].split(","))
     assert 0 <= x1 < x2 <= 512 and 0 <= y1 < y2 <= 512
 
 
@@ -372,3 +373,27 @@ def test_server_info_falls_back_to_the_openapi_document_then_16():
 @pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
 def test_retry_after_header_forms(header, seconds):
     assert retry_after_seconds(header) == seconds
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, {}, {"responses": []}),  # no slot for the image
+        (200, {}, ["not", "an", "object"]),
+        (200, {}, {"model": "m", "responses": ["not a slot"]}),
+        (500, {}, {"unexpected": True}),
+    ],
+)
+def test_garbage_answers_are_explained_not_crashed_on(proxy, capsys, answer):
+    url, script, _ = proxy
+    script.append(lambda entries, forward: answer)
+    code, out, err = run_cli(capsys, url, ASTRONAUT, "--token", TOKEN, "--format", "jsonl", "--retries", "0")
+    assert code in (1, 3) and "Traceback" not in err
+    assert ("is not a detection API" in err) if code == 3 else ('"error"' in out and "detect: " + ASTRONAUT in err)
+
+
+def test_an_output_folder_that_cannot_be_written_stops_the_run(server, capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--json-dir", str(blocker / "json"))
+    assert code == 2 and "detect: cannot write" in err
