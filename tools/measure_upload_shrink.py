@@ -51,12 +51,12 @@ def page_constant(name: str) -> float:
     return float(found.group(1))
 
 
-def phone_photo(image: Image.Image, megapixels: float, seed: int) -> bytes:
-    """`image` scaled up to about `megapixels`, with mild sensor-like noise, as a quality-92 JPEG."""
+def phone_photo(image: Image.Image, megapixels: float, seed: int, noise: float = 3.0) -> bytes:
+    """`image` scaled up to about `megapixels`, with sensor-like noise (`noise` grey levels), as a quality-92 JPEG."""
     scale = (megapixels * 1e6 / (image.width * image.height)) ** 0.5
     big = image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
-    noise = np.random.default_rng(seed).normal(0, 3, (big.height, big.width, 3))
-    pixels = np.clip(np.asarray(big, np.float32) + noise, 0, 255).astype(np.uint8)
+    grain = np.random.default_rng(seed).normal(0, noise, (big.height, big.width, 3))
+    pixels = np.clip(np.asarray(big, np.float32) + grain, 0, 255).astype(np.uint8)
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "JPEG", quality=92)
     return out.getvalue()

@@ -24,6 +24,7 @@ const state = {
   fileUrl: "",
   browserCanShow: true, // false: the browser cannot decode it (e.g. TIFF), so the server draws the boxes
   upload: null, // what is sent for `file`: prepareUpload's {blob, width, height, originalWidth, ..., shrunk}
+  shown: Promise.resolve(false), // resolves to whether the browser could show `file`
   sha256: "", // the server's hash of upload.blob once it has answered: later requests send only this
   uploadSide: 0, // longest side worth sending, from the model's input size (0: unknown, send as is)
   result: null, // the last successful response body, boxes in the original's pixels
@@ -95,20 +96,25 @@ async function loadFile(file) {
   document.body.dataset.hasImage = "true";
   setStatus("busy");
 
+  performance.mark("page:image-chosen"); // marks for tools/bench_page_network.py and DevTools
   photo.src = state.fileUrl;
-  const shown = photo.decode().then(
+  // Shown while the upload is prepared and sent; the answer is drawn once it is.
+  state.shown = photo.decode().then(
     () => true,
     () => false,
   );
+  state.shown.then((shown) => {
+    if (state.file !== file) return;
+    $("stage").hidden = !shown; // (an image it cannot show appears once the server has drawn it)
+    if (shown) onImageShown(photo);
+  });
   await modelInfoLoaded;
   const upload = await prepareUpload(file, state.uploadSide || Infinity); // model unknown: measured, not shrunk
   if (state.file !== file) return; // another image arrived meanwhile
+  performance.mark("page:upload-ready");
   // The browser cannot decode it (e.g. TIFF): send it as it is, and let the server draw the boxes.
   state.upload = upload ?? { blob: file, width: 0, height: 0, originalWidth: 0, originalHeight: 0, shrunk: false };
-  state.browserCanShow = upload !== null && (await shown);
-  if (state.file !== file) return;
-  $("stage").hidden = !state.browserCanShow;
-  if (state.browserCanShow) onImageShown(photo);
+  state.browserCanShow = upload !== null;
 
   const limit = Number(document.body.dataset.maxRequestBytes);
   const size = state.upload.blob.size;
@@ -142,15 +148,20 @@ async function sendPrediction() {
   try {
     const { body, elapsedMs, sentBytes } = await predictCurrentImage(controller.signal);
     if (sequence !== state.sequence) return;
+    performance.mark("page:answer-received");
     const slot = body.responses[0];
     state.sha256 = slot.image.sha256 ?? "";
-    if (state.browserCanShow && !state.upload.shrunk && !sameSize(slot.image, state.upload)) {
-      // The browser oriented or sized the picture differently: let the server draw the boxes instead.
+    const shown = await state.shown;
+    if (sequence !== state.sequence) return;
+    const sizeDiffers = !state.upload.shrunk && !sameSize(slot.image, state.upload);
+    if (state.browserCanShow && (!shown || sizeDiffers)) {
+      // The browser cannot show it after all, or oriented it differently: let the server draw the boxes.
       state.browserCanShow = false;
       state.askAgain = true;
       return;
     }
     await showResult(inOriginalPixels(body, state.upload));
+    performance.mark("page:boxes-drawn");
     showTransfer({ elapsedMs, serverMs: body.timings_ms?.total, sentBytes, upload: state.upload });
     if (sequence === state.sequence && !state.askAgain) setStatus("done");
   } catch (error) {

@@ -39,6 +39,7 @@ export function showTransfer({ elapsedMs, serverMs, sentBytes, upload }) {
   line.textContent = parts.join(" ");
   line.dataset.sentBytes = String(sentBytes);
   line.dataset.networkMs = String(Math.round(Math.max(0, elapsedMs - (serverMs ?? 0))));
+  line.dataset.serverMs = String(Math.round(serverMs ?? 0));
   line.hidden = false;
 }
 

@@ -1,0 +1,199 @@
+"""The page on a slow link: choosing a phone photo to boxes drawn, and a slider step to boxes redrawn.
+
+    .venv/bin/python tools/bench_page_network.py [--runs 5] [--mbit 10] [--latency-ms 40] [--steps 4]
+
+Real gunicorn (the Procfile's command, one worker per core) and Debian's chromium; Chrome DevTools' network
+emulation (Network.emulateNetworkConditions) gives the page a link of --mbit up and down with --latency-ms.
+Each run chooses a fresh 12 MP JPEG (a labelled photo scaled up with sensor-like noise, 2.7-3 MB like a phone's;
+fresh bytes every run, so the server's cache never has it) and then moves the score slider --steps times.
+Times are taken in the page (performance.now): from the file input's `change` (or the slider's `input`, so
+the page's 150 ms debounce counts) to body[data-status="done"], set once the boxes are drawn.
+
+Baseline, measured in the same run on the same link: the original file POSTed as it is, which is what the
+page did before (for the photo, and again for every slider step).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+from PIL import Image
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+for folder in (ROOT, ROOT / "tests", ROOT / "tools"):
+    sys.path.insert(0, str(folder))
+from browser_helpers import launch_chromium, open_page, wait_for_answer  # noqa: E402
+from measure_upload_shrink import page_constant, phone_photo  # noqa: E402
+from servers import gunicorn_server  # noqa: E402
+
+PHOTOS = ["astronaut.jpg", "coffee.jpg", "motorcycle_left.jpg", "grace_hopper.jpg", "chelsea.png"]
+PHOTO_NOISE = 5  # grey levels of sensor-like noise: 12 MP JPEGs of 2.7-3.0 MB, as the phone photos of issue 13
+TARGET_FIRST_S = 1.5  # issue 13
+TARGET_STEP_S = 0.4
+
+# Page-side clocks: when the user acted, and when the page said it was done.
+STOPWATCH = """
+window.__marks = [];
+document.addEventListener("change", (event) => {
+  if (event.target.id === "file-input") window.__marks.push(["chosen", performance.now()]);
+}, true);
+document.addEventListener("input", (event) => {
+  if (event.target.type === "range") window.__marks.push(["moved", performance.now()]);
+}, true);
+new MutationObserver(() => {
+  if (document.body?.dataset.status === "done") window.__marks.push(["done", performance.now()]);
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["data-status"] });
+"""
+
+# The old page's request: the original file as it is, in a multipart form.
+POST_ORIGINAL = """async ([b64, name]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const form = new FormData();
+  form.append("image", new File([bytes], name, { type: "image/jpeg" }));
+  const started = performance.now();
+  const response = await fetch("api/predict", { method: "POST", body: form });
+  await response.json();
+  return performance.now() - started;
+}"""
+
+# The browser's own cost of decoding and shrinking, with the page's module.
+TIME_SHRINK = """async ([b64, side]) => {
+  const { prepareUpload } = await import("./static/shrink.js");
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const started = performance.now();
+  const upload = await prepareUpload(new File([bytes], "x.jpg", { type: "image/jpeg" }), side);
+  return [performance.now() - started, upload.blob.size];
+}"""
+
+
+def elapsed(page: Page, start: str) -> float:
+    """Seconds from the last `start` mark to the first "done" after it."""
+    marks = page.evaluate("window.__marks")
+    begin = max(i for i, (kind, _) in enumerate(marks) if kind == start)
+    done = next(t for kind, t in marks[begin:] if kind == "done")
+    return (done - marks[begin][1]) / 1000
+
+
+def page_phases(page: Page) -> dict[str, float]:
+    """Seconds between the page's own performance marks for the last image: prepare, ask, draw."""
+    marks = {m["name"]: m["startTime"] for m in page.evaluate(
+        "performance.getEntriesByType('mark').map((m) => ({name: m.name, startTime: m.startTime}))")}
+    between = lambda a, b: (marks[f"page:{b}"] - marks[f"page:{a}"]) / 1000  # noqa: E731
+    return {"prepare": between("image-chosen", "upload-ready"), "ask": between("upload-ready", "answer-received"),
+            "draw": between("answer-received", "boxes-drawn")}
+
+
+def throttle(page: Page, mbit: float, latency_ms: float):
+    """The DevTools network emulation on this tab (bytes per second both ways)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    rate = mbit * 1e6 / 8
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": latency_ms, "downloadThroughput": rate, "uploadThroughput": rate})
+    return cdp
+
+
+def one_run(browser, url: str, photo: Path, args: argparse.Namespace, run: int) -> dict:
+    """Choose the photo, move the slider; the page's timings, POST sizes and the baseline POST."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.add_init_script(STOPWATCH)
+    posts: list[int] = []
+    page.on("requestfinished", lambda r: r.method == "POST" and posts.append(int(r.all_headers().get("content-length", 0))))
+    open_page(page, url)
+    throttle(page, args.mbit, args.latency_ms)
+    page.set_input_files("#file-input", str(photo))
+    if wait_for_answer(page) != "done":
+        raise SystemExit(f"the page showed an error: {page.text_content('#message')}")
+    first = elapsed(page, "chosen")
+    phases = page_phases(page)
+    first_network = float(page.get_attribute("#transfer", "data-network-ms")) / 1000
+    first_server = float(page.get_attribute("#transfer", "data-server-ms")) / 1000
+    steps = []
+    for step in range(args.steps):
+        page.fill("#score_th", f"{0.35 + 0.1 * ((run + step) % 5):.2f}")
+        if wait_for_answer(page) != "done":
+            raise SystemExit(f"the page showed an error: {page.text_content('#message')}")
+        steps.append(elapsed(page, "moved"))
+    page.wait_for_timeout(200)  # the last requestfinished event
+    page_posts = list(posts)
+    data = base64.b64encode(photo.read_bytes()).decode()
+    baseline = page.evaluate(POST_ORIGINAL, [data, photo.name]) / 1000
+    shrink_ms, _ = page.evaluate(TIME_SHRINK, [data, args.upload_side])
+    context.close()
+    return {"first": first, "first_network": first_network, "first_server": first_server, **phases,
+            "steps": steps, "posts": page_posts,
+            "baseline": baseline, "shrink": shrink_ms / 1000, "file_bytes": photo.stat().st_size}
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=4, help="slider steps per run")
+    parser.add_argument("--mbit", type=float, default=10.0, help="link speed, up and down, Mbit/s")
+    parser.add_argument("--latency-ms", type=float, default=40.0)
+    parser.add_argument("--megapixels", type=float, default=12.0)
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: the config's default)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        photos = []
+        for run in range(args.runs):
+            with Image.open(ROOT / "tests" / "data" / "photos" / PHOTOS[run % len(PHOTOS)]) as image:
+                path = Path(folder) / f"run{run}-{PHOTOS[run % len(PHOTOS)].rsplit('.', 1)[0]}.jpg"
+                path.write_bytes(phone_photo(image, args.megapixels, seed=1000 + run, noise=PHOTO_NOISE))
+                photos.append(path)
+        env = {"WEB_CONCURRENCY": str(args.workers)} if args.workers else None
+        with gunicorn_server(env=env, workers=args.workers or 2) as server:
+            model = requests.get(f"{server.url}/api/model", timeout=10).json()
+            args.upload_side = round(page_constant("SIDE_PER_INPUT_SIDE") * max(model["input_size"].values()))
+            browser = launch_chromium(playwright)
+            one_run(browser, server.url, photos[0], args, 0)  # warm-up: first-use costs of browser and workers
+            results = [one_run(browser, server.url, photo, args, run) for run, photo in enumerate(photos)]
+            browser.close()
+    report(results, args, model["name"])
+
+
+def report(results: list[dict], args: argparse.Namespace, model: str) -> None:
+    """One table: page vs the old page's way, medians over runs (steps: over every step of every run)."""
+    steps = [s for r in results for s in r["steps"]]
+    first_posts = [r["posts"][0] for r in results]
+    step_posts = [p for r in results for p in r["posts"][1:]]
+    print(f"{args.runs} runs, {args.steps} slider steps each, {args.megapixels:g} MP JPEGs (median "
+          f"{median([r['file_bytes'] for r in results]) / 1e6:.2f} MB), link {args.mbit:g} Mbit/s up and down, "
+          f"{args.latency_ms:g} ms latency, model {model}, upload side {args.upload_side} px")
+    print(f"{'':44} {'median':>8} {'min':>8} {'max':>8} {'target':>8}")
+    rows = [
+        ("photo chosen -> boxes drawn (s)", [r["first"] for r in results], TARGET_FIRST_S),
+        ("  decode + shrink in the page (s)", [r["prepare"] for r in results], None),
+        ("  request, answer received (s)", [r["ask"] for r in results], None),
+        ("    of which network (s)", [r["first_network"] for r in results], None),
+        ("    of which server (s)", [r["first_server"] for r in results], None),
+        ("  boxes drawn (s)", [r["draw"] for r in results], None),
+        ("decode + shrink alone, page idle (s)", [r["shrink"] for r in results], None),
+        ("slider step -> boxes redrawn (s)", steps, TARGET_STEP_S),
+        ("baseline: original file POSTed as is (s)", [r["baseline"] for r in results], None),
+        ("first POST (KB)", [p / 1024 for p in first_posts], 1000 / 1.024),
+        ("slider POST (KB)", [p / 1024 for p in step_posts], 4.0),
+    ]
+    for name, values, target in rows:
+        target_text = f"<= {target:.3g}" if target else ""
+        print(f"{name:44} {median(values):8.3f} {min(values):8.3f} {max(values):8.3f} {target_text:>8}")
+    baseline = median([r["baseline"] for r in results])
+    print(f"ratios to the baseline: first answer {median([r['first'] for r in results]) / baseline:.2f}x, "
+          f"slider step {median(steps) / baseline:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
