@@ -11,10 +11,12 @@ serve: $(VENV)/.runtime-installed
 test: $(VENV)/.test-installed system-packages
 	$(VENV)/bin/python -m pytest
 
-# Debian's chromium for the browser tests (Playwright must not download its own), wrk for benchmarks, curl for README examples.
+# Debian's chromium for the browser tests (Playwright must not download its own), wrk for benchmarks, curl for README
+# examples, redis-server and nginx for the scale-out tests (started on loopback by the tests, never as services).
 system-packages:
-	@command -v chromium >/dev/null && command -v wrk >/dev/null && command -v curl >/dev/null || \
-		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium wrk curl fonts-dejavu-core; }
+	@command -v chromium >/dev/null && command -v wrk >/dev/null && command -v curl >/dev/null && \
+		command -v redis-server >/dev/null && [ -x /usr/sbin/nginx ] || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium wrk curl fonts-dejavu-core redis-server nginx; }
 
 $(VENV)/.runtime-installed: requirements.txt
 	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)

@@ -11,7 +11,6 @@ from webapp.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-SHARED_YOLOX = ROOT.parent / "shared" / "models" / "yolox_nano.onnx"
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +28,8 @@ def photo_bytes():
 @pytest.fixture(scope="session")
 def app():
     """The application with the default model and test settings, built once for the run."""
-    return create_app({"TESTING": True, "MODELS": ["yolox_nano", "deimv2_femto"]})  # YOLOX first: tests know its boxes
+    # YOLOX first: tests know its boxes. No rate limit: the whole session's requests come from one address.
+    return create_app({"TESTING": True, "MODELS": ["yolox_nano", "deimv2_femto"], "RATE_LIMIT": ""})
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,10 @@ ENV_CASES = {
     "INFO_REQUIRES_TOKEN": ("yes", "INFO_REQUIRES_TOKEN", True),
     "CACHE_BYTES": ("1000000", "CACHE_BYTES", 1_000_000),
     "CACHE_DIR": ("/tmp/result-cache", "CACHE_DIR", "/tmp/result-cache"),
+    "CACHE_URL": ("redis://127.0.0.1:6379/0", "CACHE_URL", "redis://127.0.0.1:6379/0"),
+    "CACHE_TTL_S": ("60", "CACHE_TTL_S", 60),
+    "RATE_LIMIT": ("30 per second", "RATE_LIMIT", "30 per second"),
+    "TRUSTED_PROXIES": ("2", "TRUSTED_PROXIES", 2),
     "CORS_ORIGINS": ("http://a.test,http://b.test", "CORS_ORIGINS", ["http://a.test", "http://b.test"]),
     "MAX_REQUEST_BYTES": ("2048", "MAX_CONTENT_LENGTH", 2048),
     "MAX_IMAGE_PIXELS": ("1000000", "MAX_IMAGE_PIXELS", 1_000_000),
@@ -108,6 +112,8 @@ MINIMUMS = {
     "MODEL_MAX_DOWNLOAD_BYTES": 1,
     "REQUEST_TIMEOUT_S": 1,
     "CACHE_BYTES": 0,
+    "CACHE_TTL_S": 1,
+    "TRUSTED_PROXIES": 0,
 }
 
 

@@ -6,11 +6,13 @@ import os
 from flask import Flask, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from .errors import ApiError, error_response, http_exception_response
 from .metrics import init_metrics
 from .models import load_models
+from .rate_limits import init_rate_limits
 from .request_log import init_request_logging
 from .result_cache import open_cache
 
@@ -42,6 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(views.bp)
     _register_error_handlers(app)
     init_metrics(app)
+    init_rate_limits(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # The client is the address that many proxies back in X-Forwarded-For: what a client writes there itself
+        # is further left and ignored (rate limits and logs must not trust it).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if app.config["CORS_ORIGINS"]:
         # Browser clients served from elsewhere; off unless origins are configured. flask-cors adds Vary: Origin.
         CORS(app, resources={r"/api/*": {}, r"/": {}}, origins=app.config["CORS_ORIGINS"],

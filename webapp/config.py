@@ -40,6 +40,29 @@ def _flag(name: str, default: bool) -> bool:
     raise ConfigError(f"configuration error: {name} must be true or false, got {raw!r}")
 
 
+def _cache_url(name: str) -> str:
+    """A Redis URL, or "" for the embedded cache; anything else fails at start-up with the variable named."""
+    raw = (os.environ.get(name) or "").strip()
+    if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"configuration error: {name} must be a redis://, rediss:// or unix:// URL, got {raw!r}")
+    return raw
+
+
+def _rate_limit(name: str, default: str) -> str:
+    """Limits in the `limits` notation ("200 per 10 seconds; 1200 per minute"), or "" for "off"."""
+    raw = (os.environ.get(name) or "").strip() or default
+    if raw.lower() in ("off", "none", "0"):
+        return ""
+    from limits import parse_many  # here, so gunicorn's master (which reads this module) stays light
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"configuration error: {name} must look like '200 per 10 seconds; 1200 per minute' "
+                          f"or be 'off', got {raw!r}") from None
+    return raw
+
+
 def _list(name: str) -> list[str]:
     """A comma-separated environment variable as a list without empty items."""
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
@@ -70,6 +93,14 @@ def from_environment() -> dict:
         # The per-image result cache, shared by the workers of this instance; 0 bytes = off.
         "CACHE_BYTES": _int("CACHE_BYTES", 128 * 1024 * 1024, minimum=0),
         "CACHE_DIR": os.environ.get("CACHE_DIR") or str(Path(tempfile.gettempdir()) / f"detection-server-cache-{os.getuid()}"),
+        # Several instances (docs/scaling.md): the cache and the rate-limit counters in this Redis instead;
+        # each cached image expires CACHE_TTL_S after it was stored (Redis's maxmemory policy bounds the total).
+        "CACHE_URL": _cache_url("CACHE_URL"),
+        "CACHE_TTL_S": _int("CACHE_TTL_S", 3600, minimum=1),
+        # Images per client (API token, else IP address) over every instance sharing CACHE_URL; "off" = no limit.
+        "RATE_LIMIT": _rate_limit("RATE_LIMIT", "200 per 10 seconds; 1200 per minute"),
+        # Proxies in front that append to X-Forwarded-For (a PaaS router: 1); 0 = the peer address is the client.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0, minimum=0),
         # Limits
         "MAX_CONTENT_LENGTH": _int("MAX_REQUEST_BYTES", 20 * 1024 * 1024, minimum=1),
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),

@@ -14,6 +14,8 @@ import diskcache
 
 from inference.candidates import Candidates
 
+from .metrics import CACHE_HITS, CACHE_MISSES
+
 log = logging.getLogger(__name__)
 
 
@@ -72,8 +74,27 @@ class LocalCache:
         return self._cache.volume()
 
 
+class CountedCache:
+    """Another cache, with its hits and misses counted for /metrics (cache_hits_total, cache_misses_total)."""
+
+    def __init__(self, inner: ResultCache) -> None:
+        self.inner = inner
+
+    def get(self, model_sha256: str, image_sha256: str) -> Candidates | None:
+        found = self.inner.get(model_sha256, image_sha256)
+        (CACHE_MISSES if found is None else CACHE_HITS).inc()
+        return found
+
+    def put(self, model_sha256: str, image_sha256: str, candidates: Candidates) -> None:
+        self.inner.put(model_sha256, image_sha256, candidates)
+
+
 def open_cache(config: dict) -> ResultCache:
-    """The cache the configuration asks for."""
+    """The cache the configuration asks for: off, in Redis (CACHE_URL, several instances), or local."""
     if config["CACHE_BYTES"] == 0:
         return NoCache()
-    return LocalCache(config["CACHE_DIR"], config["CACHE_BYTES"])
+    if config["CACHE_URL"]:
+        from .redis_cache import RedisCache  # imports this module for cache_key
+
+        return CountedCache(RedisCache(config["CACHE_URL"], config["CACHE_TTL_S"]))
+    return CountedCache(LocalCache(config["CACHE_DIR"], config["CACHE_BYTES"]))

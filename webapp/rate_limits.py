@@ -1,0 +1,137 @@
+"""Fair share per client: at most RATE_LIMIT images per client (its API token, else its IP address).
+
+Every image of a prediction counts, sent as bytes or named by sha256. The first image of a request is checked
+before the request runs (429 with Retry-After when the client is over); the rest of a batch is charged after the
+answer, so a batch may take its client over the limit once and its next request waits. Counters live in the
+Redis of CACHE_URL, shared by every instance; without it each worker process counts alone (memory). When Redis
+fails, each worker counts alone until it answers again (webapp/redis_link.py): limits stay, never a 5xx.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+
+import redis
+from flask import Flask, Response, current_app, g, request
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from .errors import error_response
+from .metrics import RATE_LIMIT_ERRORS
+from .redis_link import Outage, connection_options
+
+LIMITED_ENDPOINTS = {"api.predict"}  # predictions only: health, readiness, metrics and the page are never limited
+_UNBOUNDED = 2**52  # a "limit" that admits any charge: images already answered are counted, never refused
+
+
+class RateLimits:
+    """The limits of one app, with their counters in Redis (when given a URL) or in this process."""
+
+    def __init__(self, spec: str, redis_url: str) -> None:
+        self.items: list[RateLimitItem] = sorted(parse_many(spec), key=lambda item: -item.get_expiry())
+        self.description = "; ".join(str(item) for item in self.items)
+        self._redis_url = redis_url
+        self._shared: SlidingWindowCounterRateLimiter | None = None  # created on first use, in the worker
+        self._local: SlidingWindowCounterRateLimiter | None = None
+        self._outage = Outage("rate limits", redis_url) if redis_url else None
+
+    def admit(self, client: str) -> int:
+        """Charge one image; 0 when admitted, else the seconds to wait (the limit is unchanged by a refusal)."""
+        return self._counted(lambda limiter: self._admit(limiter, client))
+
+    def charge(self, client: str, images: int) -> None:
+        """Count `images` more, never refusing them (they have been answered)."""
+        def add(limiter: SlidingWindowCounterRateLimiter) -> int:
+            for item in self.items:
+                limiter.storage.acquire_sliding_window_entry(item.key_for(client), _UNBOUNDED, item.get_expiry(), images)
+            return 0
+
+        self._counted(add)
+
+    def _admit(self, limiter: SlidingWindowCounterRateLimiter, client: str) -> int:
+        for item in self.items:  # longest window first: a refusal there charges nothing
+            if not limiter.hit(item, client):
+                reset_at = limiter.get_window_stats(item, client).reset_time
+                return max(1, math.ceil(reset_at - time.time()))
+        return 0
+
+    def _counted(self, operation) -> int:
+        """`operation` on the shared counters, or on this process's while Redis is failing."""
+        if self._outage is None or self._outage.skipping():
+            return operation(self._local_limiter())
+        try:
+            result = operation(self._shared_limiter())
+        except (redis.RedisError, StorageError) as exc:  # down, stuck or refusing: count alone meanwhile
+            RATE_LIMIT_ERRORS.inc()
+            self._outage.failed(exc)
+            return operation(self._local_limiter())
+        self._outage.succeeded()
+        return result
+
+    def _shared_limiter(self) -> SlidingWindowCounterRateLimiter:
+        if self._shared is None:
+            self._shared = SlidingWindowCounterRateLimiter(RedisStorage(self._redis_url, **connection_options()))
+        return self._shared
+
+    def _local_limiter(self) -> SlidingWindowCounterRateLimiter:
+        if self._local is None:
+            self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        return self._local
+
+
+def token_matches(given: str, tokens: list[str]) -> bool:
+    """Whether `given` is one of `tokens`, compared with every one without stopping early (timing reveals nothing)."""
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(given.encode(), token.encode())
+    return matched
+
+
+def client_key() -> str:
+    """Who is asking: a valid API token (hashed: counters never hold a token), else the client's IP address.
+
+    The address is the peer's, or with TRUSTED_PROXIES=n the one n proxies back in X-Forwarded-For (ProxyFix).
+    """
+    given = request.headers.get("X-Api-Token", "")
+    tokens = current_app.config["API_TOKENS"]
+    if tokens and given and token_matches(given, tokens):
+        return "token:" + hashlib.sha256(given.encode()).hexdigest()[:24]
+    return "ip:" + (request.remote_addr or "unknown")
+
+
+def images_answered() -> int:
+    """Images this request answered: from the cache or from the model (see webapp/predictions.py)."""
+    return g.get("cache_hits", 0) + len(g.get("inference_ms", ()))
+
+
+def init_rate_limits(app: Flask) -> None:
+    """Check each prediction against RATE_LIMIT before it runs and charge its other images after."""
+    if not app.config["RATE_LIMIT"]:
+        return
+    limits = RateLimits(app.config["RATE_LIMIT"], app.config["CACHE_URL"])
+    app.extensions["rate_limits"] = limits
+
+    @app.before_request
+    def refuse_clients_over_their_limit() -> Response | None:
+        if request.endpoint not in LIMITED_ENDPOINTS or request.method != "POST":
+            return None
+        client = client_key()
+        wait_s = limits.admit(client)
+        if wait_s:
+            message = (f"too many images from this client (at most {limits.description}, RATE_LIMIT); "
+                       f"try again in {wait_s} s")  # fmt: skip
+            return error_response(429, "rate_limited", message, {"Retry-After": str(wait_s)})
+        g.rate_limited_client = client
+        return None
+
+    @app.after_request
+    def charge_the_rest_of_a_batch(response: Response) -> Response:
+        client = g.pop("rate_limited_client", None)
+        extra = images_answered() - 1
+        if client is not None and extra > 0:
+            limits.charge(client, extra)
+        return response

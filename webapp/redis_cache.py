@@ -1,0 +1,78 @@
+"""The per-image result cache in Redis (CACHE_URL): one cache for every instance, so a sha256 re-query may land anywhere.
+
+Values are `Candidates.to_bytes()` (exact and compact, as in the local cache), each with a TTL; the total is bounded
+by the Redis server's `maxmemory` and eviction policy (docs/scaling.md). When Redis fails, lookups miss and stores
+are skipped for a pause (webapp/redis_link.py): the answer is computed as without a cache, never a 5xx.
+"""
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from inference.candidates import Candidates
+
+from .metrics import CACHE_ERRORS
+from .redis_link import Outage, redis_client, where
+from .result_cache import cache_key
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "candidates:"  # apart from the rate limiter's keys (LIMITS:...) in the same database
+
+
+class RedisCache:
+    """The ResultCache protocol on a Redis server shared by the instances."""
+
+    def __init__(self, url: str, ttl_s: int) -> None:
+        self._redis = redis_client(url)
+        self._ttl_s = ttl_s
+        self._outage = Outage("result cache", url)
+        self._describe_server(url)
+
+    def get(self, model_sha256: str, image_sha256: str) -> Candidates | None:
+        """The candidates, or None on a miss, an unusable entry or a Redis failure."""
+        if self._outage.skipping():
+            return None
+        key = KEY_PREFIX + cache_key(model_sha256, image_sha256)
+        try:
+            data = self._redis.get(key)
+        except redis.RedisError as exc:
+            self._failed("get", exc)
+            return None
+        self._outage.succeeded()
+        if data is None:
+            return None
+        try:
+            return Candidates.from_bytes(data)
+        except ValueError as exc:
+            log.warning("result cache: entry %s unusable (%s); recomputing", key, exc)
+            return None
+
+    def put(self, model_sha256: str, image_sha256: str, candidates: Candidates) -> None:
+        """Store with the TTL; a failure only costs the next request a recomputation."""
+        if self._outage.skipping():
+            return
+        try:
+            self._redis.set(KEY_PREFIX + cache_key(model_sha256, image_sha256), candidates.to_bytes(), ex=self._ttl_s)
+        except redis.RedisError as exc:  # also Redis's "OOM command not allowed" under maxmemory with noeviction
+            self._failed("put", exc)
+            return
+        self._outage.succeeded()
+
+    def _failed(self, operation: str, exc: redis.RedisError) -> None:
+        CACHE_ERRORS.labels(operation).inc()
+        self._outage.failed(exc)
+
+    def _describe_server(self, url: str) -> None:
+        """One start-up line: where the cache is, and whether the server bounds its memory."""
+        try:
+            settings = self._redis.config_get("maxmemory*")
+        except redis.RedisError as exc:  # down, or CONFIG not allowed (managed Redis): nothing to check here
+            log.info("result cache: Redis at %s, TTL %d s (its memory settings not readable: %s)", where(url), self._ttl_s, exc)
+            return
+        maxmemory, policy = int(settings.get("maxmemory", 0)), settings.get("maxmemory-policy", "?")
+        log.info("result cache: Redis at %s, TTL %d s, maxmemory %d bytes, policy %s", where(url), self._ttl_s, maxmemory, policy)
+        if maxmemory == 0 or policy == "noeviction":
+            log.warning("result cache: Redis at %s does not evict (maxmemory %d, policy %s): set maxmemory and "
+                        "maxmemory-policy allkeys-lru, or memory grows until entries expire", where(url), maxmemory, policy)  # fmt: skip
