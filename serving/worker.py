@@ -45,6 +45,17 @@ class BufferFull(Exception):
     """The worker holds SERVE_BUFFER_BYTES of requests already."""
 
 
+class GatedServer(StreamServer):
+    """A StreamServer that does not start accepting while `paused()` says so (gevent restarts accepting itself
+    when a pool slot frees; this keeps that from overriding the model-queue pause)."""
+
+    paused = staticmethod(lambda: False)
+
+    def start_accepting(self) -> None:
+        if not self.paused():
+            super().start_accepting()
+
+
 class BufferedWorker(GeventWorker):
     """gunicorn's gevent worker, hardened for clients that are slow, idle or never read (module docstring)."""
 
@@ -74,11 +85,12 @@ class BufferedWorker(GeventWorker):
             # Counted while the app computes the answer, not while a slow client reads it.
             environ[MODEL_THREAD_KEY] = run_in_model_thread
             self.in_app += 1
+            self._update_accepting()
             try:
                 return app(environ, start_response)
             finally:
                 self.in_app -= 1
-                self._resume_accepting()
+                self._update_accepting()
 
         self.wsgi = with_model_thread
 
@@ -88,8 +100,9 @@ class BufferedWorker(GeventWorker):
         for listener in self.sockets:
             listener.setblocking(1)
             pool = Pool(self.worker_connections)
-            server = StreamServer(listener, handle=partial(self.handle, listener), spawn=pool)
+            server = GatedServer(listener, handle=partial(self.handle, listener), spawn=pool)
             server.max_accept = 1  # one connection per wake-up, so the workers share them
+            server.paused = self._model_busy
             server.full = partial(self._full, pool)
             server.start()
             self.servers.append(server)
@@ -98,10 +111,12 @@ class BufferedWorker(GeventWorker):
             gevent.sleep(1.0)
         self._drain()
 
+    def _model_busy(self) -> bool:
+        """Enough requests are in the application: new connections are better served by another worker."""
+        return self.in_app >= QUEUE_PER_WORKER
+
     def _full(self, pool: Pool) -> bool:
-        """Whether to stop accepting for now: the model has enough queued, or every connection slot is taken."""
-        if self.in_app >= QUEUE_PER_WORKER:
-            return True
+        """Every connection slot is taken (gevent stops accepting until one frees): let the oldest idle one go."""
         if pool.full():
             # Make room: a client that has not sent a request yet is the cheapest to let go.
             oldest = next(iter(self.waiting_for_head), None)
@@ -111,9 +126,12 @@ class BufferedWorker(GeventWorker):
             return True  # gevent starts accepting again when a slot frees
         return False
 
-    def _resume_accepting(self) -> None:
-        if self.in_app < QUEUE_PER_WORKER and self.alive:
-            for server in self.servers:
+    def _update_accepting(self) -> None:
+        """Pause or resume accepting as the number of requests in the application crosses QUEUE_PER_WORKER."""
+        for server in self.servers:
+            if self._model_busy():
+                server.stop_accepting()
+            elif self.alive:
                 server._start_accepting_if_started()
 
     def _drain(self) -> None:

@@ -14,6 +14,7 @@ from inference.image_decoding import decode_image
 
 from . import predictions, wire
 from .errors import ApiError, error_response
+from .model_thread import in_model_thread
 from .models import ModelSet
 from .openapi import openapi_document
 from .parsing import ModelResolver, PredictionTask, SlotInput, parse_form, parse_json_body
@@ -63,7 +64,7 @@ def _serialise(outcome: Detections | ApiError, task: SlotInput, deadline: float)
         config = current_app.config
         limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
         try:
-            slot["annotated_image"] = _annotated_png(task, outcome, limits)
+            slot["annotated_image"] = in_model_thread(_annotated_png, task, outcome, limits)
         except InferenceError as exc:
             return wire.error_slot(ApiError.from_inference(exc))
     return slot

@@ -8,6 +8,7 @@ from flask import current_app, g
 from inference import Candidates, Detector, InferenceError, ModelError
 
 from .errors import ApiError
+from .model_thread import in_model_thread
 from .parsing import PredictionTask, SlotInput
 from .result_cache import ResultCache
 
@@ -48,7 +49,8 @@ def candidates_for(detector: Detector, cache: ResultCache, task: PredictionTask)
         return image_not_cached(task)
     config = current_app.config
     try:
-        found = detector.candidates_from_bytes(task.image, max_pixels=config["MAX_IMAGE_PIXELS"], max_side=config["MAX_IMAGE_SIDE"])
+        found = in_model_thread(detector.candidates_from_bytes, task.image, max_pixels=config["MAX_IMAGE_PIXELS"],
+                                max_side=config["MAX_IMAGE_SIDE"])
     except InferenceError as exc:
         if isinstance(exc, ModelError):
             current_app.logger.error("prediction failed: %s", exc)
