@@ -10,6 +10,7 @@ from contextlib import ExitStack
 import numpy as np
 import pytest
 import requests
+from openapi_schema_validator import OAS30Validator
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -202,6 +203,21 @@ def test_with_tokens_each_token_has_its_own_budget_and_bad_tokens_count_by_addre
     assert post("token-b").status_code == 503
     assert post("not-a-token", address="10.0.0.3").status_code == 401  # counted by its address...
     assert post("another-guess", address="10.0.0.3").status_code == 429  # ...so guessing tokens is limited too
+
+
+def test_the_429_is_the_one_the_openapi_document_describes():
+    client = limited_app()
+    document = client.get("/api/openapi.json").get_json()
+    assert [client.post("/api/predict", json={}).status_code for _ in range(2)] == [503, 429]
+    refused = client.post("/", json={})
+    assert refused.status_code == 429
+    for path in ("/api/predict", "/"):
+        documented = document["paths"][path]["post"]["responses"]["429"]
+        assert documented == {"$ref": "#/components/responses/RateLimited"}
+    rate_limited = document["components"]["responses"]["RateLimited"]
+    assert "Retry-After" in rate_limited["headers"] and int(refused.headers["Retry-After"]) >= 1
+    schema = rate_limited["content"]["application/json"]["schema"]
+    OAS30Validator({**schema, "components": document["components"]}).validate(refused.get_json())
 
 
 @pytest.mark.parametrize(("trusted", "second_status"), [(0, 429), (1, 503)])

@@ -21,14 +21,32 @@ const CODE_MESSAGES = {
 /** The API's answer when it no longer has the image a sha256 names: the bytes must be sent again. */
 export const IMAGE_NOT_CACHED = "image_not_cached";
 
-/** An error whose message can be shown to a person as it is. */
+/** An error whose message can be shown to a person as it is; `retryAfterS`: the server's Retry-After (429, 503). */
 export class FriendlyError extends Error {
-  constructor(message, { status = 0, code = "" } = {}) {
+  constructor(message, { status = 0, code = "", retryAfterS = 0 } = {}) {
     super(message);
     this.name = "FriendlyError";
     this.status = status;
     this.code = code;
+    this.retryAfterS = retryAfterS;
   }
+}
+
+// A 429 (this client is over its fair share of the server) is retried after the server's Retry-After, at least
+// doubling the wait each time, a few times before it is shown as an error with a Retry button.
+const BUSY_RETRIES = 4;
+const BUSY_MAX_WAIT_S = 60;
+
+/** Seconds from a Retry-After header ("12"; an HTTP date is rare and read too), 0 when missing or unreadable. */
+export function retryAfterSeconds(header) {
+  if (!header) return 0;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 0;
+}
+
+/** What the page shows while it waits to retry. */
+export function busyMessage(seconds) {
+  return `The server is busy, retrying in ${seconds} s…`;
 }
 
 /** GET /api/model: name, family, classes, palette. */
@@ -61,9 +79,46 @@ export async function fetchModelList() {
  * POST one image as multipart/form-data: its bytes (`file`) or, once the server has seen them, its `sha256`.
  * Resolves to {body, elapsedMs} for a success (elapsedMs: from sending to the whole answer received).
  * Rejects with FriendlyError (code IMAGE_NOT_CACHED: send the bytes again), or with an AbortError when
- * `signal` aborts. `onProgress(sentBytes, totalBytes)` follows the upload.
+ * `signal` aborts. `onProgress(sentBytes, totalBytes)` follows the upload. A 429 is retried after the server's
+ * Retry-After with a growing wait; `onBusy(secondsLeft)` is told every second meanwhile.
  */
-export async function predict({ file, sha256, params, token, annotate, signal, onProgress }) {
+export async function predict(request) {
+  let waitS = 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await predictOnce(request);
+    } catch (error) {
+      if (error.status !== 429 || attempt >= BUSY_RETRIES) throw error;
+      waitS = Math.min(BUSY_MAX_WAIT_S, Math.max(error.retryAfterS || 1, waitS * 2));
+      await countDown(waitS, request.onBusy, request.signal);
+    }
+  }
+}
+
+/** Wait `seconds`, telling `onTick` the seconds left each second; rejects with an AbortError when `signal` aborts. */
+function countDown(seconds, onTick, signal) {
+  return new Promise((resolve, reject) => {
+    let left = seconds;
+    const tick = () => {
+      if (left <= 0) return finish(resolve);
+      onTick?.(left);
+      left -= 1;
+      timer = setTimeout(tick, 1000);
+    };
+    const onAbort = () => finish(() => reject(new DOMException("The request was cancelled", "AbortError")));
+    const finish = (settle) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      settle();
+    };
+    let timer = 0;
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    tick();
+  });
+}
+
+async function predictOnce({ file, sha256, params, token, annotate, signal, onProgress }) {
   const form = new FormData();
   for (const [name, value] of Object.entries(params)) form.append(name, String(value));
   if (annotate) form.append("annotate", "true");
@@ -72,20 +127,21 @@ export async function predict({ file, sha256, params, token, annotate, signal, o
   const headers = { Accept: "application/json" };
   if (token) headers["X-Api-Token"] = token;
 
-  const { status, body, elapsedMs } = await postWithProgress(form, headers, signal, onProgress);
+  const { status, body, elapsedMs, retryAfterS } = await postWithProgress(form, headers, signal, onProgress);
   const slot = body?.responses?.[0];
   const error = body?.error ?? slot?.error;
   if (status < 200 || status > 299 || !slot || error) {
     const code = error?.code ?? "";
     const shownStatus = error?.status ?? status;
-    throw new FriendlyError(describeFailure(shownStatus, error, Boolean(token)), { status: shownStatus, code });
+    const details = { status: shownStatus, code, retryAfterS };
+    throw new FriendlyError(describeFailure(shownStatus, error, Boolean(token)), details);
   }
   return { body, elapsedMs };
 }
 
 /**
  * XMLHttpRequest, not fetch: fetch reports no upload progress. Resolves to {status, body (parsed JSON or null),
- * elapsedMs}; status 0 (no answer) becomes the "cannot be reached" FriendlyError.
+ * elapsedMs, retryAfterS}; status 0 (no answer) becomes the "cannot be reached" FriendlyError.
  */
 function postWithProgress(form, headers, signal, onProgress) {
   return new Promise((resolve, reject) => {
@@ -103,7 +159,8 @@ function postWithProgress(form, headers, signal, onProgress) {
     let sentAt = 0;
     xhr.addEventListener("load", () => {
       finished();
-      resolve({ status: xhr.status, body: parseJson(xhr.responseText), elapsedMs: performance.now() - sentAt });
+      const retryAfterS = retryAfterSeconds(xhr.getResponseHeader("Retry-After"));
+      resolve({ status: xhr.status, body: parseJson(xhr.responseText), elapsedMs: performance.now() - sentAt, retryAfterS });
     });
     xhr.addEventListener("error", () => {
       finished();

@@ -1,0 +1,49 @@
+"""The page over its client's share (RATE_LIMIT): a 429 shows "busy, retrying in N s", the page waits the server's
+Retry-After without sending anything, then retries by itself and shows the answer. Real gunicorn, real chromium."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from browser_helpers import launch_chromium, open_page, wait_for_answer, watch_page
+from servers import ROOT, gunicorn_server
+
+COFFEE = ROOT / "tests" / "data" / "photos" / "coffee.jpg"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with gunicorn_server(env={"RATE_LIMIT": "2 per 5 seconds", "MODELS": "yolox_nano"}, workers=1) as running:
+        yield running
+
+
+def test_a_429_shows_busy_then_the_page_retries_after_retry_after(server):
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        problems = watch_page(page)
+        answers: list[tuple[float, int, str]] = []  # (time, status, Retry-After)
+        page.on("response", lambda r: r.url.endswith("/api/predict") and answers.append(
+            (time.monotonic(), r.status, r.headers.get("retry-after", ""))))  # fmt: skip
+        open_page(page, server.url)
+        page.set_input_files("#file-input", str(COFFEE))
+        assert wait_for_answer(page) == "done"
+        page.fill("#score_th", "0.2")
+        assert wait_for_answer(page) == "done"  # the two images of the limit are used
+
+        page.fill("#score_th", "0.5")
+        page.wait_for_selector("#message:has-text('The server is busy, retrying in')", timeout=10_000)
+        assert page.evaluate("document.body.dataset.status") == "busy"  # waiting, not failed: no Retry button
+        assert page.locator("#retry").is_hidden()
+        assert wait_for_answer(page) == "done"
+        assert page.locator("#message").is_hidden()
+        browser.close()
+
+    statuses = [status for _, status, _ in answers]
+    assert statuses[:3] == [200, 200, 429] and statuses[-1] == 200 and set(statuses) == {200, 429}
+    for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
+        if status == 429:  # nothing was sent before the server's Retry-After had passed
+            assert next_at - refused_at >= int(retry_after) - 0.5
+    assert problems.page_errors == []
