@@ -1,5 +1,5 @@
 // The upload page: an image in, the API's detections drawn over it, re-asked whenever a slider moves.
-import { FriendlyError, IMAGE_NOT_CACHED, fetchModelInfo, fetchModelList, predict, tooLargeMessage } from "./api.js";
+import { FriendlyError, IMAGE_NOT_CACHED, busyMessage, fetchModelInfo, fetchModelList, predict, tooLargeMessage } from "./api.js";
 import { bindSliders } from "./controls.js";
 import { chosenImageFormat } from "./download-format.js";
 import { drawDetections, renderAnnotatedImage } from "./draw.js";
@@ -181,7 +181,8 @@ async function sendPrediction() {
  * a server that no longer has it gets the bytes at once. Resolves to predict's answer plus the bytes sent.
  */
 async function predictCurrentImage(signal) {
-  const request = { params: requestParams(), token: currentToken(), annotate: !state.browserCanShow, signal };
+  const onBusy = (seconds) => showMessage(busyMessage(seconds)); // over this client's share: predict waits, retries
+  const request = { params: requestParams(), token: currentToken(), annotate: !state.browserCanShow, signal, onBusy };
   if (state.sha256 && !request.annotate) {
     // (The server draws boxes only on bytes it has: an image the browser cannot show goes again each time.)
     try {
