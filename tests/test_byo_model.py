@@ -15,12 +15,14 @@ import onnx
 import pytest
 import requests
 
-from conftest import SHARED_YOLOX
 from inference import ModelError
+from inference.catalog import embedded_model
 from servers import ROOT, free_port, gunicorn_server, procfile_command, serving_in_thread
 from webapp.app import create_app
 
-YOLOX_SHA256 = hashlib.sha256(SHARED_YOLOX.read_bytes()).hexdigest()
+# The embedded YOLOX-Nano's file, brought as a user would bring a model of their own.
+YOLOX_FILE = embedded_model("yolox_nano").path
+YOLOX_SHA256 = hashlib.sha256(YOLOX_FILE.read_bytes()).hexdigest()
 
 
 class CountingHandler(SimpleHTTPRequestHandler):
@@ -41,7 +43,7 @@ def model_server(tmp_path):
     """A local HTTP server with yolox_nano.onnx; yields (its URL, the list of paths requested)."""
     served = tmp_path / "served"
     served.mkdir()
-    shutil.copy(SHARED_YOLOX, served / "yolox_nano.onnx")
+    shutil.copy(YOLOX_FILE, served / "yolox_nano.onnx")
     hits: list[str] = []
     handler = type("Handler", (CountingHandler,), {"hits": hits})
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(served)))
@@ -80,18 +82,18 @@ def labels_on(app, image: bytes) -> list[str]:
 
 def test_model_path_to_a_copy(model_env, tmp_path, photo_bytes):
     copy = tmp_path / "my-detector.onnx"
-    shutil.copy(SHARED_YOLOX, copy)
+    shutil.copy(YOLOX_FILE, copy)
     model_env(MODEL_PATH=copy, MODEL_SHA256=YOLOX_SHA256)
     app = create_app({"TESTING": True})
     info = model_info(app)
-    assert (info["name"], info["source"], info["family"]) == ("my-detector", str(copy), "yolox")
+    assert (info["name"], info["source"], info["family"]) == ("my-detector", "local file my-detector.onnx", "yolox")
     assert info["sha256"] == YOLOX_SHA256
     assert "person" in labels_on(app, photo_bytes("astronaut.jpg"))
 
 
 def test_model_path_with_the_wrong_sha256(model_env, tmp_path):
     copy = tmp_path / "my-detector.onnx"
-    shutil.copy(SHARED_YOLOX, copy)
+    shutil.copy(YOLOX_FILE, copy)
     model_env(MODEL_PATH=copy, MODEL_SHA256="0" * 64)
     with pytest.raises(ModelError, match=f"has sha256 {YOLOX_SHA256}, expected 0000"):
         create_app({"TESTING": True})
@@ -104,7 +106,7 @@ def test_model_url_is_downloaded_once_into_the_cache(model_env, model_server, tm
     second = create_app({"TESTING": True})
     assert hits == ["/yolox_nano.onnx"]  # the second app used the cached file
     cached = list((tmp_path / "cache").rglob("*.onnx"))
-    assert len(cached) == 1 and cached[0].read_bytes() == SHARED_YOLOX.read_bytes()
+    assert len(cached) == 1 and cached[0].read_bytes() == YOLOX_FILE.read_bytes()
     info = model_info(second)
     assert (info["source"], info["family"]) == (url, "yolox")
     assert "person" in labels_on(first, photo_bytes("astronaut.jpg"))
@@ -138,7 +140,7 @@ def test_unreachable_model_url_says_what_to_do_offline(model_env):
 
 
 def test_model_family_can_be_forced(model_env, photo_bytes):
-    model_env(MODEL_PATH=SHARED_YOLOX, MODEL_FAMILY="yolox")
+    model_env(MODEL_PATH=YOLOX_FILE, MODEL_FAMILY="yolox")
     app = create_app({"TESTING": True})
     assert model_info(app)["family"] == "yolox"
     assert "person" in labels_on(app, photo_bytes("astronaut.jpg"))
@@ -147,7 +149,7 @@ def test_model_family_can_be_forced(model_env, photo_bytes):
 
 
 def test_unknown_family_names_the_supported_ones(model_env):
-    model_env(MODEL_PATH=SHARED_YOLOX, MODEL_FAMILY="yolo9000")
+    model_env(MODEL_PATH=YOLOX_FILE, MODEL_FAMILY="yolo9000")
     with pytest.raises(ModelError, match=r"MODEL_PATH=.*unknown model family 'yolo9000'; supported: yolox, yolov5"):
         create_app({"TESTING": True})
 
@@ -156,7 +158,7 @@ def test_labels_file_renames_the_classes(model_env, tmp_path, photo_bytes):
     names = (ROOT / "inference" / "models" / "coco_classes.txt").read_text().split("\n")
     labels = tmp_path / "labels.txt"
     labels.write_text("\n".join(["human", *names[1:]]))
-    model_env(MODEL_PATH=SHARED_YOLOX, MODEL_LABELS=labels)
+    model_env(MODEL_PATH=YOLOX_FILE, MODEL_LABELS=labels)
     app = create_app({"TESTING": True})
     assert model_info(app)["class_names"][:2] == ["human", "bicycle"]
     assert "human" in labels_on(app, photo_bytes("astronaut.jpg"))
@@ -170,13 +172,13 @@ def test_unusable_labels_file_is_explained(model_env, tmp_path, content, message
     labels = tmp_path / "labels.txt"
     if content is not None:
         labels.write_text(content)
-    model_env(MODEL_PATH=SHARED_YOLOX, MODEL_LABELS=labels)
+    model_env(MODEL_PATH=YOLOX_FILE, MODEL_LABELS=labels)
     with pytest.raises(ModelError, match=message):
         create_app({"TESTING": True})
 
 
 def test_input_size_for_a_model_with_a_symbolic_input(model_env, tmp_path, photo_bytes):
-    model = onnx.load(SHARED_YOLOX)
+    model = onnx.load(YOLOX_FILE)
     height, width = model.graph.input[0].type.tensor_type.shape.dim[2:4]
     height.dim_param, width.dim_param = "height", "width"
     model.graph.output[0].type.tensor_type.shape.dim[1].dim_param = "boxes"

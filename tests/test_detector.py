@@ -1,4 +1,4 @@
-"""Detector on real weights: YOLOX on labelled photos, EXIF orientation, reduced decodes, threads."""
+"""Detector on real weights: YOLOX-Nano and DEIMv2-Femto on labelled photos, EXIF orientation, reduced decodes, threads."""
 from __future__ import annotations
 
 import io
@@ -6,10 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import DATA, SHARED_YOLOX
+from conftest import DATA
 from PIL import Image
 
 from inference import DecodedImage, Detections, Detector, decode_image
+from inference.catalog import EMBEDDED_MODELS, embedded_model
 
 
 def box_iou(a, b) -> float:
@@ -36,19 +37,23 @@ def truth_of(ground_truth: dict, file: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def shared_yolox() -> Detector:
-    """The reference YOLOX-Nano from ../shared, as a user would bring it."""
-    if not SHARED_YOLOX.exists():
-        pytest.skip(f"{SHARED_YOLOX} is not there (it lives outside the repository)")
-    return Detector(SHARED_YOLOX, family="yolox", name="yolox_nano")
+def yolox() -> Detector:
+    """The embedded YOLOX-Nano."""
+    return embedded_model("yolox_nano").load()
+
+
+@pytest.fixture(scope="module")
+def deimv2() -> Detector:
+    """The embedded DEIMv2-Femto (DETR family)."""
+    return embedded_model("deimv2_femto").load()
 
 
 @pytest.mark.parametrize(
     ("file", "label", "score"),
     [("photos/astronaut.jpg", "person", 0.93), ("photos/chelsea.png", "cat", 0.62), ("photos/coffee.jpg", "cup", 0.90)],
 )
-def test_yolox_finds_the_labelled_object(shared_yolox, ground_truth, file, label, score) -> None:
-    detections = shared_yolox.predict_bytes((DATA / file).read_bytes())
+def test_yolox_finds_the_labelled_object(yolox, ground_truth, file, label, score) -> None:
+    detections = yolox.predict_bytes((DATA / file).read_bytes())
     truth = next(obj for obj in truth_of(ground_truth, file)["objects"] if obj["label"] == label)
     iou, found_score = best_match(detections, label, truth["box"])
     assert iou > 0.8
@@ -56,15 +61,36 @@ def test_yolox_finds_the_labelled_object(shared_yolox, ground_truth, file, label
     assert detections.labels()[0] == label  # the best detection of the image
 
 
-def test_yolox_model_info(shared_yolox) -> None:
-    info = shared_yolox.info
-    assert (info.family, info.input_size, info.input_layout, len(info.class_names)) == ("yolox", (416, 416), "nchw", 80)
-    assert info.sha256 == "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"
-    assert len(info.class_names) == 80
+@pytest.mark.parametrize(
+    ("file", "label", "score"),
+    [("photos/astronaut.jpg", "person", 0.89), ("photos/chelsea.png", "cat", 0.87), ("photos/coffee.jpg", "cup", 0.87)],
+)
+def test_deimv2_finds_the_labelled_object(deimv2, ground_truth, file, label, score) -> None:
+    detections = deimv2.predict_bytes((DATA / file).read_bytes())
+    truth = next(obj for obj in truth_of(ground_truth, file)["objects"] if obj["label"] == label)
+    iou, found_score = best_match(detections, label, truth["box"])
+    assert iou > 0.8
+    assert found_score == pytest.approx(score, abs=0.02)
+    assert detections.labels()[0] == label
 
 
-def test_yolox_family_is_detected_without_being_named(shared_yolox) -> None:
-    assert Detector(SHARED_YOLOX).info.family == "yolox"
+@pytest.mark.parametrize(
+    ("name", "family", "sha256"),
+    [("yolox_nano", "yolox", "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"),
+     ("deimv2_femto", "detr", "c6ad358f750132b891165e034c2ba507abefc5ebe1c1d2732a0acbcacc47e52c")],
+)
+def test_embedded_model_info(name, family, sha256) -> None:
+    model = embedded_model(name)
+    info = model.load().info
+    assert (info.name, info.family, info.input_size, info.input_layout) == (name, family, (416, 416), "nchw")
+    assert info.sha256 == model.sha256 == sha256  # the files copied from the shared reference folder, unchanged
+    assert (info.licence, len(info.class_names)) == ("Apache-2.0", 80)
+    assert "Apache License" in (model.path.parent / model.licence_file).read_text()
+
+
+@pytest.mark.parametrize("model", EMBEDDED_MODELS, ids=lambda model: model.name)
+def test_embedded_family_is_detected_without_being_named(model) -> None:
+    assert Detector(model.path).info.family == model.family
 
 
 def test_predict_takes_an_array_or_a_decoded_image_alike(detector, photo_bytes) -> None:
@@ -102,8 +128,10 @@ def test_exif_orientations_give_boxes_on_the_upright_image(detector, ground_trut
     assert best_match(detections, "cup", cup["box"])[0] > 0.8
 
 
-def test_reduced_jpeg_decode_reports_boxes_in_original_pixels(detector, ground_truth) -> None:
+@pytest.mark.parametrize("model", ["yolox", "deimv2"])  # letterbox and stretch recipes
+def test_reduced_jpeg_decode_reports_boxes_in_original_pixels(request, model, ground_truth) -> None:
     # The astronaut at 4x: the detector decodes it at 1/4 and must still answer in 2048x2048 pixels.
+    detector = request.getfixturevalue(model)
     big = io.BytesIO()
     Image.open(DATA / "photos" / "astronaut.jpg").resize((2048, 2048), Image.Resampling.BILINEAR).save(big, "JPEG")
     assert detector.decode(big.getvalue()).size == (512, 512)
@@ -129,7 +157,9 @@ PHOTOS = [
 ]
 
 
-def test_threads_get_the_same_results_as_sequential_calls(detector, photo_bytes) -> None:
+@pytest.mark.parametrize("model", ["yolox", "deimv2"])
+def test_threads_get_the_same_results_as_sequential_calls(request, model, photo_bytes) -> None:
+    detector = request.getfixturevalue(model)
     images: dict[str, DecodedImage] = {name: detector.decode(photo_bytes(name)) for name in PHOTOS}
     expected = {name: detector.predict(image) for name, image in images.items()}
     # Thread t predicts 5 different photos, starting at its own, so every moment mixes images.
