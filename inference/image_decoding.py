@@ -22,6 +22,17 @@ SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MAX_SIDE = 12_000
 
+# A progressive JPEG is decoded scan by scan, each pass over every block: thousands of tiny scans in a small file
+# take minutes (a "scan bomb"). Encoders write about 10. SOS markers counted in the file bound the scans from above.
+MAX_JPEG_SCANS = 100
+_START_OF_SCAN = b"\xff\xda"
+# Peak bytes per pixel while decoding to 8-bit RGB (Pillow's storage of the mode plus the conversions), measured
+# with 10 MP images (tests/test_resource_bounds.py keeps the limit honest): the pixel limit is in RGB pixels, so an
+# image in a heavier mode (alpha, 16-bit, CMYK, float) gets proportionally fewer.
+_PEAK_BYTES_PER_PIXEL = {"RGB": 8, "L": 8, "P": 8, "1": 8, "YCbCr": 8, "CMYK": 11, "RGBA": 17, "RGBa": 17,
+                         "LA": 20, "La": 20, "PA": 20, "I;16": 19, "I;16B": 19, "I;16L": 19, "I;16N": 19}
+_HEAVIEST = 21  # "I", "F" and any other mode
+
 # What Pillow raises, depending on the format, for damaged or truncated data.
 _DAMAGED_DATA_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
 # EXIF orientations 5..8 swap width and height.
@@ -64,8 +75,10 @@ def decode_image(
         raise EmptyImageError("the image is empty (0 bytes)")
     image = _open(data, max_side, min_side)
     is_jpeg = image.format in ("JPEG", "MPO")
+    if is_jpeg and (scans := data.count(_START_OF_SCAN)) > MAX_JPEG_SCANS:
+        raise ImageTooLargeError(f"the JPEG has {scans} scans; at most {MAX_JPEG_SCANS} are decoded (encoders write about 10)")
     if not is_jpeg:
-        _check_pixels(image.size, max_pixels)
+        _check_pixels(image.size, max_pixels, image.mode)
     try:
         # PNG looks for EXIF after the pixel data, so this reads (and may trip over) the whole file.
         orientation = image.getexif().get(0x0112, 1)
@@ -79,7 +92,7 @@ def decode_image(
             needed = needed_size((full_w, full_h), target_size, keep_aspect)
             # Draft sizes are in stored (pre-rotation) orientation.
             image.draft("RGB", needed if orientation not in _TRANSPOSING_ORIENTATIONS else needed[::-1])
-        _check_pixels(image.size, max_pixels)  # after the draft: what will really be in memory
+        _check_pixels(image.size, max_pixels, image.mode)  # after the draft: what will really be in memory
     try:
         image.load()
         ImageOps.exif_transpose(image, in_place=True)  # upright image; no copy when already upright
@@ -98,12 +111,14 @@ def needed_size(image_size: tuple[int, int], target_size: tuple[int, int], keep_
     return max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio))
 
 
-def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
-    """Refuse images whose decoded pixels would exceed the limit."""
+def _check_pixels(size: tuple[int, int], max_pixels: int, mode: str) -> None:
+    """Refuse images whose decoding would take more memory than `max_pixels` 8-bit RGB pixels do."""
     width, height = size
-    if width * height > max_pixels:
+    weight = _PEAK_BYTES_PER_PIXEL.get(mode, _HEAVIEST) / _PEAK_BYTES_PER_PIXEL["RGB"]
+    if width * height * weight > max_pixels:
+        heavier = f" of mode {mode}, which takes {weight:g}x the memory of RGB to decode," if weight > 1 else ""
         raise ImageTooLargeError(
-            f"the image has {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
+            f"the image has {width}x{height} = {width * height} pixels{heavier}; the limit is {max_pixels} RGB pixels"
         )
 
 

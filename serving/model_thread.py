@@ -17,4 +17,16 @@ class ModelThread:
 
     def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """func(*args, **kwargs) in the model thread; its result, or its exception re-raised here."""
-        return self._pool.apply(func, args, kwargs)
+        failed, outcome = self._pool.apply(_outcome, (func, args, kwargs))
+        if failed:
+            raise outcome
+        return outcome
+
+
+def _outcome(func: Callable[..., T], args: tuple, kwargs: dict) -> tuple[bool, Any]:
+    """(False, result) or (True, exception): gevent's pool would print the traceback of an exception it carries,
+    and a bad image (InferenceError) is an ordinary answer, not a crash."""
+    try:
+        return False, func(*args, **kwargs)
+    except Exception as exc:
+        return True, exc

@@ -18,7 +18,9 @@ from inference.params import REQUEST_FIELDS
 from .errors import ApiError
 
 _DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
-_WHITESPACE = re.compile(rb"\s+")
+_HEAD = 256  # characters searched for a data-URL prefix
+_WHITESPACE = b" \t\n\r\v\f"
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 _FALSE_WORDS = {"", "0", "false", "no", "off"}
@@ -128,22 +130,29 @@ def _reference_task(digest: str, where: str, model: str, params: PredictParams, 
 
 
 def decode_base64(content: str) -> bytes:
-    """Standard base64, tolerating a data-URL prefix, line breaks and missing padding."""
+    """Standard base64, tolerating a data-URL prefix, whitespace and missing padding."""
     try:
-        # Clean base64 (what clients send) in one C pass; the regex clean-up below costs ~5x more.
+        # Clean base64 (what clients send) in one C pass.
         return binascii.a2b_base64(content, strict_mode=True)
     except ValueError:  # binascii.Error, or non-ASCII text: take the tolerant path and its messages
         pass
-    content = _DATA_URL_PREFIX.sub("", content.strip(), count=1)
+    # Each step below is one C pass making at most one copy: a regex substitution over 19 MB with whitespace
+    # every other character built millions of pieces (1.9 GB).
+    head = content[:_HEAD].lstrip()
+    if head[:5].lower() == "data:" and (prefix := _DATA_URL_PREFIX.match(head)):
+        content = content[min(len(content), _HEAD) - len(head) + prefix.end() :]
     try:
-        raw = _WHITESPACE.sub(b"", content.encode("ascii"))
+        raw = content.encode("ascii").translate(None, _WHITESPACE)
     except UnicodeEncodeError:
         raise ApiError(422, "invalid_base64", "not base64: it holds non-ASCII characters") from None
+    if raw.translate(None, _BASE64_ALPHABET):
+        raise ApiError(422, "invalid_base64", "not base64: it holds characters outside the base64 alphabet")
     if len(raw) % 4 == 1:
         raise ApiError(422, "invalid_base64", "not base64: its length is impossible (truncated?)")
-    raw += b"=" * (-len(raw) % 4)
+    if len(raw) % 4:
+        raw += b"=" * (-len(raw) % 4)
     try:
-        return base64.b64decode(raw, validate=True)
+        return binascii.a2b_base64(raw, strict_mode=True)
     except binascii.Error as exc:
         raise ApiError(422, "invalid_base64", f"not base64: {exc}") from None
 
