@@ -71,19 +71,25 @@ class Runner:
         self._clients: list[DetectionClient] = []
         self._clients_lock = threading.Lock()
         self.progress = Progress(0, "off")
+        self._stop_announced = False
 
     def run(self, inputs: list[ImageInput]) -> Summary:
         """Send every image not finished before; returns the summary (see .fatal for why it stopped early)."""
         names = OutputNames()
         jobs = [Job(i, item, names.stem_for(item.name)) for i, item in enumerate(inputs)]
         self.summary.total = len(jobs)
-        self.files.clean_up()
-        to_send = [job for job in jobs if not self._finished_before(job)]
-        self.progress = Progress(len(to_send), self.settings.progress, self.settings.progress_interval)
         started = time.monotonic()
         try:
+            self.files.clean_up()
+            to_send = [job for job in jobs if not self._finished_before(job)]
+            self.progress = Progress(len(to_send), self.settings.progress, self.settings.progress_interval)
+            if self.summary.skipped and self.settings.progress != "off":
+                self.progress.write(f"detect: {self.summary.skipped} of {len(jobs)} images done before, "
+                                    f"sending the other {len(to_send)}", sys.stderr)  # fmt: skip
             with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="detect") as pool:
                 self._send_all(pool, to_send)
+        except OSError as exc:  # an output folder that cannot be cleaned up or read
+            self._stop_for(_cannot_write(exc))
         finally:
             self.summary.seconds = time.monotonic() - started
             self.progress.close()
@@ -149,6 +155,14 @@ class Runner:
             in_flight = self._submit(pool, in_flight, batch)
         while in_flight:
             in_flight = self._collect(in_flight)
+        self._announce_ctrl_c()
+
+    def _announce_ctrl_c(self) -> None:
+        """Say once that Ctrl-C was heard (the signal handler itself must not print)."""
+        if self.stop.is_set() and self.fatal is None and not self._stop_announced:
+            self._stop_announced = True
+            message = "detect: stopping after the requests in flight (Ctrl-C again to quit at once)"
+            self.progress.write(message, sys.stderr)
 
     def _submit(self, pool: ThreadPoolExecutor, in_flight: set[Future], batch: list[tuple[Job, bytes]]) -> set[Future]:
         """Send the batch once fewer than `concurrency` requests are in flight (not at all once stopping)."""
@@ -161,6 +175,7 @@ class Runner:
     def _collect(self, in_flight: set[Future]) -> set[Future]:
         """Wait a little for answers and report them; returns the requests still in flight."""
         done, pending = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+        self._announce_ctrl_c()
         for future in done:
             try:
                 outcomes = future.result()

@@ -164,14 +164,12 @@ class _stop_on_ctrl_c:
             signal.signal(signal.SIGINT, self._previous)
 
     def _on_sigint(self, signum: int, frame: object) -> None:
+        # Only flags and raw writes here: the main thread may be inside print() (the runner announces the stop).
         if self.interrupted:
-            print("\ndetect: stopped at once; files being written were left as .partial temporaries", file=sys.stderr)
-            sys.stdout.flush()
+            os.write(2, b"\ndetect: stopped at once; files being written are left as .partial temporaries\n")
             os._exit(Interrupted.exit_code)
         self.interrupted = True
         self.stop.set()
-        message = "detect: stopping after the requests in flight (Ctrl-C again to quit at once)"
-        self.runner.progress.write(message, sys.stderr)
 
 
 def _progress_mode(choice: str) -> str:
