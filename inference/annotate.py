@@ -21,12 +21,14 @@ def class_color(class_id: int) -> tuple[int, int, int]:
 
 
 def draw_detections(pixels: np.ndarray, detections: Detections) -> np.ndarray:
-    """A copy of the RGB image (same size as detections.image_size) with boxes and labels drawn."""
+    """A copy of the RGB image with boxes and labels drawn; boxes are scaled when the image is smaller than
+    detections.image_size (a reduced copy of it)."""
     canvas = np.ascontiguousarray(pixels).copy()
     line = max(2, round(max(canvas.shape[:2]) / 300))
     font_scale = max(0.5, max(canvas.shape[:2]) / 1200)
+    scale = np.array([canvas.shape[1] / detections.image_size[0], canvas.shape[0] / detections.image_size[1]] * 2)
     for (x1, y1, x2, y2), score, class_id in zip(
-        detections.xyxy.round().astype(int), detections.confidence, detections.class_id
+        (detections.xyxy * scale).round().astype(int), detections.confidence, detections.class_id
     ):
         colour = class_color(int(class_id))
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, line)
@@ -41,7 +43,30 @@ def draw_detections(pixels: np.ndarray, detections: Detections) -> np.ndarray:
 
 def encode_png(pixels: np.ndarray) -> bytes:
     """RGB array -> PNG bytes."""
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+    return encode_image(pixels, "png")
+
+
+# Format name -> (OpenCV extension, encoder parameters, MIME type).
+IMAGE_FORMATS = {
+    "jpeg": (".jpg", [cv2.IMWRITE_JPEG_QUALITY, 90], "image/jpeg"),
+    "png": (".png", [], "image/png"),
+}
+
+
+def encode_image(pixels: np.ndarray, image_format: str) -> bytes:
+    """RGB array -> bytes in one of IMAGE_FORMATS."""
+    extension, parameters, _ = IMAGE_FORMATS[image_format]
+    ok, encoded = cv2.imencode(extension, cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), parameters)
     if not ok:
-        raise ValueError("PNG encoding failed")
+        raise ValueError(f"{image_format} encoding failed")
     return encoded.tobytes()
+
+
+def shrink_to(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """The image with its longest side at most max_side (area-averaged), or the same array when it fits."""
+    height, width = pixels.shape[:2]
+    ratio = max_side / max(height, width)
+    if ratio >= 1:
+        return pixels
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)

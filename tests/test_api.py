@@ -189,13 +189,19 @@ def test_boxes_in_pixels_and_normalised_agree_and_stay_inside_the_image(client, 
         assert 0 <= detection["score"] <= 1
 
 
-def test_annotate_adds_a_png_with_boxes_in_the_class_colour(client, photo_bytes):
+@pytest.fixture()
+def png_annotations(app, monkeypatch):
+    """ANNOTATE_FORMAT=png: lossless, so drawn colours can be compared exactly."""
+    monkeypatch.setitem(app.config, "ANNOTATE_FORMAT", "png")
+
+
+def test_annotate_adds_a_png_with_boxes_in_the_class_colour(client, photo_bytes, png_annotations):
     image = photo_bytes("astronaut.jpg")
     plain = json_body(predict(client, entry(image)))["responses"][0]
     assert "annotated_image" not in plain
     slot = json_body(predict(client, entry(image, {"annotate": True})))["responses"][0]
     png = base64.b64decode(slot["annotated_image"], validate=True)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and slot["annotated_image_type"] == "image/png"
     drawn = Image.open(io.BytesIO(png)).convert("RGB")
     assert drawn.size == (slot["image"]["width"], slot["image"]["height"]) == (512, 512)
     assert slot["detections"] == plain["detections"]
@@ -209,7 +215,7 @@ def test_annotate_adds_a_png_with_boxes_in_the_class_colour(client, photo_bytes)
     assert original.getpixel((x1, middle_y)) != colour  # the colour was drawn, not already there
 
 
-def test_annotating_a_large_jpeg_draws_on_the_full_size_image(client, photo_bytes):
+def test_annotating_a_large_jpeg_draws_on_the_full_size_image(client, photo_bytes, png_annotations):
     """The model sees a reduced decode of a big JPEG; the annotated PNG is still the full image, boxes in place."""
     small = Image.open(io.BytesIO(photo_bytes("astronaut.jpg"))).convert("RGB")
     large = small.resize((2048, 2048), Image.Resampling.BICUBIC)
@@ -244,7 +250,29 @@ def test_multipart_classes_and_annotate_fields(client, photo_bytes):
     slot = json_body(answer)["responses"][0]
     assert answer.status_code == 200
     assert [d["class_name"] for d in slot["detections"]] == ["cup"]
-    assert base64.b64decode(slot["annotated_image"]).startswith(b"\x89PNG")
+    assert base64.b64decode(slot["annotated_image"]).startswith(b"\xff\xd8")  # JPEG by default
+
+
+def test_annotated_images_are_jpeg_at_most_annotate_max_side(app, client, photo_bytes, monkeypatch):
+    monkeypatch.setitem(app.config, "ANNOTATE_MAX_SIDE", 256)
+    slot = json_body(predict(client, entry(photo_bytes("astronaut.jpg"), {"annotate": True})))["responses"][0]
+    jpeg = base64.b64decode(slot["annotated_image"], validate=True)
+    assert jpeg.startswith(b"\xff\xd8") and slot["annotated_image_type"] == "image/jpeg"
+    drawn = Image.open(io.BytesIO(jpeg))
+    assert drawn.size == (256, 256) and (slot["image"]["width"], slot["image"]["height"]) == (512, 512)
+    x1, y1, x2, y2 = (round(v / 2) for v in slot["detections"][0]["box"])  # the box, at half scale
+    colour = class_color(slot["detections"][0]["class_id"])
+    left_edge = drawn.convert("RGB").getpixel((x1, (y1 + y2) // 2))
+    assert sum(abs(a - b) for a, b in zip(left_edge, colour)) < 120, (left_edge, colour)  # JPEG: close, not exact
+
+
+def test_annotated_images_stop_at_annotate_max_bytes_per_answer(app, client, photo_bytes, monkeypatch):
+    monkeypatch.setitem(app.config, "ANNOTATE_MAX_BYTES", 1)
+    images = [photo_bytes(name) for name in ("astronaut.jpg", "coffee.jpg", "chelsea.png")]
+    slots = json_body(predict(client, *(entry(image, {"annotate": True}) for image in images)))["responses"]
+    assert "annotated_image" in slots[0]  # the first always fits: the budget is checked before each image
+    assert [slot["error"]["code"] for slot in slots[1:]] == ["annotation_too_large"] * 2
+    assert all(slot["error"]["status"] == 413 and "ANNOTATE_MAX_BYTES" in slot["error"]["message"] for slot in slots[1:])
 
 
 def test_multipart_without_file_is_400(client):

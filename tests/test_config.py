@@ -36,6 +36,9 @@ ENV_CASES = {
     "MAX_IMAGE_PIXELS": ("1000000", "MAX_IMAGE_PIXELS", 1_000_000),
     "MAX_IMAGE_SIDE": ("4000", "MAX_IMAGE_SIDE", 4000),
     "MAX_BATCH": ("4", "MAX_BATCH", 4),
+    "ANNOTATE_FORMAT": ("PNG", "ANNOTATE_FORMAT", "png"),
+    "ANNOTATE_MAX_SIDE": ("1024", "ANNOTATE_MAX_SIDE", 1024),
+    "ANNOTATE_MAX_BYTES": ("1000000", "ANNOTATE_MAX_BYTES", 1_000_000),
     "REQUEST_TIMEOUT_S": ("5", "REQUEST_TIMEOUT_S", 5),
     "LOG_FORMAT": ("JSON", "LOG_FORMAT", "json"),
     "LOG_LEVEL": ("debug", "LOG_LEVEL", "DEBUG"),
@@ -104,6 +107,8 @@ def test_bad_integer_stops_with_a_clear_message(clean_env, name):
 # env var -> the smallest value it accepts (MODEL_INPUT_SIZE and ORT_INTRA_OP_THREADS: 0 means "not set")
 MINIMUMS = {
     "MAX_BATCH": 1,
+    "ANNOTATE_MAX_SIDE": 16,
+    "ANNOTATE_MAX_BYTES": 1,
     "MAX_REQUEST_BYTES": 1,
     "MAX_IMAGE_PIXELS": 1,
     "MAX_IMAGE_SIDE": 1,
@@ -134,3 +139,9 @@ def test_integer_below_its_minimum_stops_with_a_clear_message(clean_env, name):
 def test_integer_at_its_minimum_is_accepted(clean_env, name):
     clean_env.setenv(name, str(MINIMUMS[name]))
     create_app({"LOAD_MODEL": False})
+
+
+def test_annotate_format_is_jpeg_or_png(clean_env):
+    clean_env.setenv("ANNOTATE_FORMAT", "gif")
+    with pytest.raises(config_module.ConfigError, match="ANNOTATE_FORMAT must be one of jpeg, png, got 'gif'"):
+        create_app({"LOAD_MODEL": False})

@@ -5,11 +5,11 @@ import base64
 import hmac
 import time
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from inference import Detections, InferenceError, ParameterError
-from inference.annotate import PALETTE, draw_detections, encode_png
+from inference.annotate import IMAGE_FORMATS, PALETTE, draw_detections, encode_image, shrink_to
 from inference.image_decoding import decode_image
 
 from . import predictions, wire
@@ -62,12 +62,25 @@ def _serialise(outcome: Detections | ApiError, task: SlotInput, deadline: float)
         if predictions.deadline_clock() >= deadline:
             return wire.error_slot(predictions.timeout_error("annotated"))
         config = current_app.config
+        if g.get("annotated_bytes", 0) >= config["ANNOTATE_MAX_BYTES"]:
+            return wire.error_slot(_annotation_too_large())
         limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
+        image_format = config["ANNOTATE_FORMAT"]
         try:
-            slot["annotated_image"] = in_model_thread(_annotated_png, task, outcome, limits)
+            encoded = in_model_thread(_annotated_image, task, outcome, limits, config["ANNOTATE_MAX_SIDE"], image_format)
         except InferenceError as exc:
             return wire.error_slot(ApiError.from_inference(exc))
+        g.annotated_bytes = g.get("annotated_bytes", 0) + len(encoded)
+        slot["annotated_image"] = base64.b64encode(encoded).decode("ascii")
+        slot["annotated_image_type"] = IMAGE_FORMATS[image_format][2]
     return slot
+
+
+def _annotation_too_large() -> ApiError:
+    """413 for an image annotated after the answer's annotated images reached ANNOTATE_MAX_BYTES."""
+    limit = current_app.config["ANNOTATE_MAX_BYTES"]
+    return ApiError(413, "annotation_too_large", f"this answer's annotated images already hold {limit} bytes "
+                    "(ANNOTATE_MAX_BYTES); ask for fewer annotated images per request")
 
 
 @bp.get("/api/models")
@@ -173,7 +186,8 @@ def _read_body() -> bytes:
     return data
 
 
-def _annotated_png(slot: PredictionTask, detections, limits: dict) -> str:
-    """The full-resolution image with the boxes drawn, as base64 PNG."""
-    full = decode_image(slot.image, **limits)  # full size: the prediction may have used a reduced decode
-    return base64.b64encode(encode_png(draw_detections(full.pixels, detections))).decode("ascii")
+def _annotated_image(task: PredictionTask, detections, limits: dict, max_side: int, image_format: str) -> bytes:
+    """The image with the boxes drawn, its longest side at most max_side (a JPEG is decoded at a reduced scale
+    when it can be: memory stays bounded whatever the original's size)."""
+    decoded = decode_image(task.image, **limits, target_size=(max_side, max_side))
+    return encode_image(draw_detections(shrink_to(decoded.pixels, max_side), detections), image_format)

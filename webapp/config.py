@@ -63,6 +63,14 @@ def _rate_limit(name: str, default: str) -> str:
     return raw
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default), case-insensitive."""
+    raw = (os.environ.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"configuration error: {name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _list(name: str) -> list[str]:
     """A comma-separated environment variable as a list without empty items."""
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
@@ -106,6 +114,10 @@ def from_environment() -> dict:
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000, minimum=1),
         "MAX_BATCH": _int("MAX_BATCH", DEFAULT_MAX_BATCH, minimum=1),
+        # Annotated images (annotate=true): format, longest side, and the bytes of them one answer may carry.
+        "ANNOTATE_FORMAT": _choice("ANNOTATE_FORMAT", ("jpeg", "png")),
+        "ANNOTATE_MAX_SIDE": _int("ANNOTATE_MAX_SIDE", 2048, minimum=16),
+        "ANNOTATE_MAX_BYTES": _int("ANNOTATE_MAX_BYTES", 16 * 1024 * 1024, minimum=1),
         # Seconds a prediction request may run: batch slots not started by then answer 503 request_timeout.
         "REQUEST_TIMEOUT_S": _int("REQUEST_TIMEOUT_S", 20, minimum=1),
         # Logging

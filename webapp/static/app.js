@@ -210,7 +210,7 @@ async function showResult(body) {
   state.result = body;
   const slot = body.responses[0];
   if (!state.browserCanShow) {
-    photo.src = `data:image/png;base64,${slot.annotated_image}`;
+    photo.src = `data:${slot.annotated_image_type || "image/png"};base64,${slot.annotated_image}`;
     await photo.decode();
     $("stage").hidden = false;
   }
@@ -276,7 +276,7 @@ async function downloadImage() {
     const { type, extension } = chosenImageFormat();
     let blob;
     if (state.browserCanShow) blob = await renderAnnotatedImage(photo, slot, state.palette, type); // the full-resolution original
-    else if (type === "image/png") blob = base64ToBlob(slot.annotated_image, type);
+    else if (type === (slot.annotated_image_type || "image/png")) blob = base64ToBlob(slot.annotated_image, type);
     else blob = await renderAnnotatedImage(photo, { ...slot, detections: [] }, state.palette, type); // the server's drawing
     saveBlob(blob, `${baseName()}-detections.${extension}`);
   } catch (error) {
