@@ -26,6 +26,7 @@ from .server_info import ServerInfo
 
 PREDICT_PATH = "/api/predict"
 _ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+MAX_PACED_WAITS = 1000  # 429s with Retry-After one request may wait out (a rate-limited bulk run goes on)
 Outcome = dict | ImageProblem  # one image's result (the server's slot plus "model"), or why it was not done
 
 
@@ -44,9 +45,10 @@ def predict_endpoint(url: str) -> str:
 class _Retry(Exception):
     """This attempt failed in a way another attempt may not; `final` is raised when none is left."""
 
-    def __init__(self, final: Exception, after: float | None = None) -> None:
+    def __init__(self, final: Exception, after: float | None = None, status: int | None = None) -> None:
         super().__init__(str(final))
         self.final, self.after = final, after
+        self.paced = status == 429 and bool(after)  # a rate limit saying when: flow control, not a failure
 
 
 class DetectionClient:
@@ -96,22 +98,26 @@ class DetectionClient:
     def predict_batch(self, images: Sequence[bytes], **params: Any) -> list[Outcome]:
         """One outcome per image, in order, from one request (split if the server finds it too large).
 
-        Slots the server could not start in time (503/429) are sent again with backoff. Raises what would
-        fail every image: ServerUnreachable, AuthenticationError, ServerError, UsageError (a parameter the
-        server refuses), Interrupted (the stop event was set while waiting to retry).
+        Slots the server could not start in time (503/429) are sent again with backoff. A 429 with Retry-After
+        (a rate limit pacing this client) is waited out without using up a retry. Raises what would fail every
+        image: ServerUnreachable, AuthenticationError, ServerError, UsageError (a parameter the server refuses),
+        Interrupted (the stop event was set while waiting to retry).
         """
         feature = features(**params)
         outcomes: list[Outcome | None] = [None] * len(images)
         pending = list(range(len(images)))
-        for attempt in range(self.retries + 1):
+        attempt = paced = 0
+        while True:
             self.backoff.check()
             last = attempt == self.retries
             try:
                 slots = self._request([images[i] for i in pending], feature)
             except _Retry as retry:
-                if last:
+                pacing = retry.paced and paced < MAX_PACED_WAITS
+                if last and not pacing:
                     raise retry.final from None
                 self.backoff.wait(attempt, retry.after)
+                paced, attempt = (paced + 1, attempt) if pacing else (paced, attempt + 1)
                 continue
             if slots is None:  # 413 for a batch: each half on its own
                 half = len(pending) // 2
@@ -126,11 +132,11 @@ class DetectionClient:
                 else:
                     outcomes[index] = slot.final if isinstance(slot, _Retry) else slot
             if not again:
-                break
+                return outcomes  # type: ignore[return-value]
             asked = [slot.after for slot in slots if isinstance(slot, _Retry) and slot.after is not None]
             self.backoff.wait(attempt, max(asked) if asked else None)
+            attempt += 1
             pending = again
-        return outcomes  # type: ignore[return-value]
 
     def server_info(self, model: str | None = None) -> ServerInfo:
         """What the server says about the model and its limits (GET /api/model), with fallbacks."""
@@ -184,7 +190,7 @@ class DetectionClient:
             return None
         error = self._error_for(response, answer)
         if response.status_code in RETRY_STATUSES:
-            raise _Retry(error, _retry_after(response))
+            raise _Retry(error, _retry_after(response), response.status_code)
         if isinstance(error, ImageProblem):
             return [error for _ in images]
         raise error

@@ -295,24 +295,25 @@ def proxy(server):
         yield f"http://127.0.0.1:{proxy_server.server_port}", script, seen
 
 
-def busy(retry_after: str):
-    """A 429 for the whole request with this Retry-After."""
-    return lambda entries, forward: (429, {"Retry-After": retry_after}, {"error": {"status": 429, "code": "busy", "message": "slow down"}})
+def busy(retry_after: str | None = None):
+    """A 429 for the whole request, with this Retry-After if given."""
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    return lambda entries, forward: (429, headers, {"error": {"status": 429, "code": "busy", "message": "slow down"}})
 
 
-def test_retry_after_is_honoured_for_429(proxy, photo_bytes):
+def test_a_rate_limit_paces_without_using_up_the_retries(proxy, photo_bytes):
     url, script, seen = proxy
-    script.append(busy("1"))
-    with DetectionClient(url, token=TOKEN, backoff=0.01) as client:
+    script.extend([busy("1"), busy("1")])
+    with DetectionClient(url, token=TOKEN, backoff=0.01, retries=0) as client:
         started = time.monotonic()
         result = client.predict(photo_bytes("astronaut.jpg"))
-    assert time.monotonic() - started >= 1.0  # waited as told, not the 0.01 s backoff
-    assert seen == [1, 1] and result["detections"]
+    assert time.monotonic() - started >= 2.0  # waited as told, twice, not the 0.01 s backoff
+    assert seen == [1, 1, 1] and result["detections"]
 
 
 def test_busy_after_every_retry_stops_with_a_server_error(proxy, photo_bytes):
     url, script, seen = proxy
-    script.extend([busy("0")] * 3)
+    script.extend([busy(), busy("0"), busy()])  # no time given: each try counts
     with DetectionClient(url, token=TOKEN, retries=2) as client, pytest.raises(ServerError, match=r"busy \(HTTP 429: slow down\) after 3 attempt"):
         client.predict(photo_bytes("astronaut.jpg"))
     assert seen == [1, 1, 1]
