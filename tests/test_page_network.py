@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 ASTRONAUT = ROOT / "tests" / "data" / "photos" / "astronaut.jpg"
 COFFEE = ROOT / "tests" / "data" / "photos" / "coffee.jpg"
 ASTRONAUT_PERSON = (21, 15, 361, 511)  # tests/data/ground_truth.json, in astronaut.jpg's 512x512 pixels
+SHRINK_JS = ROOT / "webapp" / "static" / "shrink.js"
 MAX_FIRST_POST = 1_000_000  # issue 13: a 12 MP photo goes up in at most 1 MB
 MAX_SLIDER_POST = 4_096  # and a slider move in at most 4 KB
 
@@ -90,6 +91,13 @@ def form_field(body: bytes, name: str) -> str:
     """A field's value in a multipart body."""
     found = re.search(rb'name="' + name.encode() + rb'"\r\n\r\n([^\r]*)', body)
     return found.group(1).decode() if found else ""
+
+
+def upload_side(server) -> int:
+    """The longest side the page should send: shrink.js's factor x the largest input side the server serves."""
+    factor = float(re.search(r"export const SIDE_PER_INPUT_SIDE = ([0-9.]+);", SHRINK_JS.read_text()).group(1))
+    models = requests.get(f"{server.url}/api/models", timeout=10).json()["models"]
+    return round(factor * max(max(m["input_size"].values()) for m in models))
 
 
 def open_network_page(browser, server) -> tuple[Page, Posts, object]:
@@ -196,16 +204,17 @@ def test_12mp_photo_goes_up_shrunk_once_and_slider_moves_send_only_its_hash(netw
 
     assert len(posts.settled(page, 1)) == 1 and posts.sizes()[0] <= MAX_FIRST_POST, posts.sizes()
     assert any(text.startswith("Sending ") for text in page.evaluate("window.__spinnerTexts"))
+    side = upload_side(server)
     with Image.open(io.BytesIO(last_upload(page))) as sent:
-        assert (sent.format, max(sent.size)) == ("JPEG", 832) and sent.width > sent.height  # upright, 2 x 416
+        assert (sent.format, sent.size) == ("JPEG", (side, round(side * 0.75)))  # upright, as long as the page says
     body = downloaded_json(page)
     assert body["responses"][0]["image"] == {"width": 4000, "height": 3000}
-    assert body["responses"][0]["sent_image"]["width"] == 832
+    assert body["responses"][0]["sent_image"]["width"] == side
     assert iou(person(body), person_box) > 0.75, (person(body), person_box)
     on_original = api(server, page_params(page), {"image": (path.name, path.read_bytes())})  # the server decodes the 12 MP file
     assert largest_difference(person(body), person(on_original), (4000, 3000)) < 0.02
     transfer = page.text_content("#transfer")
-    assert "network" in transfer and "server" in transfer and "832×624 copy of the 4000×3000 original" in transfer
+    assert "network" in transfer and "server" in transfer and f"{side}×{round(side * 0.75)} copy of the 4000×3000" in transfer
 
     page.fill("#score_th", "0.6")
     assert wait_for_answer(page) == "done"

@@ -1,6 +1,7 @@
 """How small may the page shrink a photo before uploading it? COCO AP and box agreement, original vs shrunk.
 
     .venv/bin/python tools/measure_upload_shrink.py [MODEL ...] [--factors 1,1.5,2,3] [--megapixels 12] [--limit N]
+        [--labelled-only]
 
 Each COCO dev photo (tests/data/coco-dev) is scaled up to a phone-sized JPEG (12 MP by default, Lanczos, a
 little sensor noise, quality 92: 2-4 MB like a phone's). It is then sent as it is, and shrunk as the page
@@ -163,10 +164,10 @@ def measure_labelled(detectors: dict[str, Detector], args: argparse.Namespace) -
     photos = [entry["file"] for entry in json.loads(GROUND_TRUTH.read_text())["images"]]
     print(f"\nLabelled photos ({len(photos)}) at ~{args.megapixels:g} MP, page factor {args.page_factor:g}, "
           "service defaults: largest box-edge difference, shrunk vs original, as % of the image's side")
-    print(f"{'model':14} {'matched':>7} {'only on one':>11} {'largest %':>9}  worst photo")
+    print(f"{'model':14} {'matched':>7} {'only on one':>11} {'largest %':>9}  worst photo; detections found on one only")
     for name, detector in detectors.items():
         params = PredictParams.from_mapping(embedded_defaults(name))
-        matched, unmatched, worst, worst_photo = 0, 0, 0.0, ""
+        matched, unmatched, worst, worst_photo = 0, [], 0.0, ""
         for seed, photo in enumerate(photos):
             with Image.open(GROUND_TRUTH.parent / photo) as image:
                 original = phone_photo(ImageOps.exif_transpose(image), args.megapixels, seed=seed)
@@ -176,11 +177,11 @@ def measure_labelled(detectors: dict[str, Detector], args: argparse.Namespace) -
             on_shrunk = detector.predict_bytes(shrunk, params)
             pairs, lonely = match(on_original, on_shrunk)
             matched += len(pairs)
-            unmatched += lonely
+            unmatched += [f"{Path(photo).stem}: {text}" for text in lonely]
             for deviation in pairs:
                 if deviation > worst:
                     worst, worst_photo = deviation, photo
-        print(f"{name:14} {matched:7} {unmatched:11} {worst * 100:9.2f}  {worst_photo}")
+        print(f"{name:14} {matched:7} {len(unmatched):11} {worst * 100:9.2f}  {worst_photo}; {', '.join(unmatched) or '-'}")
 
 
 def embedded_defaults(name: str) -> dict:
@@ -191,24 +192,25 @@ def embedded_defaults(name: str) -> dict:
         return {}
 
 
-def match(original, shrunk) -> tuple[list[float], int]:
-    """Greedy same-class best-IoU pairs; each pair's largest edge difference as a fraction of the image side."""
+def match(original, shrunk) -> tuple[list[float], list[str]]:
+    """Greedy same-class best-IoU pairs: each pair's largest edge difference as a fraction of the image side, and
+    the detections left alone ("<class> <score> on the original|shrunk")."""
     width, height = original.image_size
     sx, sy = width / shrunk.image_size[0], height / shrunk.image_size[1]
     mapped = shrunk.xyxy * np.array([sx, sy, sx, sy], np.float32)
     free = set(range(len(shrunk)))
-    deviations = []
+    deviations, alone = [], []
+    describe = lambda found, i, where: f"{found.labels()[i]} {found.confidence[i]:.2f} on the {where}"  # noqa: E731
     for i, box in enumerate(original.xyxy):
         candidates = [j for j in free if shrunk.class_id[j] == original.class_id[i]]
-        if not candidates:
-            continue
-        best = max(candidates, key=lambda j: iou(box, mapped[j]))
-        if iou(box, mapped[best]) < 0.5:
+        best = max(candidates, key=lambda j: iou(box, mapped[j]), default=None)
+        if best is None or iou(box, mapped[best]) < 0.5:
+            alone.append(describe(original, i, "original"))
             continue
         free.discard(best)
         difference = np.abs(box - mapped[best]) / np.array([width, height, width, height])
         deviations.append(float(difference.max()))
-    return deviations, (len(original) - len(deviations)) + len(free)
+    return deviations, alone + [describe(shrunk, j, "shrunk") for j in sorted(free)]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -228,6 +230,7 @@ def main() -> None:
     parser.add_argument("--images", type=Path, default=COCO_DEV / "images")
     parser.add_argument("--annotations", type=Path, default=COCO_DEV / "instances_val2017_subset.json")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all cores)")
+    parser.add_argument("--labelled-only", action="store_true", help="only the box agreement on the labelled photos")
     args = parser.parse_args()
     args.page_factor = page_constant("SIDE_PER_INPUT_SIDE")
     args.quality = page_constant("JPEG_QUALITY")
@@ -235,7 +238,8 @@ def main() -> None:
     specs = args.models or [model.name for model in EMBEDDED_MODELS]
     detectors = {spec: load_detector(spec, args.threads) for spec in specs}
     measure_labelled(detectors, args)
-    measure_coco(detectors, factors, args)
+    if not args.labelled_only:
+        measure_coco(detectors, factors, args)
 
 
 if __name__ == "__main__":
