@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from .errors import ClientError
+from .errors import ClientError, UsageError
 
 FALLBACK_COLOUR = "#e6194b"  # when the server sends no palette
 
@@ -12,12 +12,18 @@ class CannotAnnotate(ClientError):
     """The image could not be decoded or drawn here (the result itself is fine)."""
 
 
+def require_pillow() -> None:
+    """Fail before the run, not at its first image, when Pillow is missing."""
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        raise UsageError('--annotate-dir needs Pillow: pip install "detection-client[annotate]" (or pillow)') from None
+
+
 def annotated_png(image_bytes: bytes, result: dict, palette: tuple[str, ...] = ()) -> bytes:
     """PNG bytes of the upright image with the result's boxes and "class score" labels."""
-    try:
-        from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
-    except ImportError:
-        raise ClientError("--annotate-dir needs Pillow: pip install pillow") from None
+    from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(image_bytes)) as opened:
             image = ImageOps.exif_transpose(opened).convert("RGB")  # the server's boxes are on the upright image

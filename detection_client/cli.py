@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .annotate import require_pillow
 from .bulk import Runner, Settings, default_batch_size, default_concurrency
 from .client import PARAMETERS, DetectionClient
 from .coco import CocoCategories, CocoImageIds, read_reference
@@ -80,6 +81,8 @@ def _main(args: argparse.Namespace) -> int:
 
     try:
         inputs = collect_images(args.images)
+        if args.annotate_dir:
+            require_pillow()
         if args.csv or args.coco:
             _refuse_resume_without_records(args)
         reference = read_reference(args.coco_reference) if args.coco_reference else None

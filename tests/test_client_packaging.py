@@ -3,6 +3,7 @@ the repo's pins), its modules import nothing else, and its copy of COCO's class 
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -73,3 +74,29 @@ def test_the_clients_coco_table_matches_the_servers():
     assert COCO_NAMES == coco_class_names()
     assert len(COCO_IDS) == 80 and COCO_IDS[0] == 1 and COCO_IDS[-1] == 90
     assert ALIASES == {alias: official for official, aliases in CLASS_ALIASES.items() for alias in aliases}
+
+
+WITHOUT_PILLOW = """
+import importlib.abc, sys
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {"PIL", "numpy", "inference", "webapp"}:
+            raise ImportError(f"{name} is blocked")
+sys.meta_path.insert(0, Blocker())
+from detection_client.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_pillow_only_annotate_dir_is_refused(tmp_path):
+    photo = ROOT / "tests" / "data" / "photos" / "astronaut.jpg"
+    nowhere = "http://127.0.0.1:9"  # discard port: nothing listens
+
+    def detect(*argv: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-c", WITHOUT_PILLOW, nowhere, str(photo), "--retries", "0", *argv]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    refused = detect("--annotate-dir", str(tmp_path))
+    assert refused.returncode == 2 and 'needs Pillow: pip install "detection-client[annotate]"' in refused.stderr
+    unreachable = detect("--json-dir", str(tmp_path))  # everything else runs: here, up to the missing server
+    assert unreachable.returncode == 3 and "cannot reach the server" in unreachable.stderr
