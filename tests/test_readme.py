@@ -70,7 +70,7 @@ def test_every_setting_the_code_reads_is_in_the_configuration_table_and_nothing_
     sources = [ROOT / "webapp" / "config.py", ROOT / "gunicorn.conf.py"]
     read = set()
     for source in sources:
-        read |= set(re.findall(r"""(?:environ\.get|_int|_list|_flag|environ\[)\(?["']([A-Z][A-Z0-9_]+)["']""", source.read_text()))
+        read |= set(re.findall(r"""(?:environ\.get|_\w+|environ\[)\(?["']([A-Z][A-Z0-9_]+)["']""", source.read_text()))
     table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", DOCS["settings"], flags=re.M))
     # SERVER_SOFTWARE is gunicorn's own marker (debug is forced off under it), not a setting.
     assert read - {"SERVER_SOFTWARE"} == table

@@ -1,0 +1,157 @@
+"""Fair share under load: one greedy client at high concurrency and one normal client at concurrency 1, against two
+instances behind nginx (round-robin) sharing a Redis, with the rate limits off and on.
+
+    .venv/bin/python tools/bench_fairness.py [--limits off "200 per 10 seconds; 1200 per minute"] [--seconds 20]
+        [--greedy 32] [--workers 1] [--normal-rate 0] [--greedy-waits]
+
+Everything runs on loopback here (tests/scale_parts.py: redis-server, nginx, two gunicorn instances with the
+Procfile's command, the result cache off so every image runs the model). For each RATE_LIMIT setting: first the
+normal client alone (its unloaded latency, the baseline measured in the same run, from 127.0.0.4), then the greedy
+client (another process, --greedy threads, from 127.0.0.2) and the normal client (from 127.0.0.3, a fresh budget)
+together for --seconds. The normal client sends one request at a time, back to back or at most --normal-rate per
+second. The greedy client sends the next request as soon as it has an answer, 429 or not, unless --greedy-waits
+(then it waits out each Retry-After, as detection_client does); it runs at nice 10, because on a real deployment
+its own CPU would be elsewhere. Prints one row per setting: the normal client's p50/p95 and its p95 as a multiple
+of its unloaded p95, its own 429s, and the greedy client's answers.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import multiprocessing
+import os
+import statistics
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for folder in (ROOT, ROOT / "tests"):
+    sys.path.insert(0, str(folder))
+from scale_parts import nginx_round_robin, redis_server, session_from  # noqa: E402
+from servers import gunicorn_server  # noqa: E402
+
+PHOTOS = sorted((ROOT / "tests" / "data" / "coco-dev" / "images").glob("*.jpg"))
+GREEDY_ADDRESS, NORMAL_ADDRESS, ALONE_ADDRESS, WARM_UP_ADDRESS = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
+
+
+def post(session, url: str, photo: Path) -> tuple[float, int, int]:
+    """One prediction (multipart): (seconds, status, Retry-After seconds)."""
+    started = time.perf_counter()
+    answer = session.post(url + "/api/predict", files={"image": (photo.name, photo.read_bytes())}, timeout=60)
+    return time.perf_counter() - started, answer.status_code, int(answer.headers.get("Retry-After", 0) or 0)
+
+
+def normal_client(url: str, address: str, seconds: float, requests_max: int, rate: float = 0) -> list[tuple[float, int]]:
+    """One request at a time from `address`, at most `rate` per second (0: back to back), for `seconds` or
+    `requests_max` requests."""
+    results = []
+    started = time.monotonic()
+    with session_from(address) as session:
+        for index, photo in enumerate(itertools.islice(itertools.cycle(PHOTOS), requests_max)):
+            if rate:
+                time.sleep(max(0.0, started + index / rate - time.monotonic()))
+            if time.monotonic() > started + seconds:
+                break
+            latency, status, _ = post(session, url, photo)
+            results.append((latency, status))
+    return results
+
+
+def greedy_client(url: str, seconds: float, threads: int, waits: bool, out) -> None:
+    """`threads` threads from GREEDY_ADDRESS sending back to back for `seconds`; sends [(status, count)] to `out`."""
+    os.nice(10)
+    counts: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def run(offset: int) -> None:
+        with session_from(GREEDY_ADDRESS) as session:
+            for photo in itertools.islice(itertools.cycle(PHOTOS), offset, None):
+                if time.monotonic() > deadline:
+                    return
+                try:
+                    _, status, retry_after = post(session, url, photo)
+                except Exception:  # noqa: BLE001 - a dropped connection counts as status 0
+                    status, retry_after = 0, 0
+                with lock:
+                    counts[status] = counts.get(status, 0) + 1
+                if waits and retry_after:
+                    time.sleep(min(retry_after, max(0.0, deadline - time.monotonic())))
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    out.send(sorted(counts.items()))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def measure(limit: str, args) -> dict:
+    """One setting: the normal client alone, then with the greedy client."""
+    with ExitStack() as stack:
+        redis = stack.enter_context(redis_server())
+        env = {"CACHE_URL": redis.url, "CACHE_BYTES": "0", "RATE_LIMIT": limit, "TRUSTED_PROXIES": "1", "MODELS": "yolox_nano"}
+        instances = [stack.enter_context(gunicorn_server(env=env, workers=args.workers)) for _ in range(2)]
+        router = stack.enter_context(nginx_round_robin([server.url for server in instances]))
+        normal_client(router.url, WARM_UP_ADDRESS, 5, 10)  # every worker has run the model
+        alone = normal_client(router.url, ALONE_ADDRESS, args.seconds, args.alone_requests, args.normal_rate)
+        receive, send = multiprocessing.Pipe(duplex=False)
+        greedy = multiprocessing.Process(target=greedy_client, args=(router.url, args.seconds, args.greedy, args.greedy_waits, send))
+        greedy.start()
+        time.sleep(1.0)  # the greedy client is at full pace before the normal one starts
+        loaded = normal_client(router.url, NORMAL_ADDRESS, args.seconds - 2, 10**9, args.normal_rate)
+        greedy_counts = dict(receive.recv())
+        greedy.join()
+    ok_alone = [latency for latency, status in alone if status == 200]
+    ok_loaded = [latency for latency, status in loaded if status == 200]
+    return {
+        "limit": limit,
+        "alone_p50": statistics.median(ok_alone) * 1000,
+        "alone_p95": percentile(ok_alone, 0.95) * 1000,
+        "p50": statistics.median(ok_loaded) * 1000,
+        "p95": percentile(ok_loaded, 0.95) * 1000,
+        "normal_n": len(loaded),
+        "normal_429": sum(1 for _, status in loaded if status == 429),
+        "greedy": greedy_counts,
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limits", nargs="+", default=["off", "200 per 10 seconds; 1200 per minute"],
+                        help="RATE_LIMIT settings to compare (default: off and the default)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the loaded phase (default 20)")
+    parser.add_argument("--alone-requests", type=int, default=60, help="the normal client's unloaded requests")
+    parser.add_argument("--greedy", type=int, default=32, help="the greedy client's concurrency (default 32)")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance (default 1)")
+    parser.add_argument("--normal-rate", type=float, default=0, help="the normal client's requests/s at most (0: back to back)")
+    parser.add_argument("--greedy-waits", action="store_true", help="the greedy client waits out each Retry-After")
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
+    rows = [measure(limit, args) for limit in args.limits]
+    pace = f"at most {args.normal_rate:g}/s" if args.normal_rate else "back to back"
+    print(f"\n2 instances x {args.workers} worker(s) behind nginx, cache off; greedy c={args.greedy} "
+          f"({'waits out Retry-After' if args.greedy_waits else 'ignores Retry-After'}), normal c=1 {pace}; "
+          f"{args.seconds:.0f} s loaded; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print("| RATE_LIMIT | normal alone p50 / p95 ms | normal loaded p50 / p95 ms | p95 loaded / alone "
+          "| normal requests (429) | greedy 200 | greedy 429 | greedy other |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in rows:
+        greedy = row["greedy"]
+        other = sum(count for status, count in greedy.items() if status not in (200, 429))
+        print(f"| {row['limit']} | {row['alone_p50']:.1f} / {row['alone_p95']:.1f} | {row['p50']:.1f} / {row['p95']:.1f} "
+              f"| {row['p95'] / row['alone_p95']:.2f}x | {row['normal_n']} ({row['normal_429']}) | {greedy.get(200, 0)} "
+              f"| {greedy.get(429, 0)} | {other} |")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
