@@ -96,6 +96,9 @@ def decode_image(
     try:
         image.load()
         ImageOps.exif_transpose(image, in_place=True)  # upright image; no copy when already upright
+        if target_size is not None and not is_jpeg:
+            # What JPEG's draft does while decoding, after it: the conversions below then work on fewer pixels.
+            image = _reduced(image, needed_size(image.size, target_size, keep_aspect))
         pixels = _to_rgb_array(image)
     except _DAMAGED_DATA_ERRORS as exc:
         raise CorruptImageError(f"the image data is damaged or truncated ({exc})") from None
@@ -109,6 +112,17 @@ def needed_size(image_size: tuple[int, int], target_size: tuple[int, int], keep_
         return min(width, target_w), min(height, target_h)
     ratio = min(target_w / width, target_h / height, 1.0)
     return max(1, math.ceil(width * ratio)), max(1, math.ceil(height * ratio))
+
+
+def _reduced(image: Image.Image, needed: tuple[int, int]) -> Image.Image:
+    """A box-filtered copy shrunk by the largest whole factor that keeps it at least `needed`, or the image."""
+    factor = min(image.width // needed[0], image.height // needed[1])
+    if factor < 2:
+        return image
+    try:
+        return image.reduce(factor)
+    except ValueError:  # a mode reduce() does not handle: convert at full size
+        return image
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int, mode: str) -> None:

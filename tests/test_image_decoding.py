@@ -219,10 +219,13 @@ def test_draft_decode_of_a_rotated_jpeg_is_upright() -> None:
     assert reduced.size == (450, 300)  # upright 416x278 is all a letterbox keeps: 1/4 scale
 
 
-def test_draft_size_leaves_other_formats_at_full_size(chelsea_crop) -> None:
+def test_other_formats_are_reduced_by_a_whole_factor_that_still_fills_the_target(chelsea_crop) -> None:
     png = encode(Image.fromarray(chelsea_crop).resize((1280, 960)), "PNG", compress_level=1)
     decoded = decode_image(png, target_size=(416, 416))
-    assert decoded.size == decoded.original_size == (1280, 960)
+    # 1280x960 letterboxed into 416 needs 416x312: a third (427x320) still covers it, a quarter would not.
+    assert decoded.size == (427, 320) and decoded.original_size == (1280, 960)
+    assert decode_image(png, target_size=(1000, 1000)).size == (1280, 960)  # no whole factor fits: full size
+    assert decode_image(png).size == (1280, 960)  # no target: full size
 
 
 def test_zero_bytes_is_an_empty_image() -> None:
