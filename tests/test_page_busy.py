@@ -30,11 +30,14 @@ def test_a_429_shows_busy_then_the_page_retries_after_retry_after(server):
         open_page(page, server.url)
         page.set_input_files("#file-input", str(COFFEE))
         assert wait_for_answer(page) == "done"
-        page.fill("#score_th", "0.2")
-        assert wait_for_answer(page) == "done"  # the two images of the limit are used
-
-        page.fill("#score_th", "0.5")
-        page.wait_for_selector("#message:has-text('The server is busy, retrying in')", timeout=10_000)
+        busy = "#message:has-text('The server is busy, retrying in')"
+        for value in ("0.2", "0.25", "0.3", "0.35", "0.4", "0.45"):  # two images per 5 s: soon one too many
+            page.fill("#score_th", value)
+            page.wait_for_selector(f'body[data-status="done"], {busy}', state="attached", timeout=10_000)
+            if page.locator(busy).is_visible():
+                break
+        else:
+            raise AssertionError(f"no 429 after {len(answers)} answers: {answers}")
         assert page.evaluate("document.body.dataset.status") == "busy"  # waiting, not failed: no Retry button
         assert page.locator("#retry").is_hidden()
         assert wait_for_answer(page) == "done"
@@ -42,7 +45,7 @@ def test_a_429_shows_busy_then_the_page_retries_after_retry_after(server):
         browser.close()
 
     statuses = [status for _, status, _ in answers]
-    assert statuses[:3] == [200, 200, 429] and statuses[-1] == 200 and set(statuses) == {200, 429}
+    assert statuses[:2] == [200, 200] and statuses[-1] == 200 and set(statuses) == {200, 429}
     for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
         if status == 429:  # nothing was sent before the server's Retry-After had passed
             assert next_at - refused_at >= int(retry_after) - 0.5
