@@ -431,3 +431,10 @@ def test_an_input_besides_the_image_that_is_no_target_size_is_refused(models) ->
 def test_family_forced_to_detr_on_a_grid_model_is_refused(models) -> None:
     with pytest.raises(ModelError, match="do not decode as detr: DETR needs labels/boxes/scores"):
         Detector(constant_model(models / "v5.onnx", [yolov5_output([])]), family="detr")
+
+
+def test_docs_describe_every_family():
+    from inference.families import FAMILIES
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text()
+    assert [name for name in FAMILIES if f"| `{name}` |" not in docs] == []
