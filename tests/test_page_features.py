@@ -608,13 +608,15 @@ def test_keyboard_alone_reaches_every_control(tab, model_info):
     assert wait_for_answer(page) == "done"
     page.focus('#code-panel summary')
     page.keyboard.press("Enter")  # opens the code panel
+    page.set_input_files("#file-input", [str(PHOTOS / "astronaut.jpg"), str(PHOTOS / "coffee.jpg")])  # a gallery
+    page.wait_for_selector('#gallery[data-done="2"]', state="attached", timeout=30_000)
     page.focus("#drop-zone")
     seen = focus_walk(page)
     sliders = page.evaluate("[...document.querySelectorAll('input[type=range], select#model')].map((s) => s.id)")
     expected = [
         "drop-zone", "camera-start", *[f"button:{e.title}" for e in EXAMPLES], *sliders, "reset-settings",
         "class-search", "class-add", "download-format", "download-image", "download-json", "tab-curl",
-        "snippet-copy", "a:API docs",
+        "snippet-copy", "a:API docs", "gallery-download", "gallery-close", "button:astronaut.jpg", "button:coffee.jpg",
     ]  # fmt: skip
     missing = [name for name in expected if not any(item.startswith(name) for item in seen)]
     assert missing == []
