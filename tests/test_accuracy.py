@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tools.evaluate_coco import COCO_DEV, evaluate
+from tools.evaluate_coco import COCO_DEV, SWEEP, evaluate, precision_recall
 from tools.evaluate_models import match_image
 
 from inference.catalog import DEFAULT_MODEL, EMBEDDED_MODELS, embedded_model
@@ -60,3 +60,18 @@ def test_matching_counts_hits_misses_and_ignores_difficult_objects():
 def test_card_commands_name_existing_tools():
     for tool in set(re.findall(r"tools/\w+\.py", CARD.read_text())):
         assert (CARD.parents[2] / tool).is_file(), tool
+
+
+def test_precision_and_recall_count_matches_at_iou_half_by_threshold():
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(COCO_DEV / "instances_val2017_subset.json"))
+    truths = [a for a in coco.dataset["annotations"] if not a["iscrowd"]]
+    exact = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in truths]
+    # Every object found at 0.9, plus one stray 2x2 box in the image's corner per object at 0.2.
+    stray = [{**r, "bbox": [0, 0, 2, 2], "score": 0.2} for r in exact]
+    precision, recall = precision_recall(coco, exact + stray)
+    at = {round(float(t), 2): i for i, t in enumerate(SWEEP)}
+    assert (precision[at[0.5]], recall[at[0.5]]) == (1.0, 1.0)
+    assert precision[at[0.1]] == pytest.approx(0.5) and recall[at[0.1]] == 1.0
+    assert recall[at[0.95]] == 0.0

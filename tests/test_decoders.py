@@ -438,3 +438,14 @@ def test_docs_describe_every_family():
 
     docs = (Path(__file__).resolve().parent.parent / "docs" / "models.md").read_text()
     assert [name for name in FAMILIES if f"| `{name}` |" not in docs] == []
+
+
+@pytest.mark.parametrize(("family", "rows"), [("yolox", 277), ("yolov8", 278)])
+def test_letterbox_size_is_truncated_for_yolox_and_rounded_for_ultralytics(family, rows) -> None:
+    from inference.families import FAMILIES
+    from inference.preprocess import prepare_input
+
+    # 640x427 into 416: ratio 0.65, 427 x 0.65 = 277.55 rows; YOLOX's preproc truncates, Ultralytics rounds.
+    batch, transform = prepare_input(np.full((427, 640, 3), 200, np.uint8), (416, 416), FAMILIES[family].preprocessing)
+    image_rows = np.flatnonzero(batch[0, 0, :, 208] != batch[0, 0, -1, 208])
+    assert image_rows.size == rows and transform.scale_y == pytest.approx(427 / rows)
