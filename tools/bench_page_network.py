@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
+import re
 import statistics
 import sys
 import tempfile
@@ -116,12 +116,13 @@ def one_run(browser, url: str, photo: Path, args: argparse.Namespace, run: int) 
     phases = page_phases(page)
     first_network = float(page.get_attribute("#transfer", "data-network-ms")) / 1000
     first_server = float(page.get_attribute("#transfer", "data-server-ms")) / 1000
-    steps = []
+    steps, steps_server = [], []
     for step in range(args.steps):
         page.fill("#score_th", f"{0.35 + 0.1 * ((run + step) % 5):.2f}")
         if wait_for_answer(page) != "done":
             raise SystemExit(f"the page showed an error: {page.text_content('#message')}")
         steps.append(elapsed(page, "moved"))
+        steps_server.append(float(page.get_attribute("#transfer", "data-server-ms")) / 1000)
     page.wait_for_timeout(200)  # the last requestfinished event
     page_posts = list(posts)
     data = base64.b64encode(photo.read_bytes()).decode()
@@ -129,8 +130,14 @@ def one_run(browser, url: str, photo: Path, args: argparse.Namespace, run: int) 
     shrink_ms, _ = page.evaluate(TIME_SHRINK, [data, args.upload_side])
     context.close()
     return {"first": first, "first_network": first_network, "first_server": first_server, **phases,
-            "steps": steps, "posts": page_posts,
+            "steps": steps, "steps_server": steps_server, "posts": page_posts,
             "baseline": baseline, "shrink": shrink_ms / 1000, "file_bytes": photo.stat().st_size}
+
+
+def debounce_seconds() -> float:
+    """How long controls.js waits for a slider to stop before asking (its one declaration)."""
+    found = re.search(r"delayMs = (\d+)", (ROOT / "webapp" / "static" / "controls.js").read_text())
+    return int(found.group(1)) / 1000 if found else float("nan")
 
 
 def median(values: list[float]) -> float:
@@ -149,7 +156,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
         photos = []
-        for run in range(args.runs):
+        for run in range(args.runs + 1):  # one more for the warm-up: no run's photo may be in the server's cache
             with Image.open(ROOT / "tests" / "data" / "photos" / PHOTOS[run % len(PHOTOS)]) as image:
                 path = Path(folder) / f"run{run}-{PHOTOS[run % len(PHOTOS)].rsplit('.', 1)[0]}.jpg"
                 path.write_bytes(phone_photo(image, args.megapixels, seed=1000 + run, noise=PHOTO_NOISE))
@@ -159,8 +166,8 @@ def main() -> None:
             model = requests.get(f"{server.url}/api/model", timeout=10).json()
             args.upload_side = round(page_constant("SIDE_PER_INPUT_SIDE") * max(model["input_size"].values()))
             browser = launch_chromium(playwright)
-            one_run(browser, server.url, photos[0], args, 0)  # warm-up: first-use costs of browser and workers
-            results = [one_run(browser, server.url, photo, args, run) for run, photo in enumerate(photos)]
+            one_run(browser, server.url, photos[-1], args, 0)  # warm-up: first-use costs of browser and workers
+            results = [one_run(browser, server.url, photo, args, run) for run, photo in enumerate(photos[:-1])]
             browser.close()
     report(results, args, model["name"])
 
@@ -183,6 +190,8 @@ def report(results: list[dict], args: argparse.Namespace, model: str) -> None:
         ("  boxes drawn (s)", [r["draw"] for r in results], None),
         ("decode + shrink alone, page idle (s)", [r["shrink"] for r in results], None),
         ("slider step -> boxes redrawn (s)", steps, TARGET_STEP_S),
+        ("  of which the sliders' debounce (s)", [debounce_seconds()] * len(steps), None),
+        ("  of which server (s)", [s for r in results for s in r["steps_server"]], None),
         ("baseline: original file POSTed as is (s)", [r["baseline"] for r in results], None),
         ("first POST (KB)", [p / 1024 for p in first_posts], 1000 / 1.024),
         ("slider POST (KB)", [p / 1024 for p in step_posts], 4.0),
