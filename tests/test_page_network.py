@@ -27,6 +27,7 @@ ASTRONAUT = ROOT / "tests" / "data" / "photos" / "astronaut.jpg"
 COFFEE = ROOT / "tests" / "data" / "photos" / "coffee.jpg"
 ASTRONAUT_PERSON = (21, 15, 361, 511)  # tests/data/ground_truth.json, in astronaut.jpg's 512x512 pixels
 SHRINK_JS = ROOT / "webapp" / "static" / "shrink.js"
+AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 MAX_FIRST_POST = 1_000_000  # issue 13: a 12 MP photo goes up in at most 1 MB
 MAX_SLIDER_POST = 4_096  # and a slider move in at most 4 KB
 
@@ -187,6 +188,14 @@ def api(server, data: dict, files: dict | None = None) -> dict:
     return response.json()
 
 
+def serious_accessibility_problems(page: Page) -> list[str]:
+    """axe-core's (tests/vendor) serious and critical violations on the page as it is now."""
+    page.evaluate(AXE.read_text())  # evaluated by DevTools, so the page's CSP does not apply
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['impact']} {v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
 def test_12mp_photo_goes_up_shrunk_once_and_slider_moves_send_only_its_hash(network_page, server, photo_12mp):
     """One POST under 1 MB with upload progress; boxes on the person in the original's pixels; a slider move
     sends < 4 KB without the image, and the page shows what the API answers for that hash."""
@@ -324,6 +333,8 @@ def test_an_error_keeps_the_previous_result_and_retry_asks_again(network_page):
     assert page.locator("#retry").is_visible()
     assert boxes_drawn(page) == before and page.locator("#detection-rows tr").count() == rows
     assert page.evaluate("getComputedStyle(document.getElementById('overlay')).opacity") == "0.45"
+    assert page.evaluate("getComputedStyle(document.getElementById('detections')).filter") == "grayscale(1)"
+    assert serious_accessibility_problems(page) == []  # the error, Retry and the greyed result, as they are now
 
     page.unroute("**/api/predict")
     page.focus("#retry")
