@@ -3,18 +3,20 @@
     .venv/bin/python tools/bench_client.py [--url URL] [--images 96] [--concurrency 1 2 4 8] [--batch 1 4 16]
         [--repeat 3] [--workers 2]
 
-Without --url it starts the Procfile's gunicorn on loopback with --workers workers and the result cache off
-(tests/servers.py, as the tests do). Every cell sends --images distinct photos (the coco-dev photos, each copy
-made unique by a few bytes after the JPEG's end, so no cache can answer) through the same Runner `detect`
-uses, writing nothing. Baseline, measured in the same run: the old client's way, one image per request, one
-request at a time (concurrency 1, batch 1). Cells run round-robin --repeat times; the table shows the median
-images/s, its ratio to the baseline, and the spread (min-max).
+Without --url it starts the Procfile's gunicorn on loopback with --workers workers, the result cache and the
+rate limit off (tests/servers.py, as the tests do). Every cell sends --images distinct photos (the coco-dev
+photos, each copy made unique by a few bytes after the JPEG's end, so no cache can answer) through the same
+Runner `detect` uses, writing nothing. Baseline, measured in the same run: the old client's way, one image
+per request, one request at a time (concurrency 1, batch 1). Each of --repeat rounds runs every cell once,
+in a shuffled order; the table shows the median images/s, its ratio to the baseline's median, and the
+spread (min-max). The machine's load average is printed: on a shared machine, compare ratios, not rates.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict[tuple[int, int], list[float]]:
     with server as running, tempfile.TemporaryDirectory(prefix="bench-client-") as scratch:
         run_cell(running.url, Path(unique_photos(Path(scratch) / "warm-up", 8, "warm-up")[0]).parent, 2, 1)
         for round_number in range(args.repeat):
-            for c, b in cells:
+            for c, b in random.Random(round_number).sample(cells, len(cells)):  # no cell always first or last
                 folder = Path(scratch) / f"r{round_number}-c{c}-b{b}"
                 unique_photos(folder, args.images, folder.name)
                 rates[(c, b)].append(run_cell(running.url, folder, c, b))
