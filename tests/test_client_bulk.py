@@ -216,3 +216,12 @@ def test_annotate_dir_draws_without_the_servers_packages(server, tmp_path):
     assert annotated.shape == original.shape
     person = np.array(class_color(0), np.uint8)  # the page's colour for class 0, as the server's palette says
     assert np.all(annotated == person, axis=2).sum() - np.all(original == person, axis=2).sum() > 1000
+
+
+def test_bench_client_smoke(server, capsys):
+    from tools.bench_client import main as bench
+
+    rates = bench(["--url", server.url, "--images", "4", "--concurrency", "1", "2", "--batch", "1", "2", "--repeat", "1"])
+    assert set(rates) == {(1, 1), (1, 2), (2, 1), (2, 2)} and all(r[0] > 0 for r in rates.values())
+    table = capsys.readouterr().out.splitlines()
+    assert table[1].split() == ["in", "flight", "batch", "img/s", "x", "baseline", "min-max"] and len(table) == 6
