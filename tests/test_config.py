@@ -25,6 +25,7 @@ ENV_CASES = {
                             ["CUDAExecutionProvider", "CPUExecutionProvider"]),
     "API_TOKENS": ("one,two , three", "API_TOKENS", ["one", "two", "three"]),
     "INFO_REQUIRES_TOKEN": ("yes", "INFO_REQUIRES_TOKEN", True),
+    "METRICS_REQUIRES_TOKEN": ("no", "METRICS_REQUIRES_TOKEN", False),
     "CACHE_BYTES": ("1000000", "CACHE_BYTES", 1_000_000),
     "CACHE_DIR": ("/tmp/result-cache", "CACHE_DIR", "/tmp/result-cache"),
     "CACHE_URL": ("redis://127.0.0.1:6379/0", "CACHE_URL", "redis://127.0.0.1:6379/0"),

@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import runpy
+import signal
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
-from servers import ROOT, RunningServer, gunicorn_server, wait_workers_serving
+from servers import ROOT, RunningServer, gunicorn_server, wait_workers_serving, worker_pids
+from serving.settings import SETTINGS
 
 pytestmark = pytest.mark.server
 
@@ -84,7 +89,7 @@ def test_concurrent_requests_from_four_threads_all_succeed_on_two_workers(server
 
 def load_gunicorn_conf(monkeypatch, cpus: int, **env: str) -> dict:
     """gunicorn.conf.py's settings, evaluated with this environment and CPU count."""
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "ORT_INTRA_OP_THREADS"):
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_WORKER_CLASS", "ORT_INTRA_OP_THREADS"):
         monkeypatch.delenv(name, raising=False)
     # Set, so the conf neither makes a metrics directory nor leaves the variable in this process.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", os.environ.get("PROMETHEUS_MULTIPROC_DIR", "/nonexistent"))
@@ -122,7 +127,7 @@ def test_conf_keeps_an_explicit_ort_thread_count(monkeypatch):
 
 def test_procfile_runs_gunicorn_with_this_conf_and_the_app_factory():
     procfile = (ROOT / "Procfile").read_text()
-    assert re.search(r"^web: gunicorn .*--config gunicorn.conf.py .*\"webapp:create_app\(\)\"", procfile, re.M)
+    assert re.search(r"^web: gunicorn .*--config gunicorn.conf.py .*\"webapp\.wsgi:app\"", procfile, re.M)
     assert "--bind" not in procfile and "-b " not in procfile  # the conf binds $PORT
     assert Path(GUNICORN_CONF).is_file()
 
@@ -141,3 +146,109 @@ def test_serving_workers_are_found_whatever_the_log_settings(monkeypatch, env):
         monkeypatch.setenv(name, value)  # as if the shell running the tests had it set
     with gunicorn_server(workers=2) as server:
         assert len(wait_workers_serving(server, timeout=30)) == 2
+
+
+# --- the serving layer: gunicorn's own answers, logs, control socket, metrics files -----------------------
+
+
+def raw_exchange(url: str, data: bytes) -> bytes:
+    """Send raw bytes on a new connection; everything the server answers until it closes."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+MALFORMED = {
+    "bad request line": (b"GET /api/x?token=SECRET-IN-QUERY HTTP/1.1 junk\r\n\r\n", 400, "bad_request"),
+    "request line too long": (b"GET /?q=SECRET-IN-QUERY" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", 414, "uri_too_long"),
+    "too many headers": (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n", 431, "headers_too_large"),
+    "chunk size ZZ": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n", 400, "malformed_body"),
+    "chunk size -2": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n", 400, "malformed_body"),
+    "bad trailer": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nBad Trailer\r\n\r\n", 400, None),
+}
+
+
+@pytest.mark.parametrize("layout", ["buffered", "sync"])
+def test_gunicorn_level_errors_are_json_with_the_security_headers_and_logged_without_query(layout):
+    with gunicorn_server(workers=1, env={"GUNICORN_WORKER_CLASS": layout}) as server:
+        answers = {name: raw_exchange(server.url, request) for name, (request, _, _) in MALFORMED.items()}
+        log = server.log()
+    for name, (_, status, code) in MALFORMED.items():
+        head, _, body = answers[name].partition(b"\r\n\r\n")
+        if layout == "sync" and code != "malformed_body":
+            continue  # the sync worker answers its own parse errors in HTML; a body it cannot read reaches the app
+        assert head.startswith(f"HTTP/1.1 {status} ".encode()), (name, answers[name][:200])
+        assert b"Content-Type: application/json" in head and b"X-Content-Type-Options: nosniff" in head, name
+        assert b"Content-Security-Policy: default-src 'self'" in head, name
+        error = json.loads(body)["error"]
+        assert error["status"] == status and (code is None or error["code"] == code), (name, error)
+        assert "SECRET" not in body.decode() and "Traceback" not in body.decode()
+    assert "SECRET-IN-QUERY" not in log or layout == "sync", log[-2000:]
+    assert "Traceback" not in log
+
+
+def test_conf_picks_the_worker_layout_and_refuses_an_unknown_one(monkeypatch):
+    assert load_gunicorn_conf(monkeypatch, 2)["worker_class"] == "serving.worker.BufferedWorker"
+    assert load_gunicorn_conf(monkeypatch, 2)["keepalive"] == 0  # one request per connection
+    assert load_gunicorn_conf(monkeypatch, 2, GUNICORN_WORKER_CLASS="sync")["worker_class"] == "sync"
+    gthread = load_gunicorn_conf(monkeypatch, 8, GUNICORN_WORKER_CLASS="gthread", GUNICORN_THREADS="4",
+                                 WEB_CONCURRENCY="2")
+    assert (gthread["worker_class"], gthread["threads"], gthread["ORT_INTRA_OP_THREADS"]) == ("gthread", 4, "1")
+    with pytest.raises(RuntimeError, match="GUNICORN_WORKER_CLASS must be one of buffered, sync, gthread"):
+        load_gunicorn_conf(monkeypatch, 2, GUNICORN_WORKER_CLASS="eventlet")
+
+
+def test_control_socket_is_off_so_instances_on_one_host_cannot_take_each_others(monkeypatch, tmp_path):
+    assert load_gunicorn_conf(monkeypatch, 2)["control_socket_disable"] is True
+    home = tmp_path / "home"
+    home.mkdir()
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    env = {"HOME": str(home), "XDG_RUNTIME_DIR": str(tmp_path / "run"), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    with gunicorn_server(workers=1, env=env):
+        pass
+    assert not list(tmp_path.rglob("*.ctl")), list(tmp_path.rglob("*"))
+
+
+def test_serving_settings_are_documented_with_their_defaults():
+    table = (ROOT / "docs" / "settings.md").read_text()
+    for setting in SETTINGS:
+        row = re.search(rf"^\| `{setting.name}` \| (\d+)", table, re.M)
+        assert row and float(row.group(1)) == setting.default, setting.name
+
+
+def metric_total(url: str, name: str) -> float:
+    text = requests.get(url + "/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+
+@pytest.mark.timeout(120)
+def test_metrics_files_of_dead_workers_are_folded_and_their_counts_kept(tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    with gunicorn_server(workers=2, env={"PROMETHEUS_MULTIPROC_DIR": str(folder)}) as server:
+        for _ in range(3):
+            workers = wait_workers_serving(server)
+            counted = metric_total(server.url, "http_requests_total")
+            victim = workers[0]
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while (victim in worker_pids(server.process.pid) or len(worker_pids(server.process.pid)) < 2) \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)  # the master folds the files in child_exit
+            assert not list(folder.glob(f"*_{victim}.db")), sorted(p.name for p in folder.iterdir())
+            assert metric_total(server.url, "http_requests_total") >= counted  # the dead worker's counts stay
+        names = sorted(p.name for p in folder.iterdir())
+    live = set(worker_pids(server.process.pid)) if server.process.poll() is None else set()
+    per_worker = [name for name in names if not name.endswith("_archive.db")]
+    assert len(per_worker) <= 6, names  # at most the two live workers' files (a few kinds each), not one set per restart
+    assert any(name.endswith("_archive.db") for name in names), names
+    assert not live

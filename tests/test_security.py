@@ -233,3 +233,24 @@ def test_model_path_like_fields_in_a_request_are_ignored(app, client, file_syste
     as_model = client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}, "features": [{"model": MODEL_PATH_VALUE}]}]})
     assert as_model.status_code == 422 and "yolox_nano, deimv2_femto" in as_model.get_json()["error"]["message"]
     assert named_by_request(file_system_spy) == []
+
+
+# --- metrics and CORS ----------------------------------------------------------------------------------
+
+
+def test_metrics_need_the_token_when_tokens_are_set_unless_turned_off(token_client, app, monkeypatch):
+    assert token_client.get("/metrics").status_code == 401
+    assert token_client.get("/metrics", headers={"X-Api-Token": TOKEN}).status_code == 200
+    assert token_client.get("/metrics", headers={"Authorization": f"Bearer {OTHER_TOKEN}"}).status_code == 200
+    assert token_client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    monkeypatch.setitem(app.config, "METRICS_REQUIRES_TOKEN", False)
+    assert token_client.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("origin", [None, "http://allowed.test", "http://other.test"])
+def test_answers_vary_on_origin_when_cors_is_on(origin):
+    app = create_app({"LOAD_MODEL": False, "CORS_ORIGINS": ["http://allowed.test"]})
+    headers = {"Origin": origin} if origin else {}
+    for path in ("/api/openapi.json", "/healthz", "/api/no-such-thing"):
+        answer = app.test_client().get(path, headers=headers)
+        assert "Origin" in answer.headers.get("Vary", ""), (path, origin, dict(answer.headers))

@@ -148,11 +148,13 @@ def _require_info_token() -> None:
 
 
 def _require_token() -> None:
-    """401 unless no tokens are configured or X-Api-Token matches one of them (constant time)."""
+    """401 unless no tokens are configured or X-Api-Token (else an `Authorization: Bearer` token, as Prometheus
+    sends it) matches one of them (constant time)."""
     tokens = _tokens()
     if not tokens:
         return
-    given = request.headers.get("X-Api-Token", "").encode()
+    bearer = request.headers.get("Authorization", "")
+    given = request.headers.get("X-Api-Token", bearer[7:] if bearer[:7].lower() == "bearer " else "").encode()
     # Compare with every token, without stopping early, so timing reveals nothing.
     matched = False
     for token in tokens:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -54,7 +54,15 @@ def create_app(config: dict | None = None) -> Flask:
         # Browser clients served from elsewhere; off unless origins are configured. flask-cors adds Vary: Origin.
         CORS(app, resources={r"/api/*": {}, r"/": {}}, origins=app.config["CORS_ORIGINS"],
              allow_headers=["Content-Type", "X-Api-Token"], methods=["GET", "POST"], vary_header=True)
+        app.after_request(_vary_on_origin)
     return app
+
+
+def _vary_on_origin(response: Response) -> Response:
+    """With CORS on, answers depend on the Origin header (flask-cors leaves Vary out when one origin is configured,
+    and for requests without Origin): a shared cache must not serve one origin's answer to another."""
+    response.vary.add("Origin")
+    return response
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -79,6 +87,10 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
+        if type(exc).__module__.startswith("gunicorn.http"):
+            # The server could not read the body (malformed chunked framing) under a worker that does not read
+            # whole requests first (serving/worker.py answers these itself): the client's mistake.
+            return error_response(400, "malformed_body", "the request body could not be read: its framing is malformed")
         # Never a traceback in a response: log it, answer a generic 500.
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "the server failed to handle this request; it has been logged")

@@ -98,6 +98,8 @@ def from_environment() -> dict:
         "CORS_ORIGINS": _list("CORS_ORIGINS"),  # empty = no cross-origin access
         # With tokens set: /api/model(s) and /api/openapi.json need one too (the page then asks for it first).
         "INFO_REQUIRES_TOKEN": _flag("INFO_REQUIRES_TOKEN", False),
+        # With tokens set: /metrics needs one too (X-Api-Token, or Prometheus' `Authorization: Bearer`).
+        "METRICS_REQUIRES_TOKEN": _flag("METRICS_REQUIRES_TOKEN", True),
         # The per-image result cache, shared by the workers of this instance; 0 bytes = off.
         "CACHE_BYTES": _int("CACHE_BYTES", 128 * 1024 * 1024, minimum=0),
         "CACHE_DIR": os.environ.get("CACHE_DIR") or str(Path(tempfile.gettempdir()) / f"detection-server-cache-{os.getuid()}"),

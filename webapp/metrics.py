@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -59,6 +59,10 @@ def init_metrics(app: Flask) -> None:
 
 def serve_metrics() -> Response:
     """The text exposition format, over every worker when in multiprocess mode."""
+    if current_app.config["METRICS_REQUIRES_TOKEN"]:
+        from .api import _require_token  # not at the top: api imports the cache, which imports this module
+
+        _require_token()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
