@@ -193,7 +193,10 @@ def compare_thresholds(detectors: dict[str, Detector], args: argparse.Namespace)
     if reference not in detectors:
         detectors = {**detectors, reference: load_detector(reference, args.threads)}
     curves = {spec: precision_recall(coco, service_records(d, coco, args.images)) for spec, d in detectors.items()}
-    at = int(np.flatnonzero(SWEEP == float(threshold))[0])
+    matching = np.flatnonzero(np.isclose(SWEEP, float(threshold or "nan")))
+    if not len(matching):
+        raise SystemExit(f"--reference needs MODEL@SCORE_TH with SCORE_TH in {SWEEP[0]}..{SWEEP[-1]} in steps of 0.01")
+    at = int(matching[0])
     target = curves[reference][0][at]
     print(f"\nprecision / recall at IoU 0.5, service defaults but score_th; reference {reference} at {threshold}: "
           f"precision {target:.3f}, recall {curves[reference][1][at]:.3f}")
