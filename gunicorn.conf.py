@@ -1,11 +1,11 @@
 """gunicorn settings: bind $PORT, honour WEB_CONCURRENCY, size ONNX Runtime threads to the CPUs."""
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from gunicorn.glogging import Logger
-
 
 # webapp/__init__.py is light (create_app lives in webapp.app), so the master imports only the log format.
 from webapp import config as _settings  # noqa: E402
@@ -36,7 +36,11 @@ os.environ.setdefault("ORT_INTRA_OP_THREADS", str(max(1, cpus // (workers * thre
 # thread and keep reporting; a sync worker busy on one request is killed (the client's connection drops).
 # The app's own deadline, REQUEST_TIMEOUT_S (checked between images), answers with a JSON error first, so
 # both gunicorn timeouts default to 10 s past it: a request that started may finish, also after SIGTERM.
-_request_timeout_s = _settings.from_environment()["REQUEST_TIMEOUT_S"]  # the app's setting, declared there
+try:
+    _request_timeout_s = _settings.from_environment()["REQUEST_TIMEOUT_S"]
+except _settings.ConfigError as _error:  # one plain line and gunicorn's boot-error code, as webapp/wsgi.py does
+    print(f"cannot start: {_error}", file=sys.stderr, flush=True)
+    sys.exit(3)  # the app's setting, declared there
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or _request_timeout_s + 10)
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or _request_timeout_s + 10)  # SIGTERM
 # One request per connection: a connection kept alive stays with its worker, and a busy worker's kept

@@ -216,7 +216,7 @@ def run_gunicorn_to_exit(env: dict[str, str]) -> subprocess.CompletedProcess:
     ("setting", "reason"),
     [
         ("MODEL_PATH", "cannot start: MODEL_PATH={path}: not a loadable ONNX model"),
-        ("MODEL_URL", "cannot start: cannot download the model from http://127.0.0.1:{port}/m.onnx"),
+        ("MODEL_URL", "cannot start: MODEL_URL=http://127.0.0.1:{port}/m.onnx: cannot download the model from"),
         ("MAX_REQUEST_BYTES", "configuration error: MAX_REQUEST_BYTES must be an integer, got 'lots'"),
     ],
 )
@@ -228,7 +228,7 @@ def test_gunicorn_stops_with_the_reason_when_it_cannot_start(tmp_path, setting, 
     log = finished.stdout + finished.stderr
     assert finished.returncode == 3, log[-3000:]  # gunicorn's "worker failed to boot": it halts, no respawn loop
     assert reason.format(path=text_file, port=port) in log
-    assert log.count("Booting worker") == 1
+    assert log.count("Booting worker") <= 1  # none when the master itself stops on a bad setting
     assert "Traceback" not in log and log.count("cannot start") == 1  # one plain line, no traceback wall
 
 

@@ -105,6 +105,7 @@ def _is_url(item: str) -> bool:
 def _public_source(item: str) -> str:
     """What may be shown of a model's origin: a URL without its query (presigned signatures), a file's name only."""
     if _is_url(item):
-        parts = urlsplit(item)
-        return f"{parts.scheme}://{parts.hostname}{parts.path}"
+        parts = urlsplit(item)  # no user:password, no query, no fragment
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
     return f"local file {Path(item).name}"
