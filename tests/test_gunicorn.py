@@ -249,6 +249,6 @@ def test_metrics_files_of_dead_workers_are_folded_and_their_counts_kept(tmp_path
         names = sorted(p.name for p in folder.iterdir())
     live = set(worker_pids(server.process.pid)) if server.process.poll() is None else set()
     per_worker = [name for name in names if not name.endswith("_archive.db")]
-    assert len(per_worker) <= 6, names  # at most the two live workers' files (a few kinds each), not one set per restart
+    assert len(per_worker) <= 6, names  # the two live workers' files (a few kinds each), not a set per restart
     assert any(name.endswith("_archive.db") for name in names), names
     assert not live

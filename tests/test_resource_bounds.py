@@ -129,8 +129,10 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_worst_requests_get_a_quick_bounded_answer_within_the_memory_bound(server, case):
     request = CASES[case]()
-    size = sum(len(v) if isinstance(v, (bytes, str)) else 0 for v in [request.get("data", b"")]) or sum(
-        len(f[1][1]) for f in (request["files"] if isinstance(request["files"], list) else [("image", request["files"]["image"])]))
+    files = request.get("files", {})
+    files = files if isinstance(files, list) else list(files.items())
+    body = request.get("data")
+    size = sum(len(upload[1]) for _, upload in files) + (len(body) if isinstance(body, str) else 0)
     pid, _ = worker_peak(server)
     seconds, answer = post(server, **request)
     _, peak = worker_peak(server)

@@ -7,6 +7,7 @@ checks must be answered in time and no worker may die.
 from __future__ import annotations
 
 import io
+import signal
 import socket
 import threading
 import time
@@ -18,7 +19,8 @@ import pytest
 import requests
 from PIL import Image
 
-from servers import ROOT, established_connections, gunicorn_server, listen_backlog, open_fds, wait_workers_serving, worker_pids
+from servers import (ROOT, established_connections, gunicorn_server, listen_backlog, open_fds, wait_workers_serving,
+                     worker_pids)
 
 pytestmark = pytest.mark.server
 
@@ -264,3 +266,22 @@ def test_health_checks_are_answered_while_the_only_worker_predicts():
         thread.join(60)
     assert answer[0].status_code == 200 and len(answer[0].json()["responses"]) == 16
     assert sum(during) >= 4, "the batch ended before the health checks could overlap it"
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_does_not_wait_for_connections_that_sent_no_request():
+    with gunicorn_server(workers=1) as server:
+        port = urlsplit(server.url).port
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+        try:
+            deadline = time.monotonic() + 10
+            while listen_backlog(port) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            started = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            exit_code = server.process.wait(15)
+            seconds = time.monotonic() - started
+        finally:
+            for sock in idle:
+                sock.close()
+    assert exit_code == 0 and seconds < 5, seconds  # not the 10 s header timeout, nor the 30 s graceful timeout

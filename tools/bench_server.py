@@ -30,7 +30,7 @@ from bench.load import WRK_SCRIPT, load_rows, make_bodies  # noqa: E402
 from bench.processes import flask_dev, group_rss_mib, ours, peer  # noqa: E402
 from bench.raw import raw_parallel, raw_sequential  # noqa: E402
 from bench.report import CPUS, PEER_NAME, Row, print_memory, print_report  # noqa: E402
-from bench_inference import DEFAULT_MODEL  # noqa: E402
+from inference.catalog import DEFAULT_MODEL  # noqa: E402
 
 def ours_name(layouts: list[str], layout: str) -> str:
     """Row name: "ours" for the layout the targets judge (the first), "ours <layout>" for the others."""
@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[Row], dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=8, help="seconds per cell")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--model", default=str(DEFAULT_MODEL))
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="embedded model name or .onnx path")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment of our gunicorn")
     parser.add_argument("--skip", nargs="*", default=[], choices=["raw", "ours", "multipart", "peer", "flask", "cold"])
     parser.add_argument("--layouts", nargs="+", default=["buffered"], metavar="LAYOUT",
-                        help="GUNICORN_WORKER_CLASS values (gunicorn.conf.py) to run ours with; the targets judge the first")
+                        help="GUNICORN_WORKER_CLASS values to run ours with; the targets judge the first")
     parser.add_argument("--smoke", action="store_true", help="1 s cells at c=1 (tests); peer optional")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[Row], dict]:
         skip.add("peer")
         peer_note = "not installed (pip install -r tools/requirements-bench.txt)"
     env = dict(item.split("=", 1) for item in args.env)
-    if Path(args.model).resolve() != DEFAULT_MODEL.resolve():
-        env.setdefault("MODEL_PATH", args.model)
+    if args.model != DEFAULT_MODEL:
+        env.setdefault("MODELS", args.model)
     layout = worker_layout({**env, "GUNICORN_WORKER_CLASS": args.layouts[0]})
     print("load average before the run {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
 

@@ -13,7 +13,7 @@ import requests
 from servers import ROOT, free_port, memory_mib, worker_pids
 
 from .load import Body
-from .processes import gunicorn_argv, stop_group
+from .processes import OURS_ENV, gunicorn_argv, stop_group
 
 
 def cold_start(env: dict[str, str], body: Body, follow_up: int = 20) -> dict:
@@ -26,8 +26,8 @@ def cold_start(env: dict[str, str], body: Body, follow_up: int = 20) -> dict:
     log = Path(tempfile.mkstemp(prefix="bench-cold-", suffix=".log")[1])
     started = time.perf_counter()
     with log.open("wb") as log_file:
-        process = subprocess.Popen(gunicorn_argv(port), cwd=ROOT, env={**os.environ, **env}, stdout=log_file,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(gunicorn_argv(port), cwd=ROOT, env={**os.environ, **OURS_ENV, **env},
+                                   stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         while True:
             if process.poll() is not None or time.perf_counter() - started > 120:

@@ -1,4 +1,4 @@
-"""The servers under test, each in its own process group on loopback: ours (the Procfile), LitServe, Flask's dev server."""
+"""The servers under test, each in its own process group on loopback: ours (the Procfile), LitServe, Flask dev."""
 from __future__ import annotations
 
 import os
@@ -110,7 +110,7 @@ def flask_dev(model: str) -> Iterator[Served]:
     """The origin's pattern: `app.run()`, Flask's development server, one request at a time."""
     port = free_port()
     argv = [sys.executable, "-c", FLASK_DEV.format(port=port)]
-    with _process(argv, {"MODEL_PATH": model}, "/readyz", port) as process:
+    with _process(argv, {"MODELS": model}, "/readyz", port) as process:
         yield Served(f"http://127.0.0.1:{port}/", process.pid)
 
 

@@ -5,7 +5,7 @@ import multiprocessing
 import statistics
 import time
 
-from bench_inference import bench_jpeg
+from bench_inference import bench_jpeg, load
 
 from .report import Row
 
@@ -20,14 +20,13 @@ def _latency_row(name: str, latencies: list[float], wall_s: float, concurrency: 
 
 def _run_session(model: str, threads: int, duration: float, barrier=None) -> tuple[list[float], float]:
     """session.run in a loop for `duration` seconds on a tensor prepared once; per-call seconds, CPU seconds."""
-    from inference import Detector
     from inference.preprocess import prepare_input
 
-    detector = Detector(model, intra_op_threads=threads)
+    detector = load(model, threads)
     session = detector.session
     image = detector.decode(bench_jpeg())
     tensor, _ = prepare_input(image.pixels, detector._input_hw, detector._recipe, image.original_size)
-    feed = {session.get_inputs()[0].name: tensor}
+    feed = {detector._input_name: tensor, **detector._extra_feeds}  # DETR models also take a target size
     names = [o.name for o in session.get_outputs()]
     for _ in range(10):  # warm-up
         session.run(names, feed)

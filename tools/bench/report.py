@@ -87,8 +87,8 @@ def print_report(raw: list[Row], served: list[Row], layout: tuple[int, int, int]
     if "added_ms" in verdicts:
         print(_verdict(f"added p50 at c=1, JSON, vs raw x {layout[2]} thr (ms)", verdicts["added_ms"], TARGET_ADDED_MS, "<="))
     if "vs_layout" in verdicts:
-        print(_verdict(f"ours / {verdicts['vs_layout_name']} img/s, JSON, c={busiest.concurrency}", verdicts["vs_layout"],
-                       TARGET_LAYOUT, ">="))
+        name = f"ours / {verdicts['vs_layout_name']} img/s, JSON, c={busiest.concurrency}"
+        print(_verdict(name, verdicts["vs_layout"], TARGET_LAYOUT, ">="))
     if "vs_peer" in verdicts:
         print(_verdict("ours / LitServe img/s (worst concurrency)", verdicts["vs_peer"], TARGET_PEER, ">="))
     return verdicts
