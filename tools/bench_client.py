@@ -8,8 +8,9 @@ rate limit off (tests/servers.py, as the tests do). Every cell sends --images di
 photos, each copy made unique by a few bytes after the JPEG's end, so no cache can answer) through the same
 Runner `detect` uses, writing nothing. Baseline, measured in the same run: the old client's way, one image
 per request, one request at a time (concurrency 1, batch 1). Each of --repeat rounds runs every cell once,
-in a shuffled order; the table shows the median images/s, its ratio to the baseline's median, and the
-spread (min-max). The machine's load average is printed: on a shared machine, compare ratios, not rates.
+in a shuffled order; the table shows the median images/s, the median over rounds of its ratio to the same
+round's baseline (which cancels a load that drifts between rounds), and the spread of images/s (min-max).
+The machine's load average is printed: on a shared machine, compare ratios, not rates.
 """
 from __future__ import annotations
 
@@ -87,14 +88,14 @@ def main(argv: list[str] | None = None) -> dict[tuple[int, int], list[float]]:
                 folder = Path(scratch) / f"r{round_number}-c{c}-b{b}"
                 unique_photos(folder, args.images, folder.name)
                 rates[(c, b)].append(run_cell(running.url, folder, c, b))
-    baseline = statistics.median(rates[(1, 1)])
+    ratios = {cell: [rate / base for rate, base in zip(rates[cell], rates[(1, 1)])] for cell in cells}
     where = args.url or f"local gunicorn, {args.workers} workers (Procfile), result cache off"
     print(f"{args.images} distinct coco-dev photos per cell, {args.repeat} rounds, {where}; "
           f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{'in flight':>9} {'batch':>5} {'img/s':>7} {'x baseline':>10} {'min-max':>13}")
     for c, b in cells:
         median = statistics.median(rates[(c, b)])
-        print(f"{c:>9} {b:>5} {median:7.1f} {median / baseline:10.2f} "
+        print(f"{c:>9} {b:>5} {median:7.1f} {statistics.median(ratios[(c, b)]):10.2f} "
               f"{min(rates[(c, b)]):6.1f}-{max(rates[(c, b)]):<6.1f}")
     return rates
 
