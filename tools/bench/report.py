@@ -56,7 +56,7 @@ def print_report(raw: list[Row], served: list[Row], layout: tuple[int, int, int]
         print(format_row(row))
     for row in served:
         peer_value = peer_rps.get((row.content, row.concurrency)) if row.server == "ours" else None
-        print(format_row(row, ceiling.requests_per_s if row.server.startswith("ours") else None, peer_value))
+        print(format_row(row, ceiling.requests_per_s, peer_value))
     if peer_note:
         print(f"{PEER_NAME:28} {'json':9} {'-':>4} {peer_note}")
 
