@@ -13,7 +13,7 @@ import requests
 from servers import ROOT, free_port, memory_mib, worker_pids
 
 from .load import Body
-from .processes import OURS_ENV, gunicorn_argv, stop_group
+from .processes import APP_ENV, gunicorn_argv, stop_group
 
 
 def cold_start(env: dict[str, str], body: Body, follow_up: int = 20) -> dict:
@@ -26,7 +26,7 @@ def cold_start(env: dict[str, str], body: Body, follow_up: int = 20) -> dict:
     log = Path(tempfile.mkstemp(prefix="bench-cold-", suffix=".log")[1])
     started = time.perf_counter()
     with log.open("wb") as log_file:
-        process = subprocess.Popen(gunicorn_argv(port), cwd=ROOT, env={**os.environ, **OURS_ENV, **env},
+        process = subprocess.Popen(gunicorn_argv(port), cwd=ROOT, env={**os.environ, **APP_ENV, **env},
                                    stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         while True:

@@ -80,16 +80,16 @@ def gunicorn_argv(port: int) -> list[str]:
     return argv + ["--bind", f"127.0.0.1:{port}"]
 
 
-# Every request runs the model: the per-image result cache would answer the same benchmark image from memory,
+# Our app in every run (gunicorn or Flask's server): every request runs the model: the per-image result cache would answer the same benchmark image from memory,
 # and the per-client rate limit would answer most of the load with 429.
-OURS_ENV = {"PYTHONUNBUFFERED": "1", "CACHE_BYTES": "0", "RATE_LIMIT": "off"}
+APP_ENV = {"PYTHONUNBUFFERED": "1", "CACHE_BYTES": "0", "RATE_LIMIT": "off"}
 
 
 @contextmanager
 def ours(env: dict[str, str]) -> Iterator[Served]:
     """Our service, started exactly as the Procfile says (GUNICORN_WORKER_CLASS in `env` picks the layout)."""
     port = free_port()
-    with _process(gunicorn_argv(port), {**OURS_ENV, **env}, "/readyz", port) as process:
+    with _process(gunicorn_argv(port), {**APP_ENV, **env}, "/readyz", port) as process:
         yield Served(f"http://127.0.0.1:{port}/api/predict", process.pid)
 
 
@@ -111,7 +111,7 @@ def flask_dev(model: str) -> Iterator[Served]:
     """The origin's pattern: `app.run()`, Flask's development server, one request at a time."""
     port = free_port()
     argv = [sys.executable, "-c", FLASK_DEV.format(port=port)]
-    with _process(argv, {"MODELS": model}, "/readyz", port) as process:
+    with _process(argv, {**APP_ENV, "MODELS": model}, "/readyz", port) as process:
         yield Served(f"http://127.0.0.1:{port}/", process.pid)
 
 
