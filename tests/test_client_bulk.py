@@ -221,7 +221,8 @@ def test_annotate_dir_draws_without_the_servers_packages(server, tmp_path):
 def test_bench_client_smoke(server, capsys):
     from tools.bench_client import main as bench
 
-    rates = bench(["--url", server.url, "--images", "4", "--concurrency", "1", "2", "--batch", "1", "2", "--repeat", "1"])
+    argv = ["--url", server.url, "--images", "4", "--concurrency", "1", "2", "--batch", "1", "2", "--repeat", "1", "--rtt", "5"]
+    rates = bench(argv)
     assert set(rates) == {(1, 1), (1, 2), (2, 1), (2, 2)} and all(r[0] > 0 for r in rates.values())
     table = capsys.readouterr().out.splitlines()
     assert table[1].split() == ["in", "flight", "batch", "img/s", "x", "baseline", "min-max"] and len(table) == 6
