@@ -9,7 +9,8 @@ latency, each row has the CPU time all of the server's processes spent per image
 other work that is the number to trust (saturation throughput on an idle machine = cores / cpu ms).
 `--env KEY=VALUE` sets the environment of our gunicorn (WEB_CONCURRENCY, ORT_INTRA_OP_THREADS...);
 `--layouts buffered sync` runs ours once per GUNICORN_WORKER_CLASS, the first as "ours", the others as
-"ours <layout>", for a before/after in one run. `--smoke` is a tiny run (1 s cells, c=1; the peer's row says
+"ours <layout>", side by side and measured in turns (A B B A ...): a before/after in one run that a neighbour's
+load on a shared machine hits alike. `--smoke` is a tiny run (1 s cells, c=1; the peer's row says
 "not installed" when LitServe is missing) for the tests.
 """
 from __future__ import annotations
@@ -20,13 +21,14 @@ import os
 import shutil
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 for folder in (ROOT, ROOT / "tests", ROOT / "tools"):
     sys.path.insert(0, str(folder))
 from bench.cold_start import cold_start, print_cold_start, worker_layout  # noqa: E402
-from bench.load import WRK_SCRIPT, load_rows, make_bodies  # noqa: E402
+from bench.load import WRK_SCRIPT, interleaved_rows, load_rows, make_bodies  # noqa: E402
 from bench.processes import flask_dev, group_rss_mib, ours, peer  # noqa: E402
 from bench.raw import raw_parallel, raw_sequential  # noqa: E402
 from bench.report import CPUS, PEER_NAME, Row, print_memory, print_report  # noqa: E402
@@ -80,11 +82,15 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[Row], dict]:
         script = Path(folder) / "post.lua"
         script.write_text(WRK_SCRIPT)
         cold = None if "cold" in skip else cold_start(env, bodies["json"])
+        ours_bodies = [bodies[c] for c in ("json", "multipart") if not (c == "multipart" and "multipart" in skip)]
+        if "ours" not in skip:
+            print(f"ours (gunicorn, Procfile), layouts {' '.join(args.layouts)} side by side, in turns ...", flush=True)
+            with ExitStack() as stack:
+                servers = {ours_name(args.layouts, name): stack.enter_context(
+                    ours({**env, "GUNICORN_WORKER_CLASS": name})) for name in args.layouts}
+                served += interleaved_rows(servers, ours_bodies, args.concurrency, args.duration, script)
+                rss.update({f"{name} (gunicorn, Procfile)": group_rss_mib(s.group) for name, s in servers.items()})
         runs = [
-            ("ours", f"{ours_name(args.layouts, name)} (gunicorn, Procfile)",
-             lambda name=name: ours({**env, "GUNICORN_WORKER_CLASS": name}), ["json", "multipart"])
-            for name in args.layouts
-        ] + [
             ("peer", PEER_NAME, lambda: peer(args.model), ["json"]),
             ("flask", "flask dev, threaded=False", lambda: flask_dev(args.model), ["json"]),
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,4 +106,38 @@ def load_rows(name: str, server: Served, bodies: list[Body], concurrencies: list
                 result["socket_errors"] + result["status_errors"], cpu_s * 1000 / max(1, result["requests"]),
             ))
             print(f"  {format_row(rows[-1])}", flush=True)
+    return rows
+
+
+def interleaved_rows(servers: dict[str, Served], bodies: list[Body], concurrencies: list[int], duration: int,
+                     script: Path, rounds: int = 4) -> list[Row]:
+    """Several servers running side by side, measured in turns (A B, then B A, ...) so that a neighbour's load
+    on a shared machine falls on all of them alike. Per cell: img/s and CPU per image over all turns, p50 the
+    median of the turns' p50, p95 and p99 the worst turn's."""
+    rows = []
+    rounds = 1 if len(servers) == 1 else max(1, min(rounds, duration))
+    step = max(1, duration // rounds)
+    for body in bodies:
+        for server in servers.values():
+            check_answer(server.url, body)
+            run_wrk(server.url, body, max(concurrencies), 1, script)  # warm-up
+        for concurrency in concurrencies:
+            turns: dict[str, list[tuple[dict, float]]] = {name: [] for name in servers}
+            for turn in range(rounds):
+                order = list(servers.items()) if turn % 2 == 0 else list(servers.items())[::-1]
+                for name, server in order:
+                    cpu_before = group_cpu_seconds(server.group)
+                    result = run_wrk(server.url, body, concurrency, step, script)
+                    turns[name].append((result, group_cpu_seconds(server.group) - cpu_before))
+            for name, results in turns.items():
+                done = sum(r["requests"] for r, _ in results)
+                seconds = sum(r["duration_us"] for r, _ in results) / 1e6
+                rows.append(Row(
+                    name, body.content, concurrency, done / seconds,
+                    statistics.median(r["p50_us"] for r, _ in results) / 1000,
+                    max(r["p95_us"] for r, _ in results) / 1000, max(r["p99_us"] for r, _ in results) / 1000,
+                    sum(r["socket_errors"] + r["status_errors"] for r, _ in results),
+                    sum(cpu for _, cpu in results) * 1000 / max(1, done),
+                ))
+                print(f"  {format_row(rows[-1])}", flush=True)
     return rows
