@@ -60,6 +60,8 @@ class BufferedWorker(GeventWorker):
     """gunicorn's gevent worker, hardened for clients that are slow, idle or never read (module docstring)."""
 
     def init_process(self) -> None:
+        if self.cfg.is_ssl:  # run() serves plain sockets: TLS belongs to the platform's router
+            raise RuntimeError("the buffered worker does not serve TLS: terminate it in front (the PaaS router does)")
         self.settings = ServingSettings.from_environment()
         self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
         self.in_app = 0
@@ -193,6 +195,7 @@ class BufferedWorker(GeventWorker):
         """Read the whole body into memory; False when it was left unread (declared larger than the app allows)."""
         length = req.body.reader.length if hasattr(req.body.reader, "length") else None
         if length is not None and length > self.max_body:
+            req._expected_100_continue = False  # no "100 Continue": the client need not send what we refuse
             return False  # the application answers 413 from Content-Length alone
         if length == 0:
             return True

@@ -252,3 +252,24 @@ def test_metrics_files_of_dead_workers_are_folded_and_their_counts_kept(tmp_path
     assert len(per_worker) <= 6, names  # the two live workers' files (a few kinds each), not a set per restart
     assert any(name.endswith("_archive.db") for name in names), names
     assert not live
+
+
+def test_expect_100_continue_gets_continue_before_the_body_is_read_and_a_too_large_one_gets_413(server):
+    photo = (PHOTOS / "coffee.jpg").read_bytes()
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        boundary = "b100"
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="c.jpg"\r\n\r\n'.encode()
+                + photo + f"\r\n--{boundary}--\r\n".encode())
+        sock.sendall(f"POST /api/predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n"
+                     f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode())
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'"cup"' in answer, answer[:300]
+    too_large = raw_exchange(server.url, b"POST /api/predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                                         b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n")
+    assert too_large.startswith(b"HTTP/1.1 413 ") and b"request_too_large" in too_large, too_large[:300]
+    assert b"100 Continue" not in too_large

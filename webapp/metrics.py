@@ -63,9 +63,20 @@ def serve_metrics() -> Response:
         from .api import _require_token  # not at the top: api imports the cache, which imports this module
 
         _require_token()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    return Response(_exposition(), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
+def _exposition(attempts: int = 3) -> bytes:
+    """The metrics text; in multiprocess mode, read again if a file vanished while it was read (the gunicorn
+    master folds an exited worker's files into archive files, serving/metrics_files.py)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(REGISTRY)
+    for attempt in range(attempts):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+        try:
+            return generate_latest(registry)
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
