@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from servers import ROOT, RunningServer, gunicorn_server, wait_workers_serving, worker_pids
-from serving.settings import SETTINGS
 
 pytestmark = pytest.mark.server
 
@@ -215,13 +214,6 @@ def test_control_socket_is_off_so_instances_on_one_host_cannot_take_each_others(
     with gunicorn_server(workers=1, env=env):
         pass
     assert not list(tmp_path.rglob("*.ctl")), list(tmp_path.rglob("*"))
-
-
-def test_serving_settings_are_documented_with_their_defaults():
-    table = (ROOT / "docs" / "settings.md").read_text()
-    for setting in SETTINGS:
-        row = re.search(rf"^\| `{setting.name}` \| (\d+)", table, re.M)
-        assert row and float(row.group(1)) == setting.default, setting.name
 
 
 def metric_total(url: str, name: str) -> float:

@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import re
+import time
 
 import pytest
 import requests
@@ -177,7 +178,9 @@ def test_gunicorn_with_log_format_json_writes_only_json_lines():
         answer = requests.post(server.url + "/api/predict", json=json_body(), timeout=30,
                                headers={"X-Request-Id": "gunicorn-json-1"})
         assert answer.status_code == 200
-        log = server.log()
+        deadline = time.monotonic() + 5  # gunicorn writes its access line after the answer has gone out
+        while "gunicorn.access" not in (log := server.log()) and time.monotonic() < deadline:
+            time.sleep(0.05)
     records = [json.loads(line) for line in log.splitlines() if line.strip()]  # gunicorn's own lines too
     assert all({"request_id", "level", "message"} <= r.keys() for r in records), log[-3000:]
     app_lines = [r for r in records if r["request_id"] == "gunicorn-json-1"]

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from servers import ROOT, free_port
+from serving.settings import SETTINGS_BY_NAME as SERVING_SETTINGS
 
 README = (ROOT / "README.md").read_text()
 DOCS = {"api": (ROOT / "docs" / "api.md").read_text(), "settings": (ROOT / "docs" / "settings.md").read_text()}
@@ -71,6 +72,7 @@ def test_every_setting_the_code_reads_is_in_the_configuration_table_and_nothing_
     read = set()
     for source in sources:
         read |= set(re.findall(r"""(?:environ\.get|_\w+|environ\[)\(?["']([A-Z][A-Z0-9_]+)["']""", source.read_text()))
+    read |= set(SERVING_SETTINGS)  # the gunicorn worker's own (serving/settings.py)
     table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", DOCS["settings"], flags=re.M))
     # SERVER_SOFTWARE is gunicorn's own marker (debug is forced off under it), not a setting.
     assert read - {"SERVER_SOFTWARE"} == table
@@ -99,6 +101,8 @@ def test_numeric_defaults_in_the_table_are_the_ones_the_code_uses(monkeypatch):
         key = key_of.get(name, name)
         if key in settings:
             assert settings[key] == int(number.group()), name
+        elif name in SERVING_SETTINGS:
+            assert SERVING_SETTINGS[name].default == int(number.group()), name
         else:  # a gunicorn setting: `os.environ.get("NAME") or 30` or `os.environ.get('PORT', '5000')`
             pattern = rf"""environ\.get\(["']{name}["'](?:\) or |, ["']){number.group()}\b"""
             assert re.search(pattern, gunicorn_conf), f"{name}: README says {default}"
