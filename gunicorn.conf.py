@@ -7,7 +7,8 @@ from pathlib import Path
 
 from gunicorn.glogging import Logger
 
-# webapp/__init__.py is light (create_app lives in webapp.app), so the master imports only the log format.
+# Light modules only (webapp/__init__.py is; create_app lives in webapp.app): settings and the log format.
+from serving.settings import ServingSettings  # noqa: E402
 from webapp import config as _settings  # noqa: E402
 from webapp import log_format as _log_format  # noqa: E402
 
@@ -30,6 +31,7 @@ threads = int(os.environ.get("GUNICORN_THREADS") or 1) if _layout == "gthread" e
 # Connections one buffered worker holds at once (idle, uploading or waiting for the model); when full it drops
 # its oldest connection that has not sent a request yet. Each is a file descriptor: keep it under `ulimit -n`.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS") or 500)
+ServingSettings.from_environment()  # a bad SERVE_* value stops the start here, in the master, by name
 # Each worker's model gets an equal share of the CPUs: workers x model threads <= cores.
 os.environ.setdefault("ORT_INTRA_OP_THREADS", str(max(1, cpus // (workers * threads))))
 # A worker that stops reporting for this long is killed and restarted. Buffered workers run the model in a

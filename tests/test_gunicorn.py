@@ -204,6 +204,12 @@ def test_conf_picks_the_worker_layout_and_refuses_an_unknown_one(monkeypatch):
         load_gunicorn_conf(monkeypatch, 2, GUNICORN_WORKER_CLASS="eventlet")
 
 
+@pytest.mark.parametrize("value", ["fast", "0", "-5", "inf"])
+def test_conf_refuses_a_bad_serving_setting_by_name(monkeypatch, value):
+    with pytest.raises(ValueError, match=f"SERVE_MIN_BYTES_PER_S must be a (positive )?number, got '{value}'"):
+        load_gunicorn_conf(monkeypatch, 2, SERVE_MIN_BYTES_PER_S=value)
+
+
 def test_control_socket_is_off_so_instances_on_one_host_cannot_take_each_others(monkeypatch, tmp_path):
     assert load_gunicorn_conf(monkeypatch, 2)["control_socket_disable"] is True
     home = tmp_path / "home"
