@@ -3,6 +3,7 @@ instances behind nginx (round-robin) sharing a Redis, with the rate limits off a
 
     .venv/bin/python tools/bench_fairness.py [--limits off "200 per 10 seconds; 1200 per minute"] [--seconds 20]
         [--greedy 32] [--workers 1] [--normal-rate 0] [--greedy-waits]
+    .venv/bin/python tools/bench_fairness.py --refusal-cost
 
 Everything runs on loopback here (tests/scale_parts.py: redis-server, nginx, two gunicorn instances with the
 Procfile's command, the result cache off so every image runs the model). For each RATE_LIMIT setting: first the
@@ -12,7 +13,9 @@ together for --seconds. The normal client sends one request at a time, back to b
 second. The greedy client sends the next request as soon as it has an answer, 429 or not, unless --greedy-waits
 (then it waits out each Retry-After, as detection_client does); it runs at nice 10, because on a real deployment
 its own CPU would be elsewhere. Prints one row per setting: the normal client's p50/p95 and its p95 as a multiple
-of its unloaded p95, its own 429s, and the greedy client's answers.
+of its unloaded p95, its own 429s, and the greedy client's answers. --refusal-cost instead measures what a 429
+costs: wrk sends sha256 references at 4 connections to one worker whose client is over its limit (Redis
+counters), and the CPU time of the worker and of Redis is divided by the requests.
 """
 from __future__ import annotations
 
@@ -21,7 +24,9 @@ import itertools
 import multiprocessing
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -31,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 for folder in (ROOT, ROOT / "tests"):
     sys.path.insert(0, str(folder))
 from scale_parts import nginx_round_robin, redis_server, session_from  # noqa: E402
-from servers import gunicorn_server  # noqa: E402
+from servers import gunicorn_server, worker_pids  # noqa: E402
 
 PHOTOS = sorted((ROOT / "tests" / "data" / "coco-dev" / "images").glob("*.jpg"))
 GREEDY_ADDRESS, NORMAL_ADDRESS, ALONE_ADDRESS, WARM_UP_ADDRESS = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"
@@ -124,6 +129,31 @@ def measure(limit: str, args) -> dict:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def refusal_cost(seconds: float = 8.0) -> None:
+    """CPU per 429: wrk hammers one worker with a client that is over its limit from the first request."""
+    body = '{"requests": [{"image": {"sha256": "' + "0" * 64 + '"}}]}'
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script, redis_server() as redis, gunicorn_server(
+        env={"CACHE_URL": redis.url, "RATE_LIMIT": "1 per hour", "MODELS": "yolox_nano"}, workers=1
+    ) as server:
+        script.write(f"wrk.method = 'POST'\nwrk.body = '{body}'\nwrk.headers['Content-Type'] = 'application/json'\n")
+        script.flush()
+        pids = [*worker_pids(server.process.pid), redis.process.pid]
+        before = [cpu_seconds(pid) for pid in pids]
+        output = subprocess.run(["wrk", "-t1", "-c4", f"-d{seconds:g}s", "-s", script.name, server.url + "/api/predict"],
+                                capture_output=True, text=True, check=True).stdout  # fmt: skip
+        worker, redis_cpu = (cpu_seconds(pid) - start for pid, start in zip(pids, before))
+    requests_sent = int(next(line for line in output.splitlines() if "requests in" in line).split()[0])
+    print(f"{requests_sent} requests in {seconds:g} s, all but the first refused (429): "
+          f"{worker * 1000 / requests_sent:.2f} ms CPU per request in the gunicorn worker, "
+          f"{redis_cpu * 1000 / requests_sent:.2f} ms in Redis")
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limits", nargs="+", default=["off", "200 per 10 seconds; 1200 per minute"],
@@ -134,7 +164,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance (default 1)")
     parser.add_argument("--normal-rate", type=float, default=0, help="the normal client's requests/s at most (0: back to back)")
     parser.add_argument("--greedy-waits", action="store_true", help="the greedy client waits out each Retry-After")
+    parser.add_argument("--refusal-cost", action="store_true", help="measure the CPU cost of a 429 instead")
     args = parser.parse_args(argv)
+    if args.refusal_cost:
+        refusal_cost()
+        return []
     load_before = os.getloadavg()[0]
     rows = [measure(limit, args) for limit in args.limits]
     pace = f"at most {args.normal_rate:g}/s" if args.normal_rate else "back to back"

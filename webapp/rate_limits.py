@@ -40,7 +40,7 @@ class RateLimits:
         self._outage = Outage("rate limits", redis_url) if redis_url else None
 
     def admit(self, client: str) -> int:
-        """Charge one image; 0 when admitted, else the seconds to wait (the limit is unchanged by a refusal)."""
+        """Charge one image: 0 when admitted, else the seconds to wait (Retry-After)."""
         return self._counted(lambda limiter: self._admit(limiter, client))
 
     def charge(self, client: str, images: int) -> None:
