@@ -8,8 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from browser_helpers import launch_chromium, open_page, wait_for_answer, wait_until
-from servers import ROOT, gunicorn_server
+from tools.browser_helpers import launch_chromium, open_page, wait_for_answer, wait_until
+from tools.servers import ROOT, gunicorn_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

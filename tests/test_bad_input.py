@@ -16,7 +16,7 @@ import requests
 from PIL import Image
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from servers import gunicorn_server, worker_pids
+from tools.servers import gunicorn_server, worker_pids
 from webapp import config as config_module
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"

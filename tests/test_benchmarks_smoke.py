@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from servers import ROOT
+from tools.servers import ROOT
 
 pytestmark = pytest.mark.server
 
@@ -29,7 +29,7 @@ def run_tool(*argv: str, timeout: float) -> str:
 
 
 def test_bench_inference_prints_every_step_and_the_ratio():
-    output = run_tool("tools/bench_inference.py", "--iterations", "5", "--warmup", "1", "--threads", "1", timeout=120)
+    output = run_tool("-m", "tools.bench_inference", "--iterations", "5", "--warmup", "1", "--threads", "1", timeout=120)
     medians = dict(re.findall(rf"^(\S[^\n]*?|  stage: \w+)\s+{NUMBER}$", output, re.MULTILINE))
     for step in ("raw session.run", "predict_bytes (end to end)", "decode, JPEG draft", "decode, full (no draft)"):
         assert float(medians[step]) > 0, step
@@ -42,7 +42,7 @@ def test_bench_inference_prints_every_step_and_the_ratio():
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is installed by make test's system-packages")
 def test_bench_server_smoke_prints_the_table_with_positive_numbers():
-    output = run_tool("tools/bench_server.py", "--smoke", timeout=280)
+    output = run_tool("-m", "tools.bench_server", "--smoke", timeout=280)
     table = output[output.index("\nload average") :]
     raw = [m.groups() for m in map(RAW_ROW.match, table.splitlines()) if m]
     served = [m.groups() for m in map(SERVED_ROW.match, table.splitlines()) if m]

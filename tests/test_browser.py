@@ -10,7 +10,7 @@ import requests
 from PIL import Image, ImageOps
 from playwright.sync_api import Page, sync_playwright
 
-from browser_helpers import (
+from tools.browser_helpers import (
     api_detections,
     boxes_drawn,
     colour_distance,
@@ -26,7 +26,7 @@ from browser_helpers import (
     wait_until,
     watch_page,
 )
-from servers import ROOT, gunicorn_server
+from tools.servers import ROOT, gunicorn_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

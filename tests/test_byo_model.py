@@ -17,7 +17,7 @@ import requests
 
 from inference import ModelError
 from inference.catalog import embedded_model
-from servers import ROOT, free_port, gunicorn_server, procfile_command, serving_in_thread
+from tools.servers import ROOT, free_port, gunicorn_server, procfile_command, serving_in_thread
 from webapp.app import create_app
 
 # The embedded YOLOX-Nano's file, brought as a user would bring a model of their own.

@@ -22,7 +22,7 @@ from detection_client import DetectionClient, ServerError, ServerInfo, UsageErro
 from detection_client.retry import retry_after_seconds
 from detection_client.cli import main
 from inference.annotate import class_color
-from servers import ROOT, free_port, gunicorn_server, serving_in_thread
+from tools.servers import ROOT, free_port, gunicorn_server, serving_in_thread
 from webapp.app import create_app
 
 pytestmark = pytest.mark.server

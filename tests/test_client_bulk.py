@@ -23,7 +23,7 @@ from pycocotools.cocoeval import COCOeval
 from detection_client.cli import main
 from detection_client.coco import class_key
 from inference.annotate import class_color
-from servers import ROOT, gunicorn_server
+from tools.servers import ROOT, gunicorn_server
 
 pytestmark = pytest.mark.server
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from servers import established_connections, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
+from tools.servers import established_connections, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
 from serving.worker import QUEUE_PER_WORKER
 from tools.loadgen import PHOTOS, Outcome, make_payloads, run_load, send_one
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from servers import ROOT, RunningServer, gunicorn_server, wait_workers_serving, worker_pids
+from tools.servers import ROOT, RunningServer, gunicorn_server, wait_workers_serving, worker_pids
 
 pytestmark = pytest.mark.server
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 import webapp.api
-from servers import ROOT, gunicorn_server
+from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
 from webapp.request_log import configure_logging
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from servers import ROOT, RunningServer, access_lines, gunicorn_server, wait_workers_serving
+from tools.servers import ROOT, RunningServer, access_lines, gunicorn_server, wait_workers_serving
 
 PHOTO = (ROOT / "tests" / "data" / "photos" / "coffee.jpg").read_bytes()
 PREDICT = "api.predict"  # the endpoint label of both /api/predict and /

@@ -11,7 +11,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from servers import gunicorn_server
+from tools.servers import gunicorn_server
 from webapp.app import create_app
 
 # ---- The origin's client, copied verbatim from shared/origin/flask-serving.md (do not edit) ----------

@@ -7,10 +7,11 @@ import time
 import pytest
 from playwright.sync_api import sync_playwright
 
-from browser_helpers import launch_chromium, open_page, wait_for_answer, watch_page
-from servers import ROOT, gunicorn_server
+from tools.browser_helpers import launch_chromium, open_page, wait_for_answer, wait_until, watch_page
+from tools.servers import ROOT, gunicorn_server
 
 COFFEE = ROOT / "tests" / "data" / "photos" / "coffee.jpg"
+FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # chromium's test pattern
 
 
 @pytest.fixture(scope="module")
@@ -49,4 +50,29 @@ def test_a_429_shows_busy_then_the_page_retries_after_retry_after(server):
     for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
         if status == 429:  # nothing was sent before the server's Retry-After had passed
             assert next_at - refused_at >= int(retry_after) - 0.5
+    assert problems.page_errors == []
+
+
+def test_the_camera_waits_out_a_429_then_goes_on_with_fewer_frames(server):
+    """The camera sends frames at the server's pace, so it soon reaches the limit: it shows the wait, sends nothing
+    before Retry-After (and at least half a second) has passed, and then goes on answering frames."""
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, FAKE_CAMERA_ARGS)
+        page = browser.new_page()
+        problems = watch_page(page)
+        answers: list[tuple[float, int, str]] = []
+        page.on("response", lambda r: r.url.endswith("/api/predict") and answers.append(
+            (time.monotonic(), r.status, r.headers.get("retry-after", ""))))  # fmt: skip
+        open_page(page, server.url)
+        page.click("#camera-start")
+        page.wait_for_selector("#camera-error:has-text('The server is busy, retrying in')", timeout=20_000)
+        frames = int(page.get_attribute("#camera", "data-frames") or 0)
+        wait_until(page, "(n) => Number(document.getElementById('camera').dataset.frames) > n", frames, timeout=20)
+        page.click("#camera-stop")
+        browser.close()
+
+    assert any(status == 429 for _, status, _ in answers) and answers[-1][1] == 200
+    for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
+        if status == 429:
+            assert next_at - refused_at >= max(int(retry_after), 0.5) - 0.3
     assert problems.page_errors == []

@@ -20,7 +20,7 @@ import requests
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
-from browser_helpers import (
+from tools.browser_helpers import (
     CHROMIUM_ARGS,
     api_detections,
     boxes_drawn,
@@ -34,7 +34,7 @@ from browser_helpers import (
     wait_until,
     watch_page,
 )
-from servers import ROOT, gunicorn_server
+from tools.servers import ROOT, gunicorn_server
 from webapp.examples import EXAMPLES, THUMBNAIL_SIDE
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]

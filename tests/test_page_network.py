@@ -18,8 +18,8 @@ import requests
 from PIL import Image, ImageOps
 from playwright.sync_api import Page, sync_playwright
 
-from browser_helpers import boxes_drawn, launch_chromium, open_page, page_params, wait_for_answer, watch_page
-from servers import ROOT, gunicorn_server
+from tools.browser_helpers import boxes_drawn, launch_chromium, open_page, page_params, wait_for_answer, watch_page
+from tools.servers import ROOT, gunicorn_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from servers import ROOT
+from tools.servers import ROOT
 from tools.make_postman_collection import OUTPUT, render
 from webapp.config import DEFAULT_MAX_BATCH
 from webapp.openapi import openapi_document
@@ -36,7 +36,7 @@ def items_for(method: str, path: str) -> list[dict]:
 
 
 def test_regenerating_gives_the_committed_file():
-    assert render() == OUTPUT.read_text(encoding="utf-8"), "run: python tools/make_postman_collection.py"
+    assert render() == OUTPUT.read_text(encoding="utf-8"), "run: python -m tools.make_postman_collection"
 
 
 def test_requests_and_operations_match_both_ways():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from servers import ROOT, free_port
+from tools.servers import ROOT, free_port
 from serving.settings import SETTINGS_BY_NAME as SERVING_SETTINGS
 
 README = (ROOT / "README.md").read_text()

@@ -13,7 +13,7 @@ import pytest
 import requests
 from PIL import Image
 
-from servers import ROOT, gunicorn_server, memory_mib, wait_workers_serving, worker_pids
+from tools.servers import ROOT, gunicorn_server, memory_mib, wait_workers_serving, worker_pids
 
 pytestmark = pytest.mark.server
 

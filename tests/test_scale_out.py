@@ -15,8 +15,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from inference.candidates import Candidates
-from scale_parts import nginx_binary, nginx_round_robin, redis_server, session_from
-from servers import free_port, gunicorn_server
+from tools.scale_parts import nginx_binary, nginx_round_robin, redis_server, session_from
+from tools.servers import free_port, gunicorn_server
 from webapp import config as config_module
 from webapp.app import create_app
 from webapp.rate_limits import RateLimits

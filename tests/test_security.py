@@ -14,7 +14,7 @@ from PIL import Image
 
 import inference.detector
 import webapp.api
-from servers import ROOT, gunicorn_server
+from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
 
 PHOTO = (ROOT / "tests" / "data" / "photos" / "coffee.jpg").read_bytes()

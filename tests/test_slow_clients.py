@@ -19,7 +19,7 @@ import pytest
 import requests
 from PIL import Image
 
-from servers import (ROOT, established_connections, gunicorn_server, listen_backlog, open_fds, wait_workers_serving,
+from tools.servers import (ROOT, established_connections, gunicorn_server, listen_backlog, open_fds, wait_workers_serving,
                      worker_pids)
 
 pytestmark = pytest.mark.server

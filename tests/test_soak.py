@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from servers import ROOT, gunicorn_server, wait_workers_serving, worker_pids
+from tools.servers import ROOT, gunicorn_server, wait_workers_serving, worker_pids
 from tools.loadgen import Outcome, format_summary, make_payloads, run_load, send_one, summarize
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]

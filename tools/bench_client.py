@@ -1,6 +1,6 @@
 """Client throughput: images/s of the `detect` command's bulk run by requests in flight and images per request.
 
-    .venv/bin/python tools/bench_client.py [--url URL] [--images 96] [--concurrency 1 2 4 8] [--batch 1 4 16]
+    .venv/bin/python -m tools.bench_client [--url URL] [--images 96] [--concurrency 1 2 4 8] [--batch 1 4 16]
         [--repeat 3] [--workers 2] [--rtt MS]
 
 Without --url it starts the Procfile's gunicorn on loopback with --workers workers, the result cache and the
@@ -23,7 +23,6 @@ import os
 import random
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -32,12 +31,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "tests"):
-    sys.path.insert(0, str(folder))
-from detection_client.bulk import Runner, Settings  # noqa: E402
-from detection_client.client import DetectionClient  # noqa: E402
-from detection_client.files import OutputFiles  # noqa: E402
-from detection_client.images import collect_images  # noqa: E402
+from detection_client.bulk import Runner, Settings
+from detection_client.client import DetectionClient
+from detection_client.files import OutputFiles
+from detection_client.images import collect_images
 
 PHOTOS = ROOT / "tests" / "data" / "coco-dev" / "images"
 
@@ -128,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict[tuple[int, int], list[float]]:
     if args.url:
         server = nullcontext(argparse.Namespace(url=args.url))
     else:
-        from servers import gunicorn_server
+        from tools.servers import gunicorn_server
 
         server = gunicorn_server(env={"CACHE_BYTES": "0"}, workers=args.workers)  # RATE_LIMIT off there too
     rates: dict[tuple[int, int], list[float]] = {cell: [] for cell in cells}

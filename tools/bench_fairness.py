@@ -1,9 +1,9 @@
 """Fair share under load: one greedy client at high concurrency and one normal client at concurrency 1, against two
 instances behind nginx (round-robin) sharing a Redis, with the rate limits off and on.
 
-    .venv/bin/python tools/bench_fairness.py [--limits off "200 per 10 seconds; 1200 per minute"] [--seconds 20]
+    .venv/bin/python -m tools.bench_fairness [--limits off "200 per 10 seconds; 1200 per minute"] [--seconds 20]
         [--greedy 32] [--workers 1] [--normal-rate 0] [--greedy-waits]
-    .venv/bin/python tools/bench_fairness.py --refusal-cost
+    .venv/bin/python -m tools.bench_fairness --refusal-cost
 
 Everything runs on loopback here (tests/scale_parts.py: redis-server, nginx, two gunicorn instances with the
 Procfile's command, the result cache off so every image runs the model). For each RATE_LIMIT setting: first the
@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,10 +32,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "tests"):
-    sys.path.insert(0, str(folder))
-from scale_parts import nginx_round_robin, redis_server, session_from  # noqa: E402
-from servers import gunicorn_server, worker_pids  # noqa: E402
+from tools.scale_parts import nginx_round_robin, redis_server, session_from
+from tools.servers import gunicorn_server, worker_pids
 
 PHOTOS = sorted((ROOT / "tests" / "data" / "coco-dev" / "images").glob("*.jpg"))
 GREEDY_ADDRESS, NORMAL_ADDRESS, ALONE_ADDRESS, WARM_UP_ADDRESS = "127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"

@@ -1,6 +1,6 @@
 """Raw `session.run` vs `Detector.predict_bytes` (decode + pre + run + post) on one 640x480 JPEG, per model.
 
-    .venv/bin/python tools/bench_inference.py [--threads 1] [--iterations 200] [--model NAME_OR_PATH ...]
+    .venv/bin/python -m tools.bench_inference [--threads 1] [--iterations 200] [--model NAME_OR_PATH ...]
 
 Default: every embedded model, measured in the same rounds, then a side-by-side table (img/s per model and
 each model's end-to-end time against the first's).
@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,11 +26,10 @@ from pathlib import Path
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from inference import Detector  # noqa: E402
-from inference.catalog import EMBEDDED_MODELS, embedded_model  # noqa: E402
-from inference.image_decoding import decode_image  # noqa: E402
-from inference.preprocess import prepare_input  # noqa: E402
+from inference import Detector
+from inference.catalog import EMBEDDED_MODELS, embedded_model
+from inference.image_decoding import decode_image
+from inference.preprocess import prepare_input
 
 SOURCE_PHOTO = ROOT / "tests" / "data" / "photos" / "astronaut.jpg"
 TARGET_RATIO = 1.15

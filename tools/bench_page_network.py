@@ -1,6 +1,6 @@
 """The page on a slow link: choosing a phone photo to boxes drawn, and a slider step to boxes redrawn.
 
-    .venv/bin/python tools/bench_page_network.py [--runs 5] [--mbit 10] [--latency-ms 40] [--steps 4]
+    .venv/bin/python -m tools.bench_page_network [--runs 5] [--mbit 10] [--latency-ms 40] [--steps 4]
 
 Real gunicorn (the Procfile's command, one worker per core) and Debian's chromium; Chrome DevTools' network
 emulation (Network.emulateNetworkConditions) gives the page a link of --mbit up and down with --latency-ms.
@@ -18,7 +18,6 @@ import argparse
 import base64
 import re
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
@@ -27,11 +26,9 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "tests", ROOT / "tools"):
-    sys.path.insert(0, str(folder))
-from browser_helpers import launch_chromium, open_page, wait_for_answer  # noqa: E402
-from measure_upload_shrink import page_constant, phone_photo  # noqa: E402
-from servers import gunicorn_server  # noqa: E402
+from tools.browser_helpers import launch_chromium, open_page, wait_for_answer
+from tools.measure_upload_shrink import page_constant, phone_photo
+from tools.servers import gunicorn_server
 
 PHOTOS = ["astronaut.jpg", "coffee.jpg", "motorcycle_left.jpg", "grace_hopper.jpg", "chelsea.png"]
 PHOTO_NOISE = 5  # grey levels of sensor-like noise: 12 MP JPEGs of 2.7-3.0 MB, as the phone photos of issue 13

@@ -1,7 +1,7 @@
 """Server benchmark in one run: raw ONNX Runtime ceiling, our gunicorn service, LitServe, Flask's dev server.
 
     python3 -m venv ../bench-venv && ../bench-venv/bin/pip install -r tools/requirements-bench.txt
-    ../bench-venv/bin/python tools/bench_server.py [--duration 8] [--concurrency 1 4 8] [--env K=V] [--smoke]
+    ../bench-venv/bin/python -m tools.bench_server [--duration 8] [--concurrency 1 4 8] [--env K=V] [--smoke]
 
 Every server gets the same 640x480 JPEG (tools/bench_inference.py) in the origin's JSON/base64 body, and
 ours also as multipart, sent by `wrk` over loopback with the body prepared once. Besides throughput and
@@ -19,20 +19,17 @@ import argparse
 import importlib.util
 import os
 import shutil
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "tests", ROOT / "tools"):
-    sys.path.insert(0, str(folder))
-from bench.cold_start import cold_start, print_cold_start, worker_layout  # noqa: E402
-from bench.load import WRK_SCRIPT, interleaved_rows, load_rows, make_bodies  # noqa: E402
-from bench.processes import flask_dev, group_rss_mib, ours, peer  # noqa: E402
-from bench.raw import raw_parallel, raw_sequential  # noqa: E402
-from bench.report import CPUS, PEER_NAME, Row, print_memory, print_report  # noqa: E402
-from inference.catalog import DEFAULT_MODEL  # noqa: E402
+from tools.bench.cold_start import cold_start, print_cold_start, worker_layout
+from tools.bench.load import WRK_SCRIPT, interleaved_rows, load_rows, make_bodies
+from tools.bench.processes import flask_dev, group_rss_mib, ours, peer
+from tools.bench.raw import raw_parallel, raw_sequential
+from tools.bench.report import CPUS, PEER_NAME, Row, print_memory, print_report
+from inference.catalog import DEFAULT_MODEL
 
 def ours_name(layouts: list[str], layout: str) -> str:
     """Row name: "ours" for the layout the targets judge (the first), "ours <layout>" for the others."""

@@ -6,8 +6,8 @@ converts it with tf2onnx. It needs TensorFlow, so it runs in its own venv (see
 tools/requirements-convert.txt), never in the service's.
 
 Usage:
-    python tools/convert_human_models.py nanodet out/nanodet_m_416.onnx
-    python tools/convert_human_models.py centernet out/centernet_512.onnx --package path/to/package
+    python -m tools.convert_human_models nanodet out/nanodet_m_416.onnx
+    python -m tools.convert_human_models centernet out/centernet_512.onnx --package path/to/package
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """COCO AP, AP50, AP75, AR100 (pycocotools) and median ms per image of detectors on a COCO-format image set.
 
-    .venv/bin/python tools/evaluate_coco.py [MODEL ...] [--images DIR --annotations FILE] [--threads 1]
+    .venv/bin/python -m tools.evaluate_coco [MODEL ...] [--images DIR --annotations FILE] [--threads 1]
         [--resize letterbox|stretch] [--rounding floor|round] [--reference yolox_nano@0.3]
 
 MODEL is an embedded model's name (`deimv2_femto`, `yolox_nano`; default: every embedded model) or a path
@@ -19,7 +19,6 @@ import contextlib
 import io
 import json
 import statistics
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,10 +28,9 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from inference import Detector, PredictParams  # noqa: E402
-from inference.catalog import EMBEDDED_MODELS, embedded_model  # noqa: E402
-from inference.labels import find_class  # noqa: E402
+from inference import Detector, PredictParams
+from inference.catalog import EMBEDDED_MODELS, embedded_model
+from inference.labels import find_class
 
 COCO_DEV = ROOT / "tests" / "data" / "coco-dev"
 # COCO's own protocol: every detection down to a low score, up to 100 per image, no size filter.

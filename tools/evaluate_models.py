@@ -1,6 +1,6 @@
 """Recall and precision at IoU 0.5 on the labelled photos, plus latency, for one or more ONNX detectors.
 
-    python tools/evaluate_models.py inference/models/yolox_nano.onnx [other.onnx:nanodet ...]
+    python -m tools.evaluate_models inference/models/yolox_nano.onnx [other.onnx:nanodet ...]
 
 Matching: greedy, best score first, same class, IoU >= 0.5. Objects marked "difficult" in
 tests/data/ground_truth.json are neither required (no miss) nor counted against (a detection on one is
@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from inference import Detector, PredictParams  # noqa: E402
+from inference import Detector, PredictParams
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 

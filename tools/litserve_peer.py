@@ -1,7 +1,7 @@
 """The same Detector behind LitServe, the peer that tools/bench_server.py compares against.
 
     .venv/bin/pip install -r tools/requirements-bench.txt   # LitServe is a benchmark-only dependency
-    .venv/bin/python tools/litserve_peer.py --port 8001 [--workers 2] [--threads 1] [--api-servers 1] [--fast-queue]
+    .venv/bin/python -m tools.litserve_peer --port 8001 [--workers 2] [--threads 1] [--api-servers 1] [--fast-queue]
 
 POST /predict takes the origin's JSON ({"requests": [{"image": {"content": b64}, "features": [{...}]}]})
 and answers the same JSON shape as our /api/predict, through the same `Detector.predict_bytes`.
@@ -11,14 +11,12 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import sys
 from pathlib import Path
 
 import litserve as ls
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from inference import Detector, PredictParams  # noqa: E402
+from inference import Detector, PredictParams
 
 DEFAULT_MODEL = ROOT / "inference" / "models" / "yolox_nano.onnx"
 

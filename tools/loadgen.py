@@ -1,6 +1,6 @@
 """Load generator: N prediction requests at concurrency C with real photos; latency percentiles and throughput.
 
-    python tools/loadgen.py --url http://127.0.0.1:5000 --requests 1000 --concurrency 8
+    python -m tools.loadgen --url http://127.0.0.1:5000 --requests 1000 --concurrency 8
 
 Each thread keeps one requests.Session (keep-alive). Requests rotate through the photos and the two request
 forms (origin JSON with base64, multipart upload); every outcome is kept: status, latency, error, labels.

@@ -1,15 +1,13 @@
 """Write the example strip's thumbnails (static/examples/thumbs/) from the photos webapp/examples.py lists."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from webapp.examples import EXAMPLES, THUMBNAIL_SIDE  # noqa: E402
+from webapp.examples import EXAMPLES, THUMBNAIL_SIDE
 
 EXAMPLES_DIR = ROOT / "webapp" / "static" / "examples"
 

@@ -5,7 +5,7 @@ One request per operation; operations that accept multipart/form-data get a seco
 Variables: {{baseUrl}}, {{apiToken}} (sent as X-Api-Token where the API accepts a token) and
 {{imageBase64}} (a sample photo, so the JSON requests work as they are).
 
-Usage:  python tools/make_postman_collection.py [--check]
+Usage:  python -m tools.make_postman_collection [--check]
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from webapp.config import DEFAULT_MAX_BATCH  # noqa: E402 (needs the path above)
-from webapp.openapi import openapi_document  # noqa: E402
+from webapp.config import DEFAULT_MAX_BATCH
+from webapp.openapi import openapi_document
 
 OUTPUT = ROOT / "docs" / "postman_collection.json"
 SAMPLE_IMAGE = ROOT / "tests" / "data" / "photos" / "grace_hopper.jpg"

@@ -16,7 +16,7 @@ It does NOT produce tests/data/ground_truth.json: those boxes were drawn by hand
 Needs: Pillow, numpy, scikit-image (only for its bundled data files) and
 matplotlib (only for its bundled sample_data/grace_hopper.jpg).
 
-Usage:  python tools/make_sample_data.py [--out tests/data]
+Usage:  python -m tools.make_sample_data [--out tests/data]
 """
 from __future__ import annotations
 

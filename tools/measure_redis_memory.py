@@ -1,6 +1,6 @@
 """Redis memory per cached image: each model's candidates for the coco-dev photos, stored through the app.
 
-    .venv/bin/python tools/measure_redis_memory.py [--models yolox_nano deimv2_femto]
+    .venv/bin/python -m tools.measure_redis_memory [--models yolox_nano deimv2_femto]
 
 Starts a redis-server on loopback (tests/scale_parts.py), sends every photo once to an in-process app with
 CACHE_URL set, then reads MEMORY USAGE of each stored key, the value's length, and INFO's used_memory before and
@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for folder in (ROOT, ROOT / "tests"):
-    sys.path.insert(0, str(folder))
-from scale_parts import redis_server  # noqa: E402
-from webapp.app import create_app  # noqa: E402
-from webapp.redis_cache import KEY_PREFIX  # noqa: E402
+from tools.scale_parts import redis_server
+from webapp.app import create_app
+from webapp.redis_cache import KEY_PREFIX
 
 PHOTOS = sorted((ROOT / "tests" / "data" / "coco-dev" / "images").glob("*.jpg"))
 

@@ -1,6 +1,6 @@
 """How small may the page shrink a photo before uploading it? COCO AP and box agreement, original vs shrunk.
 
-    .venv/bin/python tools/measure_upload_shrink.py [MODEL ...] [--factors 1,1.5,2,3] [--megapixels 12] [--limit N]
+    .venv/bin/python -m tools.measure_upload_shrink [MODEL ...] [--factors 1,1.5,2,3] [--megapixels 12] [--limit N]
         [--labelled-only]
 
 Each COCO dev photo (tests/data/coco-dev) is scaled up to a phone-sized JPEG (12 MP by default, Lanczos, a
@@ -33,12 +33,10 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-from evaluate_coco import AP_PARAMS, COCO_DEV, load_detector  # noqa: E402
-from inference import Detector, PredictParams  # noqa: E402
-from inference.catalog import EMBEDDED_MODELS, embedded_model  # noqa: E402
-from inference.labels import find_class  # noqa: E402
+from tools.evaluate_coco import AP_PARAMS, COCO_DEV, load_detector
+from inference import Detector, PredictParams
+from inference.catalog import EMBEDDED_MODELS, embedded_model
+from inference.labels import find_class
 
 SHRINK_JS = ROOT / "webapp" / "static" / "shrink.js"
 GROUND_TRUTH = ROOT / "tests" / "data" / "ground_truth.json"

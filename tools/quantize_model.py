@@ -1,6 +1,6 @@
 """Quantise an ONNX detector to int8 (ONNX Runtime, static QDQ), then compare its COCO AP and speed with the float model.
 
-    .venv/bin/python tools/quantize_model.py --output /tmp/yolox_nano_int8.onnx
+    .venv/bin/python -m tools.quantize_model --output /tmp/yolox_nano_int8.onnx
         [--model inference/models/yolox_nano.onnx] [--calibration minmax|entropy|percentile] [--keep-float N]
 
 Per-channel int8 weights, uint8 activations, calibrated on the coco-dev images (tests/data/coco-dev) through
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections import deque
@@ -28,11 +27,9 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-from evaluate_coco import COCO_DEV, evaluate  # noqa: E402
-from inference import Detector  # noqa: E402
-from inference.preprocess import prepare_input  # noqa: E402
+from tools.evaluate_coco import COCO_DEV, evaluate
+from inference import Detector
+from inference.preprocess import prepare_input
 
 DEFAULT_MODEL = ROOT / "inference" / "models" / "yolox_nano.onnx"
 MIN_OPSET = 13

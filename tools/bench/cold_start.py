@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from servers import ROOT, free_port, memory_mib, worker_pids
+from tools.servers import ROOT, free_port, memory_mib, worker_pids
 
 from .load import Body
 from .processes import APP_ENV, gunicorn_argv, stop_group

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from bench_inference import bench_jpeg
+from tools.bench_inference import bench_jpeg
 
 from .processes import Served, group_cpu_seconds
 from .report import Row, format_row

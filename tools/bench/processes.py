@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from servers import ROOT, free_port, memory_mib, procfile_command
+from tools.servers import ROOT, free_port, memory_mib, procfile_command
 
 from .report import CPUS
 
@@ -97,7 +97,7 @@ def ours(env: dict[str, str]) -> Iterator[Served]:
 def peer(model: str) -> Iterator[Served]:
     """The same Detector behind LitServe: CPUS inference workers x 1 intra-op thread, one HTTP server."""
     port = free_port()
-    argv = [sys.executable, str(ROOT / "tools" / "litserve_peer.py"), "--port", str(port), "--model", model,
+    argv = [sys.executable, "-m", "tools.litserve_peer", "--port", str(port), "--model", model,
             "--workers", str(CPUS), "--threads", "1", "--api-servers", "1"]
     with _process(argv, {}, "/health", port) as process:
         yield Served(f"http://127.0.0.1:{port}/predict", process.pid)

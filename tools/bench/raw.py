@@ -5,7 +5,7 @@ import multiprocessing
 import statistics
 import time
 
-from bench_inference import bench_jpeg, load
+from tools.bench_inference import bench_jpeg, load
 
 from .report import Row
 

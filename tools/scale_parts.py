@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 from requests.adapters import HTTPAdapter
 
-from servers import free_port, stop
+from tools.servers import free_port, stop
 
 
 def nginx_binary() -> str | None:
