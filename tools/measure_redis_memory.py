@@ -2,7 +2,7 @@
 
     .venv/bin/python -m tools.measure_redis_memory [--models yolox_nano deimv2_femto]
 
-Starts a redis-server on loopback (tests/scale_parts.py), sends every photo once to an in-process app with
+Starts a redis-server on loopback (tools/scale_parts.py), sends every photo once to an in-process app with
 CACHE_URL set, then reads MEMORY USAGE of each stored key, the value's length, and INFO's used_memory before and
 after. Prints min / median / max per image and model, and how many images 100 MiB of maxmemory holds.
 """

@@ -5,9 +5,9 @@ instances, appending the peer address to X-Forwarded-For); nothing is installed 
 """
 from __future__ import annotations
 
+import grp
 import os
 import pwd
-import grp
 import shutil
 import signal
 import socket
