@@ -200,6 +200,8 @@ def test_with_tokens_each_token_has_its_own_budget_and_bad_tokens_count_by_addre
     refused = post("token-a", address="10.0.0.2")  # the token, not the address, is the client
     assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
     assert refused.json["error"]["code"] == "rate_limited" and "RATE_LIMIT" in refused.json["error"]["message"]
+    as_bearer = client.post("/api/predict", json={}, headers={"Authorization": "Bearer token-a"})
+    assert as_bearer.status_code == 429  # the same token, sent the way Prometheus sends it: the same client
     assert post("token-b").status_code == 503
     assert post("not-a-token", address="10.0.0.3").status_code == 401  # counted by its address...
     assert post("another-guess", address="10.0.0.3").status_code == 429  # ...so guessing tokens is limited too

@@ -13,7 +13,7 @@ import requests
 from PIL import Image
 
 import inference.detector
-import webapp.api
+import webapp.tokens
 from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
 
@@ -91,13 +91,13 @@ def test_wrong_tokens_of_any_length_are_401_json(token_client, given):
 
 def test_tokens_are_compared_with_compare_digest_against_every_token(token_client, monkeypatch):
     calls = []
-    real = webapp.api.hmac.compare_digest
+    real = webapp.tokens.hmac.compare_digest
 
     def spy(given, expected):
         calls.append((given, expected))
         return real(given, expected)
 
-    monkeypatch.setattr(webapp.api.hmac, "compare_digest", spy)
+    monkeypatch.setattr(webapp.tokens.hmac, "compare_digest", spy)
     body = {"requests": [{"image": {"content": b64(PHOTO)}}]}
     assert token_client.post("/api/predict", json=body, headers={"X-Api-Token": TOKEN}).status_code == 200
     # The first token matched, yet the second was compared too: no early exit to time.

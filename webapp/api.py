@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import hmac
 import time
 
 from flask import Blueprint, Response, current_app, g, request
@@ -19,6 +18,7 @@ from .models import ModelSet
 from .openapi import openapi_document
 from .parsing import ModelResolver, PredictionTask, SlotInput, parse_form, parse_json_body
 from .responses import json_response
+from .tokens import request_token, token_matches
 
 bp = Blueprint("api", __name__)
 
@@ -151,15 +151,7 @@ def _require_token() -> None:
     """401 unless no tokens are configured or X-Api-Token (else an `Authorization: Bearer` token, as Prometheus
     sends it) matches one of them (constant time)."""
     tokens = _tokens()
-    if not tokens:
-        return
-    bearer = request.headers.get("Authorization", "")
-    given = request.headers.get("X-Api-Token", bearer[7:] if bearer[:7].lower() == "bearer " else "").encode()
-    # Compare with every token, without stopping early, so timing reveals nothing.
-    matched = False
-    for token in tokens:
-        matched |= hmac.compare_digest(given, token.encode())
-    if not matched:
+    if tokens and not token_matches(request_token(), tokens):
         raise ApiError(401, "unauthorized", "a valid X-Api-Token header is required")
 
 

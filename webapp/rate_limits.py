@@ -9,7 +9,6 @@ fails, each worker counts alone until it answers again (webapp/redis_link.py): l
 from __future__ import annotations
 
 import hashlib
-import hmac
 import math
 import time
 
@@ -23,6 +22,7 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 from .errors import error_response
 from .metrics import RATE_LIMIT_ERRORS
 from .redis_link import Outage, connection_options
+from .tokens import request_token, token_matches
 
 LIMITED_ENDPOINTS = {"api.predict"}  # predictions only: health, readiness, metrics and the page are never limited
 _UNBOUNDED = 2**52  # a "limit" that admits any charge: images already answered are counted, never refused
@@ -83,20 +83,12 @@ class RateLimits:
         return self._local
 
 
-def token_matches(given: str, tokens: list[str]) -> bool:
-    """Whether `given` is one of `tokens`, compared with every one without stopping early (timing reveals nothing)."""
-    matched = False
-    for token in tokens:
-        matched |= hmac.compare_digest(given.encode(), token.encode())
-    return matched
-
-
 def client_key() -> str:
     """Who is asking: a valid API token (hashed: counters never hold a token), else the client's IP address.
 
     The address is the peer's, or with TRUSTED_PROXIES=n the one n proxies back in X-Forwarded-For (ProxyFix).
     """
-    given = request.headers.get("X-Api-Token", "")
+    given = request_token()
     tokens = current_app.config["API_TOKENS"]
     if tokens and given and token_matches(given, tokens):
         return "token:" + hashlib.sha256(given.encode()).hexdigest()[:24]

@@ -1,0 +1,20 @@
+"""The API token a request carries, and whether it is one of the configured ones (the API and the rate limits ask)."""
+from __future__ import annotations
+
+import hmac
+
+from flask import request
+
+
+def request_token() -> str:
+    """X-Api-Token, else an `Authorization: Bearer` token (as Prometheus sends it); "" when there is none."""
+    bearer = request.headers.get("Authorization", "")
+    return request.headers.get("X-Api-Token", bearer[7:] if bearer[:7].lower() == "bearer " else "")
+
+
+def token_matches(given: str, tokens: list[str]) -> bool:
+    """Whether `given` is one of `tokens`, compared with every one without stopping early (timing reveals nothing)."""
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(given.encode(), token.encode())
+    return matched
