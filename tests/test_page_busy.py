@@ -16,7 +16,8 @@ FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-med
 
 @pytest.fixture(scope="module")
 def server():
-    with gunicorn_server(env={"RATE_LIMIT": "2 per 5 seconds", "MODELS": "yolox_nano"}, workers=1) as running:
+    env = {"RATE_LIMIT": "2 per 5 seconds", "MODELS": "yolox_nano", "MAX_BATCH": "2"}  # a gallery of 4: two batches
+    with gunicorn_server(env=env, workers=1) as running:
         yield running
 
 
@@ -75,4 +76,26 @@ def test_the_camera_waits_out_a_429_then_goes_on_with_fewer_frames(server):
     for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
         if status == 429:
             assert next_at - refused_at >= max(int(retry_after), 0.5) - 0.3
+    assert problems.page_errors == []
+
+
+def test_a_gallery_over_the_limit_waits_and_finishes(server):
+    """Four images in batches of two against two images per 5 s: the second batch gets a 429, the gallery says it
+    is waiting, then sends that batch again and every image is answered."""
+    photos = [ROOT / "tests" / "data" / "photos" / name for name in ("astronaut.jpg", "coffee.jpg", "chelsea.png", "rocket.jpg")]
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        problems = watch_page(page)
+        statuses: list[int] = []
+        page.on("response", lambda r: r.url.endswith("/api/predict") and statuses.append(r.status))
+        open_page(page, server.url)
+        page.set_input_files("#file-input", [str(photo) for photo in photos])
+        page.wait_for_selector("#gallery-status:has-text('The server is busy, retrying in')", timeout=20_000)
+        page.wait_for_selector('#gallery[data-done="4"]', state="attached", timeout=30_000)
+        status_text = page.text_content("#gallery-status")
+        states = page.locator("#gallery-list .gallery-item").evaluate_all("(items) => items.map((i) => i.dataset.state)")
+        browser.close()
+    assert 429 in statuses and statuses[-1] == 200
+    assert states == ["done"] * 4 and status_text == "4 images: 4 done."
     assert problems.page_errors == []

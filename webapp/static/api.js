@@ -83,14 +83,22 @@ export async function fetchModelList() {
  * Retry-After with a growing wait; `onBusy(secondsLeft)` is told every second meanwhile.
  */
 export async function predict(request) {
+  return retryWhenBusy(() => predictOnce(request), request);
+}
+
+/**
+ * `send()` again after a 429 (FriendlyError with status 429), once the server's Retry-After has passed, at least
+ * doubling the wait each time, BUSY_RETRIES times; `onBusy(secondsLeft)` is told every second while waiting.
+ */
+export async function retryWhenBusy(send, { signal, onBusy } = {}) {
   let waitS = 0;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await predictOnce(request);
+      return await send();
     } catch (error) {
       if (error.status !== 429 || attempt >= BUSY_RETRIES) throw error;
       waitS = Math.min(BUSY_MAX_WAIT_S, Math.max(error.retryAfterS || 1, waitS * 2));
-      await countDown(waitS, request.onBusy, request.signal);
+      await countDown(waitS, onBusy, signal);
     }
   }
 }

@@ -1,6 +1,6 @@
 // Several images at once: shrunk like single ones, sent in batches the server accepts (one request at a time),
 // shown as a gallery with each image's count or error; a click opens one in the main view.
-import { FriendlyError } from "./api.js";
+import { FriendlyError, busyMessage, retryWhenBusy } from "./api.js";
 import { describeSlotError, planBatches, postImages } from "./batch-api.js";
 import { inOriginalPixels, prepareUpload } from "./shrink.js";
 
@@ -67,7 +67,8 @@ async function detectAll(signal) {
     const items = batch.map((blob) => gallery.items[blob.index]);
     const { params, token } = gallery.options.getRequest();
     try {
-      const body = await postImages(batch, { params, token, signal });
+      const onBusy = (seconds) => ($("gallery-status").textContent = busyMessage(seconds)); // over this client's share
+      const body = await retryWhenBusy(() => postImages(batch, { params, token, signal }), { signal, onBusy });
       body.responses.forEach((slot, index) => {
         const item = items[index];
         const mapped = slot.error ? slot : inOriginalPixels({ ...body, responses: [slot] }, uploads.get(item)).responses[0];
