@@ -26,10 +26,11 @@ def photo_bytes():
 
 
 @pytest.fixture(scope="session")
-def app():
+def app(tmp_path_factory):
     """The application with the default model and test settings, built once for the run."""
     # YOLOX first: tests know its boxes. No rate limit: the whole session's requests come from one address.
-    return create_app({"TESTING": True, "MODELS": ["yolox_nano", "deimv2_femto"], "RATE_LIMIT": ""})
+    cache = str(tmp_path_factory.mktemp("result-cache"))  # not the machine's shared cache folder
+    return create_app({"TESTING": True, "MODELS": ["yolox_nano", "deimv2_femto"], "RATE_LIMIT": "", "CACHE_DIR": cache})
 
 
 @pytest.fixture(scope="session")

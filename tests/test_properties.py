@@ -48,6 +48,13 @@ documents = shaped_documents | json_values
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None)
 
 
+def one_model(requested: str | None) -> tuple[str, dict]:
+    """A server with one model, as the API's resolver answers: its name, or ParameterError for another."""
+    if requested not in (None, "yolox_nano"):
+        raise ParameterError(f"unknown model {requested!r}")
+    return "yolox_nano", {}
+
+
 def expect_api_error(error: ApiError) -> None:
     """A client error with a status the API contract lists and a message a person can read."""
     assert error.status in (400, 413, 422)
@@ -58,7 +65,7 @@ def expect_api_error(error: ApiError) -> None:
 @given(documents)
 def test_any_json_document_parses_to_slots_or_a_client_error(document):
     try:
-        slots = parse_json_body(orjson.dumps(document), MAX_BATCH)
+        slots = parse_json_body(orjson.dumps(document), MAX_BATCH, one_model)
     except ApiError as error:
         expect_api_error(error)
         return
@@ -74,7 +81,7 @@ def test_any_json_document_parses_to_slots_or_a_client_error(document):
 @given(st.binary(max_size=200))
 def test_any_bytes_parse_or_fail_as_a_client_error(body):
     try:
-        parse_json_body(body, MAX_BATCH)
+        parse_json_body(body, MAX_BATCH, one_model)
     except ApiError as error:
         expect_api_error(error)
 
@@ -150,7 +157,7 @@ valid_features = st.fixed_dictionaries(
 def test_valid_requests_round_trip(items):
     document = {"requests": [{"image": {"content": base64.b64encode(data).decode()}, "features": [feature]}
                              for data, feature in items]}
-    slots = parse_json_body(orjson.dumps(document), MAX_BATCH)
+    slots = parse_json_body(orjson.dumps(document), MAX_BATCH, one_model)
     assert len(slots) == len(items)
     for slot, (data, feature) in zip(slots, items, strict=True):
         assert isinstance(slot, PredictionTask)
