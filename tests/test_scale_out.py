@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import time
 from contextlib import ExitStack
 
@@ -25,7 +26,7 @@ from webapp.redis_link import PAUSE_AFTER_FAILURE_S
 from webapp.result_cache import cache_key
 
 pytestmark = pytest.mark.skipif(
-    not (nginx_binary() and __import__("shutil").which("redis-server")),
+    not (nginx_binary() and shutil.which("redis-server")),
     reason="redis-server and nginx are installed by make test's system-packages",
 )
 
