@@ -166,4 +166,4 @@ def test_send2api_unchanged_against_real_gunicorn():
     detections = result["responses"][0]["detections"]
     person = next(d for d in detections if d["class_name"] == "person")
     assert person["score"] >= 0.35
-    assert result["model"] == "yolox_nano"
+    assert result["model"] == "deimv2_femto"  # no `model` in the origin's request: the default model

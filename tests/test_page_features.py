@@ -344,6 +344,7 @@ def test_camera_draws_boxes_live_one_frame_in_flight_and_slows_with_the_server(c
     page.click("#camera-pause")
     while in_flight.open:  # the frame in flight still lands
         page.wait_for_timeout(50)
+    page.wait_for_timeout(300)  # and is counted once its answer is drawn
     paused_at = camera_frames(page)
     page.wait_for_timeout(600)
     assert camera_frames(page) == paused_at and page.text_content("#camera-pause") == "Resume"
