@@ -43,3 +43,16 @@ def detector(app) -> Detector:
 def client(app):
     """Flask test client."""
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright, shared by a module's tests (tools/browser_helpers.py has the flags)."""
+    from playwright.sync_api import sync_playwright
+
+    from tools.browser_helpers import launch_chromium
+
+    with sync_playwright() as playwright:
+        launched = launch_chromium(playwright)
+        yield launched
+        launched.close()

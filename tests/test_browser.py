@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 from PIL import Image, ImageOps
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from tools.browser_helpers import (
     api_detections,
@@ -16,7 +16,6 @@ from tools.browser_helpers import (
     colour_distance,
     drop_file,
     hex_rgb,
-    launch_chromium,
     listed_classes,
     open_page,
     overlay_pixel_near,
@@ -47,15 +46,6 @@ def server():
 def palette(server) -> list[str]:
     """The class colours the server publishes."""
     return requests.get(f"{server.url}/api/model", timeout=10).json()["palette"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium through Playwright, shared by the module's tests."""
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture()

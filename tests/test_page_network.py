@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image, ImageOps
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tools.browser_helpers import boxes_drawn, launch_chromium, open_page, page_params, wait_for_answer, watch_page
+from tools.browser_helpers import boxes_drawn, open_page, page_params, wait_for_answer, watch_page
 from tools.servers import ROOT, gunicorn_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -52,14 +52,6 @@ def server():
     """One real gunicorn worker (with its result cache) for the module."""
     with gunicorn_server(workers=1) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 class Posts:

@@ -1,4 +1,6 @@
 // The upload page: an image in, the API's detections drawn over it, re-asked whenever a slider moves.
+// Over 300 lines because it is the page's one state machine (image, request in flight, answer, retry); each
+// feature with a job of its own (camera, gallery, class filter, snippets, shrinking, transfer) is its own module.
 import { FriendlyError, IMAGE_NOT_CACHED, busyMessage, fetchModelInfo, fetchModelList, predict, tooLargeMessage } from "./api.js";
 import { bindSliders } from "./controls.js";
 import { chosenImageFormat } from "./download-format.js";
@@ -62,9 +64,9 @@ function dropPendingAnswers() {
   state.sequence++;
 }
 
-/** Back to "no image": nothing shown, nothing to re-send. */
-function forgetImage() {
-  state.file = null;
+/** `file` (or none) becomes the current image: nothing uploaded, answered or drawn for it yet. */
+function resetImage(file) {
+  state.file = file;
   state.upload = null;
   state.sha256 = "";
   state.result = null;
@@ -72,6 +74,11 @@ function forgetImage() {
   clearResults();
   clearTransfer();
   renderOverlay();
+}
+
+/** Back to "no image": nothing shown, nothing to re-send. */
+function forgetImage() {
+  resetImage(null);
   $("stage").hidden = true;
   delete document.body.dataset.hasImage;
 }
@@ -81,14 +88,7 @@ async function loadFile(file) {
   dropPendingAnswers();
   onNewImage();
   showMessage("");
-  state.file = file;
-  state.upload = null;
-  state.sha256 = "";
-  state.result = null;
-  state.highlight = -1;
-  clearResults();
-  clearTransfer();
-  renderOverlay();
+  resetImage(file);
   URL.revokeObjectURL(state.fileUrl);
   state.fileUrl = URL.createObjectURL(file);
   $("file-name").textContent = file.name || "Pasted image";
