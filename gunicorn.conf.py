@@ -17,6 +17,7 @@ cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or cpus)
+os.environ["WEB_CONCURRENCY"] = str(workers)  # the workers' app reports it (/api/model limits.workers) to clients
 # The worker layout (docs/deploy.md, BENCHMARKS.md): "buffered" (default) is gevent with deadlines for slow
 # clients, whole requests read before the app runs and the model in one thread per worker (serving/worker.py):
 # safe with no proxy in front. "sync" (one request at a time, no defence against slow clients) and "gthread"

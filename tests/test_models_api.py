@@ -106,3 +106,11 @@ def test_info_endpoints_need_the_token_when_configured():
         assert client.get(path).status_code == 401
         assert client.get(path, headers={"X-Api-Token": "t0ken"}).status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_worker_count_is_reported_when_gunicorn_sets_it():
+    """gunicorn.conf.py exports WEB_CONCURRENCY; the client sizes its concurrency by limits.workers."""
+    served = create_app({"TESTING": True, "MODELS": ["yolox_nano"], "WORKERS": 3}).test_client()
+    assert served.get("/api/model").get_json()["limits"]["workers"] == 3
+    alone = create_app({"TESTING": True, "MODELS": ["yolox_nano"], "WORKERS": 0}).test_client()
+    assert alone.get("/api/model").get_json()["limits"]["workers"] is None

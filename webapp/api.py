@@ -102,7 +102,7 @@ def model_info() -> Response:
         raise ApiError(422, "invalid_parameter", str(exc)) from None
     config = current_app.config
     limits = {"max_batch": config["MAX_BATCH"], "max_request_bytes": config["MAX_CONTENT_LENGTH"],
-              "max_image_pixels": config["MAX_IMAGE_PIXELS"]}  # fmt: skip
+              "max_image_pixels": config["MAX_IMAGE_PIXELS"], "workers": config["WORKERS"] or None}  # fmt: skip
     description = models.describe(models.get(name))
     return json_response({**description, "palette": list(PALETTE), "auth_required": bool(_tokens()), "limits": limits})
 

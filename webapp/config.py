@@ -116,6 +116,8 @@ def from_environment() -> dict:
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         "MAX_IMAGE_SIDE": _int("MAX_IMAGE_SIDE", 12_000, minimum=1),
         "MAX_BATCH": _int("MAX_BATCH", DEFAULT_MAX_BATCH, minimum=1),
+        # gunicorn's worker processes (gunicorn.conf.py sets it); 0 = not known (Flask's dev server, tests).
+        "WORKERS": _int("WEB_CONCURRENCY", 0, minimum=0),
         # Annotated images (annotate=true): format, longest side, and the bytes of them one answer may carry.
         "ANNOTATE_FORMAT": _choice("ANNOTATE_FORMAT", ("jpeg", "png")),
         "ANNOTATE_MAX_SIDE": _int("ANNOTATE_MAX_SIDE", 2048, minimum=16),
