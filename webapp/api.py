@@ -35,8 +35,8 @@ def predict() -> Response:
     tasks = _parse_request(models.resolve)
     responses = []
     for task in tasks:
-        entry = models.get(task.model) if isinstance(task, PredictionTask) else models.default
-        outcome = predictions.run_task(entry.detector, cache, task, deadline)
+        model = models.get(task.model) if isinstance(task, PredictionTask) else models.default
+        outcome = predictions.run_task(model.detector, cache, task, deadline)
         responses.append(_serialise(outcome, task, deadline))
     first_model = next((t.model for t in tasks if isinstance(t, PredictionTask)), models.default.name)
     body = {
@@ -88,7 +88,7 @@ def list_models() -> Response:
     """Every model this server serves, the default first."""
     _require_info_token()
     models = _models()
-    return json_response({"default": models.default.name, "models": [models.describe(e) for e in models.entries]})
+    return json_response({"default": models.default.name, "models": [models.describe(m) for m in models.entries]})
 
 
 @bp.get("/api/model")
