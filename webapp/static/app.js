@@ -4,7 +4,7 @@
 import { FriendlyError, IMAGE_NOT_CACHED, busyMessage, fetchModelInfo, fetchModelList, predict, tooLargeMessage } from "./api.js";
 import { bindSliders } from "./controls.js";
 import { chosenImageFormat } from "./download-format.js";
-import { drawDetections, renderAnnotatedImage } from "./draw.js";
+import { drawDetections, fitOverlay, renderAnnotatedImage } from "./draw.js";
 import { initPageFeatures, loadFiles, onImageShown, onModelInfo, onNewImage, onResult } from "./page-features.js";
 import { requestParams } from "./request-params.js";
 import { renderResults, clearResults } from "./results.js";
@@ -249,15 +249,8 @@ function mayHelpToRetry(error) {
 /** Fit the overlay on the displayed picture and draw the boxes at the picture's displayed scale. */
 function renderOverlay() {
   const slot = state.result?.responses[0];
-  const ctx = overlay.getContext("2d");
+  const ctx = fitOverlay(overlay, photo);
   const ratio = window.devicePixelRatio || 1;
-  overlay.style.left = `${photo.offsetLeft}px`;
-  overlay.style.top = `${photo.offsetTop}px`;
-  overlay.style.width = `${photo.clientWidth}px`;
-  overlay.style.height = `${photo.clientHeight}px`;
-  overlay.width = Math.max(1, Math.round(photo.clientWidth * ratio));
-  overlay.height = Math.max(1, Math.round(photo.clientHeight * ratio));
-  ctx.clearRect(0, 0, overlay.width, overlay.height);
   overlay.dataset.boxCount = String(slot ? slot.detections.length : 0);
   if (!slot || !state.browserCanShow) return; // no result, or the server's PNG already shows the boxes
   drawDetections(ctx, slot.detections, {

@@ -1,7 +1,7 @@
 // Live camera mode: frames shrunk in the browser, sent one at a time (the next only once the server has
 // answered), boxes drawn over the live video, the measured frame rate shown; pause, snapshot, switch, stop.
 import { describeSlotError, postImages } from "./batch-api.js";
-import { drawDetections } from "./draw.js";
+import { drawDetections, fitOverlay } from "./draw.js";
 
 const $ = (id) => document.getElementById(id);
 const RATE_WINDOW = 8; // answers the frame rate is measured over
@@ -194,15 +194,8 @@ function grabFrame(video, side, quality) {
 function drawBoxes() {
   const video = $("camera-video");
   const overlay = $("camera-overlay");
+  const ctx = fitOverlay(overlay, video);
   const ratio = window.devicePixelRatio || 1;
-  overlay.style.left = `${video.offsetLeft}px`;
-  overlay.style.top = `${video.offsetTop}px`;
-  overlay.style.width = `${video.clientWidth}px`;
-  overlay.style.height = `${video.clientHeight}px`;
-  overlay.width = Math.max(1, Math.round(video.clientWidth * ratio));
-  overlay.height = Math.max(1, Math.round(video.clientHeight * ratio));
-  const ctx = overlay.getContext("2d");
-  ctx.clearRect(0, 0, overlay.width, overlay.height);
   const result = camera.result;
   overlay.dataset.boxCount = String(result ? result.detections.length : 0);
   if (!result) return;

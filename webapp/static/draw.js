@@ -16,6 +16,20 @@ function textColourOn(hex) {
   return sum > 380 ? "#000000" : "#ffffff";
 }
 
+/** Lay `overlay` exactly over `shown` (an image or a video) at device resolution; its cleared 2D context. */
+export function fitOverlay(overlay, shown) {
+  const ratio = window.devicePixelRatio || 1;
+  overlay.style.left = `${shown.offsetLeft}px`;
+  overlay.style.top = `${shown.offsetTop}px`;
+  overlay.style.width = `${shown.clientWidth}px`;
+  overlay.style.height = `${shown.clientHeight}px`;
+  overlay.width = Math.max(1, Math.round(shown.clientWidth * ratio));
+  overlay.height = Math.max(1, Math.round(shown.clientHeight * ratio));
+  const ctx = overlay.getContext("2d");
+  ctx.clearRect(0, 0, overlay.width, overlay.height);
+  return ctx;
+}
+
 /**
  * Draw `detections` (boxes in original-image pixels) on `ctx`, multiplied by `scale`.
  * `highlight` is the index of a detection to emphasise, or -1.
