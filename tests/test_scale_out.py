@@ -268,3 +268,24 @@ def test_an_unusable_redis_entry_is_a_miss(redis):
     cache = RedisCache(redis.url, ttl_s=60)
     redis.command("SET", KEY_PREFIX + cache_key("m" * 64, "j" * 64), "not candidates")
     assert cache.get("m" * 64, "j" * 64) is None
+
+
+def test_in_memory_limits_start_no_thread_per_request_and_still_count():
+    """The in-memory counters sweep expired keys inline (a thread per request cost ~0.4 ms) and still refuse."""
+    import threading
+
+    from webapp.rate_limits import SweptMemoryStorage
+
+    storage = SweptMemoryStorage()
+    before = threading.active_count()
+    for _ in range(50):
+        storage.incr("client", expiry=60)
+    assert threading.active_count() == before
+    assert storage.get("client") == 50
+    storage.incr("short", expiry=0.01)
+    import time
+
+    time.sleep(0.02)
+    storage._next_sweep = 0.0
+    storage.incr("other", expiry=60)  # a hit sweeps the expired key away
+    assert "short" not in storage.storage
