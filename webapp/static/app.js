@@ -8,6 +8,7 @@ import { drawDetections, fitOverlay, renderAnnotatedImage } from "./draw.js";
 import { initPageFeatures, loadFiles, onImageShown, onModelInfo, onNewImage, onResult } from "./page-features.js";
 import { requestParams } from "./request-params.js";
 import { renderResults, clearResults } from "./results.js";
+import { base64ToBlob, saveBlob, saveJson } from "./save.js";
 import { bindImageInputs } from "./picker.js";
 import { inOriginalPixels, prepareUpload, uploadSideFor } from "./shrink.js";
 import { clearTransfer, resetProgress, showProgress, showTransfer } from "./transfer.js";
@@ -279,28 +280,11 @@ async function downloadImage() {
 }
 
 function downloadJson() {
-  if (!state.result) return;
-  const blob = new Blob([JSON.stringify(state.result, null, 2)], { type: "application/json" });
-  saveBlob(blob, `${baseName()}-detections.json`);
+  if (state.result) saveJson(state.result, `${baseName()}-detections.json`);
 }
 
 function baseName() {
   return (state.file?.name || "image").replace(/\.[^.]+$/, "") || "image";
-}
-
-function base64ToBlob(base64, type) {
-  return new Blob([Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))], { type });
-}
-
-function saveBlob(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 30_000);
 }
 
 async function loadModelInfo() {

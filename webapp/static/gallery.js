@@ -2,6 +2,7 @@
 // shown as a gallery with each image's count or error; a click opens one in the main view.
 import { FriendlyError, busyMessage, retryWhenBusy } from "./api.js";
 import { describeSlotError, planBatches, postImages } from "./batch-api.js";
+import { saveJson } from "./save.js";
 import { inOriginalPixels, prepareUpload } from "./shrink.js";
 
 const $ = (id) => document.getElementById(id);
@@ -150,13 +151,5 @@ function showProgress() {
 /** Every image's record (the server's result, boxes in the original's pixels, or its error) in one file. */
 function downloadAll() {
   const records = gallery.items.map((item) => item.record ?? { file: item.file.name, error: { message: "not asked" } });
-  const blob = new Blob([JSON.stringify(records, null, 2)], { type: "application/json" });
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = "detections.json";
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 30_000);
+  saveJson(records, "detections.json");
 }
