@@ -18,7 +18,7 @@ from .models import ModelSet
 from .openapi import openapi_document
 from .parsing import ModelResolver, PredictionTask, SlotInput, parse_form, parse_json_body
 from .responses import json_response
-from .tokens import request_token, token_matches
+from .tokens import require_token
 
 bp = Blueprint("api", __name__)
 
@@ -27,7 +27,7 @@ bp = Blueprint("api", __name__)
 @bp.post("/")
 def predict() -> Response:
     """Detect objects in one or more images; one result slot per image, in order."""
-    _require_token()
+    require_token()
     models = _models()
     cache = current_app.extensions["result_cache"]
     started = time.perf_counter()
@@ -144,15 +144,7 @@ def _tokens() -> list[str]:
 def _require_info_token() -> None:
     """The token, for the descriptive endpoints, when INFO_REQUIRES_TOKEN says so."""
     if current_app.config["INFO_REQUIRES_TOKEN"]:
-        _require_token()
-
-
-def _require_token() -> None:
-    """401 unless no tokens are configured or X-Api-Token (else an `Authorization: Bearer` token, as Prometheus
-    sends it) matches one of them (constant time)."""
-    tokens = _tokens()
-    if tokens and not token_matches(request_token(), tokens):
-        raise ApiError(401, "unauthorized", "a valid X-Api-Token header is required")
+        require_token()
 
 
 def _parse_request(resolve_model: ModelResolver) -> list[SlotInput]:

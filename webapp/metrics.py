@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .models import ModelSet
+from .tokens import require_token
 
 REQUESTS = Counter("http_requests", "HTTP requests answered, by endpoint and status", ["method", "endpoint", "status"])
 REQUEST_SECONDS = Histogram("http_request_duration_seconds", "Time to answer a request, by endpoint", ["endpoint"])
@@ -60,9 +61,7 @@ def init_metrics(app: Flask) -> None:
 def serve_metrics() -> Response:
     """The text exposition format, over every worker when in multiprocess mode."""
     if current_app.config["METRICS_REQUIRES_TOKEN"]:
-        from .api import _require_token  # not at the top: api imports the cache, which imports this module
-
-        _require_token()
+        require_token()
     return Response(_exposition(), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 

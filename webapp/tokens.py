@@ -1,9 +1,12 @@
-"""The API token a request carries, and whether it is one of the configured ones (the API and the rate limits ask)."""
+"""The API token a request carries, and whether it is one of the configured ones (the API, /metrics and the rate
+limits ask)."""
 from __future__ import annotations
 
 import hmac
 
-from flask import request
+from flask import current_app, request
+
+from .errors import ApiError
 
 
 def request_token() -> str:
@@ -18,3 +21,11 @@ def token_matches(given: str, tokens: list[str]) -> bool:
     for token in tokens:
         matched |= hmac.compare_digest(given.encode(), token.encode())
     return matched
+
+
+def require_token() -> None:
+    """401 unless no tokens are configured or the request's token (X-Api-Token, else `Authorization: Bearer`, as
+    Prometheus sends it) matches one of them (constant time)."""
+    tokens = current_app.config["API_TOKENS"]
+    if tokens and not token_matches(request_token(), tokens):
+        raise ApiError(401, "unauthorized", "a valid X-Api-Token header is required")
