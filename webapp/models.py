@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from inference import Detector, ModelError, ParameterError
 from inference.catalog import EMBEDDED_MODELS, EmbeddedModel
+from inference.params import PARAMETERS
 
 from . import wire
 from .model_source import resolve_model_path
@@ -49,9 +50,8 @@ class ModelSet:
 
     def describe(self, model: ServedModel) -> dict[str, Any]:
         """JSON for /api/model and /api/models."""
-        defaults = {**{p["name"]: p["default"] for p in wire.parameters_description({})}, **model.default_params}
-        description = wire.model_description(model.detector.info, defaults, dict(model.facts))
-        return {**description, "default": model is self.default, "parameters": wire.parameters_description(defaults)}
+        defaults = {**{p.name: p.default for p in PARAMETERS}, **model.default_params}
+        return {**wire.model_description(model.detector.info, defaults, dict(model.facts)), "default": model is self.default}
 
 
 def load_models(config: dict) -> ModelSet:

@@ -26,11 +26,12 @@ SECURITY_HEADERS = {
 def index() -> str:
     """The upload page."""
     models = current_app.extensions.get("models")
-    default = models.describe(models.default) if models else None
+    described = [models.describe(m) for m in models.entries] if models else []
+    default = described[0] if described else None  # the default model comes first
     return render_template(
         "index.html",
         model_name=default["name"] if default else "(loading)",
-        models=[models.describe(m) for m in models.entries] if models else [],
+        models=described,
         parameters=default["parameters"] if default else wire.parameters_description({}),
         auth_required=bool(current_app.config["API_TOKENS"]),
         # The page refuses larger files itself: the server may drop the connection before it can answer 413.

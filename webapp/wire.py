@@ -57,5 +57,6 @@ def model_description(info: ModelInfo, defaults: dict[str, float], extra: dict[s
         "sha256": info.sha256,
         "providers": list(info.providers),
         "default_params": defaults,
+        "parameters": parameters_description(defaults),
         **extra,
     }
