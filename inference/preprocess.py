@@ -112,6 +112,16 @@ def _to_float_batch(canvas: np.ndarray, recipe: Preprocessing) -> np.ndarray:
     return batch
 
 
+def limit_resize_threads(threads: int) -> None:
+    """Cap OpenCV's thread pool, process-wide (0 keeps OpenCV's default of every core).
+
+    A server worker owns `threads` cores' worth of work; OpenCV's pool would keep threads spinning on every core
+    between resizes, which at saturation costs ~0.3 ms CPU per image at 640x480 for a 0.2 ms gain at c=1.
+    """
+    if threads > 0:
+        cv2.setNumThreads(threads)
+
+
 def _resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
     """Bilinear resize, as the detector families' own training pipelines do."""
     if (width, height) == (pixels.shape[1], pixels.shape[0]):

@@ -49,3 +49,17 @@ def test_the_default_configuration_serves_every_embedded_model_the_most_accurate
 def test_an_unknown_models_item_names_the_setting_and_the_choices(tmp_path):
     with pytest.raises(ModelError, match="MODELS=nope: neither an embedded model \\(deimv2_femto, yolox_nano\\) nor a file"):
         create_app({"TESTING": True, "MODELS": ["nope"]})
+
+
+def test_a_worker_caps_opencv_threads_at_its_share_of_the_cores():
+    import cv2
+
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        create_app({"TESTING": True, "MODELS": ["yolox_nano"], "ORT_INTRA_OP_THREADS": 0})
+        assert cv2.getNumThreads() == 2  # 0: not set, OpenCV keeps its own default
+        create_app({"TESTING": True, "MODELS": ["yolox_nano"], "ORT_INTRA_OP_THREADS": 1})
+        assert cv2.getNumThreads() == 1  # resizes run in the request's thread: no pool spinning on other cores
+    finally:
+        cv2.setNumThreads(before)

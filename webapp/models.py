@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from inference import Detector, ModelError, ParameterError
 from inference.catalog import EMBEDDED_MODELS, EmbeddedModel
 from inference.params import PARAMETERS
+from inference.preprocess import limit_resize_threads
 
 from . import wire
 from .model_source import resolve_model_path
@@ -57,6 +58,7 @@ class ModelSet:
 def load_models(config: dict) -> ModelSet:
     """Every model the configuration names, loaded and warmed up, in order."""
     names = config["MODELS"] or [m.name for m in EMBEDDED_MODELS]
+    limit_resize_threads(config["ORT_INTRA_OP_THREADS"])  # the worker's share of the cores, for resizes too
     models = [_load(item, config) for item in names]
     duplicates = {m.name for m in models if [n.name for n in models].count(m.name) > 1}
     if duplicates:
