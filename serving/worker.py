@@ -7,9 +7,11 @@
 - the whole body is read (at most MAX_CONTENT_LENGTH + 1 bytes, within SERVE_BUFFER_BYTES for all connections)
   before the application runs, so a slow upload costs a greenlet and its bytes, never the model;
 - the application gets `environ[MODEL_THREAD_KEY]` to run decoding and the model in one real thread, so health
-  checks and other connections are served meanwhile;
-- while QUEUE_PER_WORKER requests are in the application the worker stops accepting: new connections wait in
-  the shared accept queue for a less busy worker, as with sync workers (no pile-up on one worker);
+  checks and other connections are served meanwhile; waiting jobs take turns client by client (model_thread.py);
+- while QUEUE_PER_WORKER clients have work in the model thread the worker stops accepting: new connections wait
+  in the shared accept queue for a less busy worker, as with sync workers (no pile-up on one worker). One client's
+  extra requests do not stop it: it keeps reading them, so another client's request behind them in the accept
+  queue is seen, and served after at most one job of each client present;
 - one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON.
 """
 from __future__ import annotations
@@ -35,7 +37,7 @@ from .model_thread import ModelThread
 from .paced_socket import ClientTooSlow, PacedSocket
 from .settings import ServingSettings
 
-QUEUE_PER_WORKER = 2  # requests in the application (one running, one ready) before the worker stops accepting
+QUEUE_PER_WORKER = 2  # clients with work here (one running, one ready) before the worker stops accepting
 _READ_STEP = 256 * 1024
 _ERROR_SEND_S = 2.0  # time an error answer of our own gets to go out
 _IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
@@ -64,7 +66,6 @@ class BufferedWorker(GeventWorker):
             raise RuntimeError("the buffered worker does not serve TLS: terminate it in front (the PaaS router does)")
         self.settings = ServingSettings.from_environment()
         self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
-        self.in_app = 0
         self.buffered = 0
         self.waiting_for_head: dict[gevent.Greenlet, float] = {}  # insertion order: oldest first
         self.servers: list[StreamServer] = []
@@ -80,19 +81,12 @@ class BufferedWorker(GeventWorker):
         super().load_wsgi()
         app = self.wsgi
         self.max_body = int(app.config["MAX_CONTENT_LENGTH"])  # the Flask app's own limit: declared once, there
-        self.model_thread = ModelThread()
+        self.model_thread = ModelThread(on_change=self._update_accepting)
         run_in_model_thread = self.model_thread.run
 
         def with_model_thread(environ, start_response):
-            # Counted while the app computes the answer, not while a slow client reads it.
             environ[MODEL_THREAD_KEY] = run_in_model_thread
-            self.in_app += 1
-            self._update_accepting()
-            try:
-                return app(environ, start_response)
-            finally:
-                self.in_app -= 1
-                self._update_accepting()
+            return app(environ, start_response)
 
         self.wsgi = with_model_thread
 
@@ -114,8 +108,8 @@ class BufferedWorker(GeventWorker):
         self._drain()
 
     def _model_busy(self) -> bool:
-        """Enough requests are in the application: new connections are better served by another worker."""
-        return self.in_app >= QUEUE_PER_WORKER
+        """Enough clients wait for the model here: new connections are better served by another worker."""
+        return self.model_thread.clients() >= QUEUE_PER_WORKER
 
     def _full(self, pool: Pool) -> bool:
         """Every connection slot is taken (gevent stops accepting until one frees): let the oldest idle one go."""

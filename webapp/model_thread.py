@@ -4,14 +4,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import request
+from flask import g, request
 
 from serving import MODEL_THREAD_KEY
+
+from .rate_limits import client_key
 
 T = TypeVar("T")
 
 
 def in_model_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """func(*args, **kwargs), in the worker's model thread if the server passed one, else right here."""
+    """func(*args, **kwargs), in the worker's model thread if the server passed one, else right here.
+
+    Jobs waiting for the thread take turns by client (the same key as the rate limits): one client's batch or
+    flood of requests delays another's next image by one of its own at most.
+    """
     run = request.environ.get(MODEL_THREAD_KEY)
-    return run(func, *args, **kwargs) if run is not None else func(*args, **kwargs)
+    if run is None:
+        return func(*args, **kwargs)
+    if "client_key" not in g:
+        g.client_key = client_key()
+    return run(g.client_key, func, *args, **kwargs)
