@@ -18,15 +18,14 @@ class ModelThread:
     delays another client's next image by at most one of its own, instead of by all 30.
     """
 
-    def __init__(self, on_change: Callable[[], None] = lambda: None) -> None:
+    def __init__(self) -> None:
         self._pool = ThreadPool(1)
         self._busy_for: str | None = None  # whose job runs (or has been handed the thread and is about to)
         self._waiting: dict[str, deque[Event]] = {}  # by client, in turn order (dicts keep insertion order)
-        self._on_change = on_change  # the worker re-decides whether to accept connections
 
-    def clients(self) -> int:
-        """Clients with a job running or waiting here: a new client's job would wait for one job of each."""
-        return len(self._waiting.keys() | ({self._busy_for} if self._busy_for is not None else set()))
+    def jobs(self) -> int:
+        """Jobs running or waiting here."""
+        return int(self._busy_for is not None) + sum(len(queue) for queue in self._waiting.values())
 
     def run(self, client: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """func(*args, **kwargs) in the model thread when `client`'s turn comes; its result, or its exception."""
@@ -34,7 +33,6 @@ class ModelThread:
             self._wait_turn(client)
         else:
             self._busy_for = client
-            self._on_change()
         try:
             failed, outcome = self._pool.apply(_outcome, (func, args, kwargs))
         finally:
@@ -46,7 +44,6 @@ class ModelThread:
     def _wait_turn(self, client: str) -> None:
         turn = Event()
         self._waiting.setdefault(client, deque()).append(turn)
-        self._on_change()
         try:
             turn.wait()
         except BaseException:  # the connection was let go while waiting: give up the place, or the turn
@@ -71,7 +68,6 @@ class ModelThread:
             queue.popleft().set()
             if queue:
                 self._waiting[client] = queue
-        self._on_change()
 
     def _forget(self, client: str, turn: Event) -> None:
         queue = self._waiting.get(client)
@@ -79,7 +75,6 @@ class ModelThread:
             queue.remove(turn)
             if not queue:
                 del self._waiting[client]
-        self._on_change()
 
 
 def _outcome(func: Callable[..., T], args: tuple, kwargs: dict) -> tuple[bool, Any]:

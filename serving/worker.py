@@ -8,10 +8,11 @@
   before the application runs, so a slow upload costs a greenlet and its bytes, never the model;
 - the application gets `environ[MODEL_THREAD_KEY]` to run decoding and the model in one real thread, so health
   checks and other connections are served meanwhile; waiting jobs take turns client by client (model_thread.py);
-- while QUEUE_PER_WORKER clients have work in the model thread the worker stops accepting: new connections wait
-  in the shared accept queue for a less busy worker, as with sync workers (no pile-up on one worker). One client's
-  extra requests do not stop it: it keeps reading them, so another client's request behind them in the accept
-  queue is seen, and served after at most one job of each client present;
+- while QUEUE_PER_WORKER requests are in progress (head received, not yet answered) the worker stops accepting:
+  new connections wait in the shared accept queue for a less busy worker, as with sync workers (no pile-up on one
+  worker). A connection that no worker took within WAITING_CONNECTION_CHECK_S is taken anyway, one at a time:
+  every worker is busy, maybe with one client's flood, and only reading the request shows whose it is; another
+  client's request behind a flood is then served after one job of each client present, not after the flood;
 - one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ from functools import partial
 
 import gevent
 from gevent import monkey, socket
+from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 from gunicorn import http, util
@@ -31,13 +33,14 @@ from gunicorn.http.errors import NoMoreData
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.ggevent import GeventWorker
 
-from . import MODEL_THREAD_KEY
+from . import HOLD_KEY, MODEL_THREAD_KEY
 from .errors import classify, describe, error_response_bytes
 from .model_thread import ModelThread
 from .paced_socket import ClientTooSlow, PacedSocket
 from .settings import ServingSettings
 
-QUEUE_PER_WORKER = 2  # clients with work here (one running, one ready) before the worker stops accepting
+QUEUE_PER_WORKER = 1  # requests in progress before the worker stops accepting (waiting ones are taken later)
+WAITING_CONNECTION_CHECK_S = 0.002  # an idle worker takes a new connection at once: one older is everyone's
 _READ_STEP = 256 * 1024
 _ERROR_SEND_S = 2.0  # time an error answer of our own gets to go out
 _IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
@@ -67,6 +70,8 @@ class BufferedWorker(GeventWorker):
         self.settings = ServingSettings.from_environment()
         self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
         self.buffered = 0
+        self.in_progress = 0  # requests whose head has arrived and whose answer has not been sent yet
+        self._became_busy = Event()
         self.waiting_for_head: dict[gevent.Greenlet, float] = {}  # insertion order: oldest first
         self.servers: list[StreamServer] = []
         super().init_process()  # patches, then loads the app (load_wsgi) and runs
@@ -81,11 +86,12 @@ class BufferedWorker(GeventWorker):
         super().load_wsgi()
         app = self.wsgi
         self.max_body = int(app.config["MAX_CONTENT_LENGTH"])  # the Flask app's own limit: declared once, there
-        self.model_thread = ModelThread(on_change=self._update_accepting)
+        self.model_thread = ModelThread()
         run_in_model_thread = self.model_thread.run
 
         def with_model_thread(environ, start_response):
             environ[MODEL_THREAD_KEY] = run_in_model_thread
+            environ[HOLD_KEY] = self._hold
             return app(environ, start_response)
 
         self.wsgi = with_model_thread
@@ -102,14 +108,30 @@ class BufferedWorker(GeventWorker):
             server.full = partial(self._full, pool)
             server.start()
             self.servers.append(server)
+        gevent.spawn(self._take_waiting_connections)
         while self.alive:
             self.notify()
             gevent.sleep(1.0)
         self._drain()
 
     def _model_busy(self) -> bool:
-        """Enough clients wait for the model here: new connections are better served by another worker."""
-        return self.model_thread.clients() >= QUEUE_PER_WORKER
+        """Enough requests are in progress here: new connections are better served by another worker."""
+        return self.in_progress >= QUEUE_PER_WORKER
+
+    def _hold(self, seconds: float) -> None:
+        """Keep this connection waiting `seconds` (the app slows down a client over its limit), while at most half
+        of the connection slots are taken: a held connection holds a slot."""
+        if all(server.pool.free_count() * 2 >= server.pool.size for server in self.servers):
+            gevent.sleep(seconds)
+
+    def _take_waiting_connections(self) -> None:
+        """While busy, take one connection every WAITING_CONNECTION_CHECK_S if one is waiting (module docstring)."""
+        while self.alive:
+            self._became_busy.wait()
+            gevent.sleep(WAITING_CONNECTION_CHECK_S)
+            if self._model_busy():
+                for server in self.servers:
+                    server._do_read()  # accepts one if a connection is waiting (max_accept = 1), else nothing
 
     def _full(self, pool: Pool) -> bool:
         """Every connection slot is taken (gevent stops accepting until one frees): let the oldest idle one go."""
@@ -123,12 +145,17 @@ class BufferedWorker(GeventWorker):
         return False
 
     def _update_accepting(self) -> None:
-        """Pause or resume accepting as the number of requests in the application crosses QUEUE_PER_WORKER."""
+        """Pause or resume accepting as the requests in progress cross QUEUE_PER_WORKER."""
+        busy = self._model_busy()
         for server in self.servers:
-            if self._model_busy():
+            if busy:
                 server.stop_accepting()
             elif self.alive:
                 server._start_accepting_if_started()
+        if busy:
+            self._became_busy.set()
+        else:
+            self._became_busy.clear()
 
     def _drain(self) -> None:
         """SIGTERM: stop accepting, drop connections without a request, let the others finish (graceful_timeout)."""
@@ -161,6 +188,8 @@ class BufferedWorker(GeventWorker):
                 req = next(http.get_parser(self.cfg, conn, addr))
             finally:
                 self.waiting_for_head.pop(me, None)
+            self.in_progress += 1
+            self._update_accepting()
             body_read = self._buffer_body(req, conn, held)
             conn.start_rate_on_first_use(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
             self.handle_request(listener.getsockname(), req, conn, addr)
@@ -180,6 +209,9 @@ class BufferedWorker(GeventWorker):
             self.handle_error(req, conn, addr, exc)
         finally:
             self.buffered -= held[0]
+            if req is not None:
+                self.in_progress -= 1
+                self._update_accepting()
             if body_read:
                 util.close(client)
             else:  # an unread body: half-close so the client can read our answer before the reset

@@ -19,13 +19,13 @@ def test_a_client_with_many_jobs_waiting_delays_another_client_by_one_job():
     thread, order = ModelThread(), []
     greedy = [gevent.spawn(thread.run, "greedy", job, order, f"greedy{i}") for i in range(6)]
     gevent.sleep(0)  # greedy0 runs, five wait
-    assert thread.clients() == 1
+    assert thread.jobs() == 6
     normal = gevent.spawn(thread.run, "normal", job, order, "normal")
     gevent.sleep(0)
-    assert thread.clients() == 2
+    assert thread.jobs() == 7
     gevent.joinall([*greedy, normal], raise_error=True)
     assert order == ["greedy0", "normal", "greedy1", "greedy2", "greedy3", "greedy4", "greedy5"]
-    assert normal.value == "normal" and thread.clients() == 0
+    assert normal.value == "normal" and thread.jobs() == 0
 
 
 def test_waiting_clients_take_turns_round_robin():
@@ -56,7 +56,7 @@ def test_a_job_whose_connection_is_let_go_while_waiting_gives_up_its_place():
     gevent.sleep(0.01)
     dropped.kill()
     gevent.joinall([first, last], raise_error=True)
-    assert order == ["a0", "c0"] and thread.clients() == 0
+    assert order == ["a0", "c0"] and thread.jobs() == 0
 
 
 def test_a_job_let_go_while_it_runs_passes_the_thread_on_when_it_is_done():
@@ -66,4 +66,4 @@ def test_a_job_let_go_while_it_runs_passes_the_thread_on_when_it_is_done():
     last = gevent.spawn(thread.run, "b", job, order, "b0")
     dropped.kill()
     gevent.joinall([last], raise_error=True)
-    assert order == ["a0", "b0"] and thread.clients() == 0
+    assert order == ["a0", "b0"] and thread.jobs() == 0

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 import numpy as np
@@ -20,7 +21,7 @@ from tools.scale_parts import nginx_binary, nginx_round_robin, redis_server, ses
 from tools.servers import free_port, gunicorn_server
 from webapp import config as config_module
 from webapp.app import create_app
-from webapp.rate_limits import RateLimits
+from webapp.rate_limits import REFUSAL_HOLD_S, RateLimits
 from webapp.redis_cache import KEY_PREFIX, RedisCache
 from webapp.redis_link import PAUSE_AFTER_FAILURE_S
 from webapp.result_cache import cache_key
@@ -139,6 +140,26 @@ def test_limits_hold_across_both_instances_and_other_clients_are_served(router, 
         assert answer.json()["error"]["code"] == "rate_limited"
         assert 1 <= int(answer.headers["Retry-After"]) <= 3600
     assert served.status_code == 200
+
+
+def test_a_refusal_is_held_while_the_worker_serves_other_clients(router, photo_bytes):
+    image = photo_bytes("grace_hopper.jpg")
+    with session_from("127.0.0.16") as hammering, session_from("127.0.0.17") as other:
+        assert predict_status(other, router.url, by_bytes(image)).status_code == 200  # cached for the sha256s below
+        for _ in range(LIMIT):
+            predict_status(hammering, router.url, by_sha256(image))
+        with ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            refusal = pool.submit(predict_status, hammering, router.url, by_sha256(image))
+            time.sleep(0.1)  # the refusal is being held
+            served = predict_status(other, router.url, by_sha256(image))
+            served_at = time.monotonic() - started
+            refused_at = (refusal.result(), time.monotonic() - started)[1]
+    assert served.status_code == 200 and refusal.result().status_code == 429
+    # A client that ignores Retry-After gets one refusal per connection per REFUSAL_HOLD_S at most...
+    assert refused_at >= REFUSAL_HOLD_S
+    # ...and the hold is a cooperative wait: the other client was answered meanwhile, by either instance.
+    assert served_at < refused_at
 
 
 def test_each_image_of_a_batch_counts(router, photo_bytes):

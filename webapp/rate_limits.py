@@ -19,6 +19,8 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from serving import HOLD_KEY
+
 from .errors import error_response
 from .metrics import RATE_LIMIT_ERRORS
 from .redis_link import Outage, connection_options
@@ -26,6 +28,9 @@ from .tokens import request_token, token_matches
 
 LIMITED_ENDPOINTS = {"api.predict"}  # predictions only: health, readiness, metrics and the page are never limited
 _UNBOUNDED = 2**52  # a "limit" that admits any charge: images already answered are counted, never refused
+# A refusal is answered this late when the server can wait cheaply (serving/worker.py): a client that ignores
+# Retry-After then gets at most one refusal per connection per REFUSAL_HOLD_S instead of hundreds a second.
+REFUSAL_HOLD_S = 0.5
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -135,6 +140,9 @@ def init_rate_limits(app: Flask) -> None:
         client = client_key()
         wait_s = limits.admit(client)
         if wait_s:
+            hold = request.environ.get(HOLD_KEY)
+            if hold is not None:
+                hold(REFUSAL_HOLD_S)  # Retry-After is in whole seconds from the answer, as before
             message = (f"too many images from this client (at most {limits.description}, RATE_LIMIT); "
                        f"try again in {wait_s} s")  # fmt: skip
             return error_response(429, "rate_limited", message, {"Retry-After": str(wait_s)})
