@@ -20,7 +20,9 @@ class ModelThread:
 
     def __init__(self) -> None:
         self._pool = ThreadPool(1)
-        self._busy_for: str | None = None  # whose job runs (or has been handed the thread and is about to)
+        # Whose job runs, or has been handed the thread. A caller let go while its job runs hands the turn on at
+        # once; the pool's one thread still runs the next job only after that one (jobs() is one short meanwhile).
+        self._busy_for: str | None = None
         self._waiting: dict[str, deque[Event]] = {}  # by client, in turn order (dicts keep insertion order)
 
     def jobs(self) -> int:

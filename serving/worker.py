@@ -9,10 +9,10 @@
 - the application gets `environ[MODEL_THREAD_KEY]` to run decoding and the model in one real thread, so health
   checks and other connections are served meanwhile; waiting jobs take turns client by client (model_thread.py);
 - while QUEUE_PER_WORKER requests are in progress (head received, not yet answered) the worker stops accepting:
-  new connections wait in the shared accept queue for a less busy worker, as with sync workers (no pile-up on one
-  worker). A connection that no worker took within WAITING_CONNECTION_CHECK_S is taken anyway, one at a time:
-  every worker is busy, maybe with one client's flood, and only reading the request shows whose it is; another
-  client's request behind a flood is then served after one job of each client present, not after the flood;
+  a new connection waits in the shared accept queue for an idle worker, as with sync workers. A connection that
+  waited WAITING_CONNECTION_CHECK_S for nobody is taken anyway (by each busy worker, one per interval): every
+  worker is busy, maybe with one client's flood, and only reading the request shows whose it is; another client's
+  request behind a flood then waits for one job of each client present, not for the flood;
 - one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from functools import partial
 
 import gevent
 from gevent import monkey, socket
+from gevent.socket import wait_read
 from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
@@ -52,7 +53,7 @@ class BufferFull(Exception):
 
 class GatedServer(StreamServer):
     """A StreamServer that does not start accepting while `paused()` says so (gevent restarts accepting itself
-    when a pool slot frees; this keeps that from overriding the model-queue pause)."""
+    when a pool slot frees; this keeps that from overriding the busy pause)."""
 
     paused = staticmethod(lambda: False)
 
@@ -108,7 +109,8 @@ class BufferedWorker(GeventWorker):
             server.full = partial(self._full, pool)
             server.start()
             self.servers.append(server)
-        gevent.spawn(self._take_waiting_connections)
+        for server in self.servers:
+            gevent.spawn(self._take_waiting_connections, server)
         while self.alive:
             self.notify()
             gevent.sleep(1.0)
@@ -124,14 +126,19 @@ class BufferedWorker(GeventWorker):
         if all(server.pool.free_count() * 2 >= server.pool.size for server in self.servers):
             gevent.sleep(seconds)
 
-    def _take_waiting_connections(self) -> None:
-        """While busy, take one connection every WAITING_CONNECTION_CHECK_S if one is waiting (module docstring)."""
-        while self.alive:
+    def _take_waiting_connections(self, server: StreamServer) -> None:
+        """While busy, take a connection that has waited WAITING_CONNECTION_CHECK_S for nobody (module docstring)."""
+        while self.alive and not server.closed:
             self._became_busy.wait()
-            gevent.sleep(WAITING_CONNECTION_CHECK_S)
-            if self._model_busy():
-                for server in self.servers:
-                    server._do_read()  # accepts one if a connection is waiting (max_accept = 1), else nothing
+            try:
+                wait_read(server.socket.fileno(), timeout=1.0)  # asleep until a connection waits
+            except (TimeoutError, OSError):
+                continue  # re-check: still busy, still open
+            # After an accept error (e.g. out of file descriptors) gevent backs off; so does this loop.
+            backing_off = server.delay > server.min_delay
+            gevent.sleep(server.delay if backing_off else WAITING_CONNECTION_CHECK_S)
+            if self.alive and not server.closed and self._model_busy():
+                server._do_read()  # takes it if it is still there (max_accept = 1): an idle worker may have
 
     def _full(self, pool: Pool) -> bool:
         """Every connection slot is taken (gevent stops accepting until one frees): let the oldest idle one go."""

@@ -66,3 +66,15 @@ def test_bench_server_smoke_prints_the_table_with_positive_numbers():
     assert cold and float(cold.group(1)) > 0, table
     assert all(int(rss) > 0 for rss in cold.group(3).split(", "))
     assert re.search(r"^RSS after load, ours \(gunicorn, Procfile\): [\d, ]+ MiB \(total \d+\)$", table, re.MULTILINE), table
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is installed by make test's system-packages")
+def test_bench_overhead_prints_raw_and_ours_in_turns_and_their_medians():
+    output = run_tool("-m", "tools.bench_overhead", "--model", "yolox_nano", "--rounds", "2", "--seconds", "1",
+                      "--concurrency", "2", timeout=200)
+    rounds = re.findall(rf"^\s+(\d)\s+{NUMBER}\s+{NUMBER}\s+(-?\d+\.\d+)$", output, re.MULTILINE)
+    assert [r[0] for r in rounds] == ["1", "2"], output
+    for _, raw, ours, beyond in rounds:
+        assert float(raw) > 0 and float(ours) > 0
+        assert float(beyond) == pytest.approx(float(ours) - float(raw), abs=0.011)
+    assert re.search(rf"^median\s+{NUMBER}\s+{NUMBER}\s+-?\d+\.\d+  \(target <= 2.5 ms: (met|NOT met)\)", output, re.MULTILINE)

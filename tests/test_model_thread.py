@@ -59,7 +59,7 @@ def test_a_job_whose_connection_is_let_go_while_waiting_gives_up_its_place():
     assert order == ["a0", "c0"] and thread.jobs() == 0
 
 
-def test_a_job_let_go_while_it_runs_passes_the_thread_on_when_it_is_done():
+def test_a_job_let_go_while_it_runs_hands_the_turn_on_and_the_next_job_runs_after_it():
     thread, order = ModelThread(), []
     dropped = gevent.spawn(thread.run, "a", job, order, "a0", 0.05)
     gevent.sleep(0.01)  # a0 runs in the thread: letting its caller go cannot stop it

@@ -28,8 +28,9 @@ from .tokens import request_token, token_matches
 
 LIMITED_ENDPOINTS = {"api.predict"}  # predictions only: health, readiness, metrics and the page are never limited
 _UNBOUNDED = 2**52  # a "limit" that admits any charge: images already answered are counted, never refused
-# A refusal is answered this late when the server can wait cheaply (serving/worker.py): a client that ignores
-# Retry-After then gets at most one refusal per connection per REFUSAL_HOLD_S instead of hundreds a second.
+# A refusal is answered this late when the server can wait cheaply (serving/worker.py, while at most half of its
+# connection slots are taken): a client that ignores Retry-After then gets one refusal per REFUSAL_HOLD_S for each
+# connection it keeps open (one request per connection), instead of hundreds a second.
 REFUSAL_HOLD_S = 0.5
 
 
