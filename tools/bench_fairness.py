@@ -6,7 +6,8 @@ instances behind nginx (round-robin) sharing a Redis, with the rate limits off a
     .venv/bin/python -m tools.bench_fairness --refusal-cost
 
 Everything runs on loopback here (tools/scale_parts.py: redis-server, nginx, two gunicorn instances with the
-Procfile's command, the result cache off so every image runs the model). For each RATE_LIMIT setting: first the
+Procfile's command, each with its share of the cores as ORT_INTRA_OP_THREADS, the result cache off so every
+image runs the model). For each RATE_LIMIT setting: first the
 normal client alone (its unloaded latency, the baseline measured in the same run, from 127.0.0.4), then the greedy
 client (another process, --greedy threads, from 127.0.0.2) and the normal client (from 127.0.0.3, a fresh budget)
 together for --seconds. The normal client sends one request at a time, back to back or at most --normal-rate per
