@@ -417,6 +417,47 @@ def test_several_images_go_in_batches_the_server_allows_and_fill_a_gallery(tab, 
     assert records[1]["error"]["code"] == "unsupported_image"
     assert records[3]["image"]["width"] == 451 and records[3]["detections"][0]["class_name"] == "cat"
 
+    # New settings: every image is asked again, those the server has by sha256 only (2 + 2), the unreadable file
+    # as bytes once more; the counts follow the new threshold.
+    posts_before = len(tab.posts())
+    page.fill("#score_th", "0.9")
+    wait_until(page, "(n) => window.__posts.filter((p) => p.url.endsWith('api/predict')).length >= n", posts_before + 3)
+    page.wait_for_selector(f'#gallery[data-done="{len(files)}"]', state="attached", timeout=60_000)
+    wait_until(page, "() => !document.getElementById('gallery-download').disabled")
+    refresh = tab.posts()[posts_before:]
+    assert [len(post.get("image_sha256", [])) for post in refresh] == [2, 2, 0]
+    assert [file["file"] for post in refresh for file in post.get("image", [])] == ["notes.txt"]
+    assert all(post["score_th"] == ["0.9"] for post in refresh)
+    for index, path in enumerate(files):
+        if path != notes:
+            expected = api_detections(server.url, path, page_params(page))["detections"]
+            assert int(items.nth(index).get_attribute("data-count")) == len(expected), path.name
+    assert page.text_content("#gallery-status") == "5 images: 4 done, 1 with errors."
+
+    # The server lost them (evicted, or another instance answers): those slots come back image_not_cached, and
+    # the page sends those images' bytes instead.
+    def forget_by_sha256(route) -> None:
+        count = (route.request.post_data_buffer or b"").count(b'name="image_sha256"')
+        if not count:
+            return route.continue_()
+        lost = {"error": {"status": 404, "code": "image_not_cached", "message": "send the image bytes again"}}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"responses": [lost] * count}))
+
+    page.route("**/api/predict", forget_by_sha256)
+    posts_before = len(tab.posts())
+    page.fill("#score_th", "0.5")
+    wait_until(page, "(n) => window.__posts.filter((p) => p.url.endsWith('api/predict')).length >= n", posts_before + 5)
+    page.wait_for_selector(f'#gallery[data-done="{len(files)}"]', state="attached", timeout=60_000)
+    wait_until(page, "() => !document.getElementById('gallery-download').disabled")
+    page.unroute("**/api/predict")
+    refresh = tab.posts()[posts_before:]
+    assert [len(post.get("image_sha256", [])) for post in refresh] == [2, 2, 0, 0, 0]
+    assert [len(post.get("image", [])) for post in refresh] == [0, 0, 2, 2, 1]
+    for index, path in enumerate(files):
+        if path != notes:
+            expected = api_detections(server.url, path, page_params(page))["detections"]
+            assert int(items.nth(index).get_attribute("data-count")) == len(expected), path.name
+
     items.nth(2).get_by_role("button").click()  # opens coffee.jpg in the main view
     assert wait_for_answer(page) == "done"
     assert page.text_content("#file-name") == "coffee.jpg"

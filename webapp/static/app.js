@@ -5,7 +5,7 @@ import { FriendlyError, IMAGE_NOT_CACHED, busyMessage, fetchModelInfo, fetchMode
 import { bindSliders } from "./controls.js";
 import { chosenImageFormat } from "./download-format.js";
 import { drawDetections, fitOverlay, renderAnnotatedImage } from "./draw.js";
-import { initPageFeatures, loadFiles, onImageShown, onModelInfo, onNewImage, onResult } from "./page-features.js";
+import { initPageFeatures, loadFiles, onImageShown, onModelInfo, onNewImage, onResult, onSettingsSettled } from "./page-features.js";
 import { requestParams } from "./request-params.js";
 import { renderResults, clearResults } from "./results.js";
 import { base64ToBlob, saveBlob, saveJson } from "./save.js";
@@ -321,7 +321,10 @@ function main() {
   initPageFeatures({ loadFile, ask: requestPrediction, showMessage });
   sliderControl = bindSliders({
     onInput: () => state.file && setStatus("busy"), // results are stale until the next answer
-    onSettled: requestPrediction,
+    onSettled: () => {
+      requestPrediction();
+      onSettingsSettled();
+    },
   });
   bindToken();
   $("retry").addEventListener("click", () => {

@@ -39,12 +39,16 @@ export function planBatches(files, maxBatch, maxBytes) {
 }
 
 /**
- * POST `files` with `params` in one request; resolves to the body (one slot per file, in order).
- * A failure of the whole request rejects with FriendlyError (or the AbortError when `signal` aborts).
+ * POST `entries` with `params` in one request; resolves to the body (one slot per entry, in order). An entry is a
+ * File, or {sha256} for an image the server has seen; one request carries one kind (the server answers files
+ * first). A failure of the whole request rejects with FriendlyError (or the AbortError when `signal` aborts).
  */
-export async function postImages(files, { params, token, signal }) {
+export async function postImages(entries, { params, token, signal }) {
   const form = new FormData();
-  for (const file of files) form.append("image", file, file.name || "image");
+  for (const entry of entries) {
+    if (entry instanceof Blob) form.append("image", entry, entry.name || "image");
+    else form.append("image_sha256", entry.sha256);
+  }
   for (const [name, value] of Object.entries(params)) form.append(name, String(value));
   const headers = { Accept: "application/json" };
   if (token) headers["X-Api-Token"] = token;
@@ -62,8 +66,8 @@ export async function postImages(files, { params, token, signal }) {
     if (error.name === "AbortError") throw error;
   }
   const slots = body?.responses;
-  const singleFailure = files.length === 1 && slots?.[0]?.error; // one image: its error is the request's
-  if (!Array.isArray(slots) || slots.length !== files.length || (!response.ok && !singleFailure)) {
+  const singleFailure = entries.length === 1 && slots?.[0]?.error; // one image: its error is the request's
+  if (!Array.isArray(slots) || slots.length !== entries.length || (!response.ok && !singleFailure)) {
     const error = body?.error;
     const status = error?.status ?? response.status;
     const retryAfterS = retryAfterSeconds(response.headers.get("Retry-After"));

@@ -1,6 +1,8 @@
 // Several images at once: shrunk like single ones, sent in batches the server accepts (one request at a time),
-// shown as a gallery with each image's count or error; a click opens one in the main view.
-import { FriendlyError, busyMessage, retryWhenBusy } from "./api.js";
+// shown as a gallery with each image's count or error; a click opens one in the main view. When the settings
+// change, every image is asked again by its sha256 (a few hundred bytes per batch), its bytes only if the server
+// no longer has it.
+import { FriendlyError, IMAGE_NOT_CACHED, busyMessage, retryWhenBusy } from "./api.js";
 import { describeSlotError, planBatches, postImages } from "./batch-api.js";
 import { saveJson } from "./save.js";
 import { inOriginalPixels, prepareUpload } from "./shrink.js";
@@ -10,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 const gallery = {
   options: null,
   controller: null, // the run in progress
-  items: [], // {file, element, record}
+  items: [], // {file, element, record, upload (shrunk blob and its scale), sha256 (once the server has it)}
   urls: [],
 };
 
@@ -29,11 +31,29 @@ export async function showGallery(files) {
   closeGallery();
   const controller = new AbortController();
   gallery.controller = controller;
-  gallery.items = files.map((file, index) => ({ file, element: galleryItem(file, index), record: null }));
+  gallery.items = files.map((file, index) => ({ file, element: galleryItem(file, index), record: null, sha256: "" }));
   $("gallery-list").replaceChildren(...gallery.items.map((item) => item.element));
   $("gallery").hidden = false;
-  $("gallery-download").disabled = true;
   $("gallery-title").focus();
+  await run(controller);
+}
+
+/** The settings changed: ask again for every image of an open gallery with the new ones. */
+export async function refreshGallery() {
+  if ($("gallery").hidden || !gallery.items.length) return;
+  gallery.controller?.abort(); // the newest settings win
+  const controller = new AbortController();
+  gallery.controller = controller;
+  for (const item of gallery.items) {
+    item.record = null;
+    item.element.dataset.state = "waiting";
+    item.element.querySelector(".gallery-status").textContent = "Updating…";
+  }
+  await run(controller);
+}
+
+async function run(controller) {
+  $("gallery-download").disabled = true;
   await detectAll(controller.signal);
   if (controller.signal.aborted) return;
   $("gallery-download").disabled = false;
@@ -53,35 +73,52 @@ async function detectAll(signal) {
   const { maxBatch, maxBytes, uploadSide } = gallery.options.getLimits();
   showProgress();
   // Shrunk first (as a single image would be), so a batch carries what the model can use and no more.
-  const uploads = new Map();
   for (const item of gallery.items) {
+    if (item.upload) continue; // shrunk on the first run
     const upload = await prepareUpload(item.file, uploadSide || Infinity);
     if (signal.aborted) return;
-    uploads.set(item, upload ?? { blob: item.file, shrunk: false }); // undecodable here (TIFF): as it is
+    item.upload = upload ?? { blob: item.file, shrunk: false }; // undecodable here (TIFF): as it is
   }
-  const blobs = gallery.items.map((item, index) => toFile(uploads.get(item).blob, item.file.name, index));
+  // Images the server has seen go by sha256; those it no longer has come back unanswered and go as bytes next.
+  const known = gallery.items.filter((item) => item.sha256);
+  for (let start = 0; start < known.length; start += maxBatch) {
+    const items = known.slice(start, start + maxBatch);
+    if (!(await send(items, items.map((item) => ({ sha256: item.sha256 })), signal))) return;
+  }
+  const unanswered = gallery.items.filter((item) => !item.record);
+  const blobs = unanswered.map((item) => toFile(item.upload.blob, item.file.name, gallery.items.indexOf(item)));
   const { batches, tooLarge } = planBatches(blobs, maxBatch, maxBytes);
   for (const blob of tooLarge) {
     setRecord(gallery.items[blob.index], { error: { status: 413, code: "request_too_large", message: "" } }, "");
   }
   for (const batch of batches) {
-    const items = batch.map((blob) => gallery.items[blob.index]);
-    const { params, token } = gallery.options.getRequest();
-    try {
-      const onBusy = (seconds) => ($("gallery-status").textContent = busyMessage(seconds)); // over this client's share
-      const body = await retryWhenBusy(() => postImages(batch, { params, token, signal }), { signal, onBusy });
-      body.responses.forEach((slot, index) => {
-        const item = items[index];
-        const mapped = slot.error ? slot : inOriginalPixels({ ...body, responses: [slot] }, uploads.get(item)).responses[0];
-        setRecord(item, { model: body.model, ...mapped }, token);
-      });
-    } catch (error) {
-      if (error.name === "AbortError") return;
-      const message = error instanceof FriendlyError ? error.message : "Something went wrong in this page.";
-      for (const item of items) setRecord(item, { error: { status: error.status ?? 0, message } }, token, message);
-    }
-    showProgress();
+    if (!(await send(batch.map((blob) => gallery.items[blob.index]), batch, signal))) return;
   }
+}
+
+/** One request for `items` (sent as `entries`: their files or sha256s); false when the run was abandoned. */
+async function send(items, entries, signal) {
+  const { params, token } = gallery.options.getRequest();
+  try {
+    const onBusy = (seconds) => ($("gallery-status").textContent = busyMessage(seconds)); // over this client's share
+    const body = await retryWhenBusy(() => postImages(entries, { params, token, signal }), { signal, onBusy });
+    body.responses.forEach((slot, index) => {
+      const item = items[index];
+      if (slot.error?.code === IMAGE_NOT_CACHED) {
+        item.sha256 = ""; // evicted, or another instance answered: its bytes go in the next pass
+        return;
+      }
+      item.sha256 = slot.image?.sha256 ?? item.sha256;
+      const mapped = slot.error ? slot : inOriginalPixels({ ...body, responses: [slot] }, item.upload).responses[0];
+      setRecord(item, { model: body.model, ...mapped }, token);
+    });
+  } catch (error) {
+    if (error.name === "AbortError") return false;
+    const message = error instanceof FriendlyError ? error.message : "Something went wrong in this page.";
+    for (const item of items) setRecord(item, { error: { status: error.status ?? 0, message } }, token, message);
+  }
+  showProgress();
+  return !signal.aborted;
 }
 
 /** The upload as a File that remembers its place in the gallery. */

@@ -5,7 +5,7 @@ import { bindCamera } from "./camera.js";
 import { bindClassFilter, forgetFoundClasses, setClassNames, showClassCounts } from "./class-filter.js";
 import { bindCodePanel } from "./code-panel.js";
 import { bindExamples } from "./examples.js";
-import { bindGallery, showGallery } from "./gallery.js";
+import { bindGallery, refreshGallery, showGallery } from "./gallery.js";
 import { showPasteHint } from "./paste-hint.js";
 import { currentToken, requestParams } from "./request-params.js";
 import { uploadSideFor } from "./shrink.js";
@@ -26,6 +26,7 @@ export function initPageFeatures({ loadFile, ask, showMessage }) {
     onChange: () => {
       refreshCode();
       ask();
+      refreshGallery();
     },
   });
   bindCamera({
@@ -71,6 +72,11 @@ export function onModelInfo(info) {
   model.palette = info.palette ?? [];
   setClassNames(info.class_names);
   refreshCode();
+}
+
+/** The sliders or the model picker settled on new values (the main view asks again itself). */
+export function onSettingsSettled() {
+  refreshGallery();
 }
 
 /** A new image is about to be asked for. */
