@@ -42,6 +42,7 @@ from .settings import ServingSettings
 
 QUEUE_PER_WORKER = 1  # requests in progress before the worker stops accepting (waiting ones are taken later)
 WAITING_CONNECTION_CHECK_S = 0.002  # an idle worker takes a new connection at once: one older is everyone's
+FULL_POOL_PAUSE_S = 0.1
 _READ_STEP = 256 * 1024
 _ERROR_SEND_S = 2.0  # time an error answer of our own gets to go out
 _IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
@@ -130,14 +131,19 @@ class BufferedWorker(GeventWorker):
         """While busy, take a connection that has waited WAITING_CONNECTION_CHECK_S for nobody (module docstring)."""
         while self.alive and not server.closed:
             self._became_busy.wait()
+            if not self.alive or server.closed:  # stopped while this loop waited
+                return
             try:
                 wait_read(server.socket.fileno(), timeout=1.0)  # asleep until a connection waits
             except (TimeoutError, OSError):
                 continue  # re-check: still busy, still open
+            if server.pool.full():  # every slot taken: nothing to take it into (gevent resumes when one frees)
+                gevent.sleep(FULL_POOL_PAUSE_S)
+                continue
             # After an accept error (e.g. out of file descriptors) gevent backs off; so does this loop.
             backing_off = server.delay > server.min_delay
             gevent.sleep(server.delay if backing_off else WAITING_CONNECTION_CHECK_S)
-            if self.alive and not server.closed and self._model_busy():
+            if self.alive and not server.closed and self._model_busy() and not server.pool.full():
                 server._do_read()  # takes it if it is still there (max_accept = 1): an idle worker may have
 
     def _full(self, pool: Pool) -> bool:
