@@ -78,3 +78,18 @@ def test_bench_overhead_prints_raw_and_ours_in_turns_and_their_medians():
         assert float(raw) > 0 and float(ours) > 0
         assert float(beyond) == pytest.approx(float(ours) - float(raw), abs=0.011)
     assert re.search(rf"^median\s+{NUMBER}\s+{NUMBER}\s+-?\d+\.\d+  \(target <= 2.5 ms: (met|NOT met)\)", output, re.MULTILINE)
+
+
+def test_the_litserve_peer_answers_as_our_api_does(client):
+    """The peer's request handling (LitServe itself is a benchmark-only dependency) against our /api/predict."""
+    import base64
+
+    from tools.bench_inference import bench_jpeg, load
+    from tools.litserve_peer import decode_request, predict
+
+    body = {"requests": [{"features": [{"score_th": 0.3, "nms_iou": 0.4}],
+                          "image": {"content": base64.b64encode(bench_jpeg()).decode()}}]}
+    peer = predict(load("yolox_nano", 1), decode_request(body))
+    ours = client.post("/api/predict", json={**body, "model": "yolox_nano"}).get_json()["responses"]
+    drop_timings = lambda slots: [{k: v for k, v in slot.items() if k != "timings_ms"} for slot in slots]  # noqa: E731
+    assert drop_timings(peer) == drop_timings(ours) and ours[0]["detections"]
