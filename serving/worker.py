@@ -10,9 +10,10 @@
   checks and other connections are served meanwhile; waiting jobs take turns client by client (model_thread.py);
 - while QUEUE_PER_WORKER requests are in progress (head received, not yet answered) the worker stops accepting:
   a new connection waits in the shared accept queue for an idle worker, as with sync workers. A connection that
-  waited WAITING_CONNECTION_CHECK_S for nobody is taken anyway (by each busy worker, one per interval): every
-  worker is busy, maybe with one client's flood, and only reading the request shows whose it is; another client's
-  request behind a flood then waits for one job of each client present, not for the flood;
+  waited WAITING_CONNECTION_CHECK_S for nobody is taken anyway, one per interval, by the least busy worker
+  (worker_loads.py): every worker is busy, maybe with one client's flood, and only reading the request shows
+  whose it is; another client's request behind a flood then waits for one job of each client present, not for
+  the flood;
 - one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON.
 """
 from __future__ import annotations
@@ -39,10 +40,13 @@ from .errors import classify, describe, error_response_bytes
 from .model_thread import ModelThread
 from .paced_socket import ClientTooSlow, PacedSocket
 from .settings import ServingSettings
+from .worker_loads import WorkerLoads
 
 QUEUE_PER_WORKER = 1  # requests in progress before the worker stops accepting (waiting ones are taken later)
 WAITING_CONNECTION_CHECK_S = 0.002  # an idle worker takes a new connection at once: one older is everyone's
 FULL_POOL_PAUSE_S = 0.1
+# Mapped here, at import in the master, so that every worker forked from it shares the table.
+WORKER_LOADS = WorkerLoads()
 _READ_STEP = 256 * 1024
 _ERROR_SEND_S = 2.0  # time an error answer of our own gets to go out
 _IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
@@ -73,6 +77,7 @@ class BufferedWorker(GeventWorker):
         self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
         self.buffered = 0
         self.in_progress = 0  # requests whose head has arrived and whose answer has not been sent yet
+        self.load_slot = WORKER_LOADS.claim(self.age)
         self._became_busy = Event()
         self.waiting_for_head: dict[gevent.Greenlet, float] = {}  # insertion order: oldest first
         self.servers: list[StreamServer] = []
@@ -112,10 +117,13 @@ class BufferedWorker(GeventWorker):
             self.servers.append(server)
         for server in self.servers:
             gevent.spawn(self._take_waiting_connections, server)
-        while self.alive:
-            self.notify()
-            gevent.sleep(1.0)
-        self._drain()
+        try:
+            while self.alive:
+                self.notify()
+                gevent.sleep(1.0)
+            self._drain()
+        finally:
+            WORKER_LOADS.release(self.load_slot)
 
     def _model_busy(self) -> bool:
         """Enough requests are in progress here: new connections are better served by another worker."""
@@ -143,7 +151,9 @@ class BufferedWorker(GeventWorker):
             # After an accept error (e.g. out of file descriptors) gevent backs off; so does this loop.
             backing_off = server.delay > server.min_delay
             gevent.sleep(server.delay if backing_off else WAITING_CONNECTION_CHECK_S)
-            if self.alive and not server.closed and self._model_busy() and not server.pool.full():
+            # Only the least busy worker takes it, as the shared accept queue would have given it to the first free.
+            if (self.alive and not server.closed and self._model_busy() and not server.pool.full()
+                    and WORKER_LOADS.least_busy(self.load_slot)):
                 server._do_read()  # takes it if it is still there (max_accept = 1): an idle worker may have
 
     def _full(self, pool: Pool) -> bool:
@@ -159,6 +169,7 @@ class BufferedWorker(GeventWorker):
 
     def _update_accepting(self) -> None:
         """Pause or resume accepting as the requests in progress cross QUEUE_PER_WORKER."""
+        WORKER_LOADS.update(self.load_slot, self.in_progress)
         busy = self._model_busy()
         for server in self.servers:
             if busy:

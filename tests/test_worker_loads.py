@@ -1,0 +1,63 @@
+"""The table of requests in progress that a gunicorn's workers share (serving/worker_loads.py)."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import struct
+import subprocess
+import sys
+
+from serving.worker_loads import SLOTS, WorkerLoads
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def take_slot_in_child(loads: WorkerLoads, ready, done) -> None:
+    slot = loads.claim(5)
+    loads.update(slot, 1)
+    ready.set()
+    done.wait(10)
+
+
+def test_a_forked_worker_writes_the_table_its_siblings_read():
+    loads = WorkerLoads()  # mapped before the fork, as the master does
+    mine = loads.claim(5)
+    loads.update(mine, 3)
+    context = multiprocessing.get_context("fork")
+    ready, done = context.Event(), context.Event()
+    child = context.Process(target=take_slot_in_child, args=(loads, ready, done))
+    child.start()
+    try:
+        assert ready.wait(10)
+        assert not loads.least_busy(mine)  # the child has 1 in progress, this one 3
+        loads.update(mine, 1)
+        assert loads.least_busy(mine)  # a tie is not "less busy"
+    finally:
+        done.set()
+        child.join(10)
+
+
+def test_a_slot_held_by_a_live_process_is_skipped_and_one_of_a_dead_process_reused():
+    loads = WorkerLoads()
+    other = loads.claim(0)
+    assert other == 0
+    table = loads._memory
+    struct.pack_into("ii", table, 8, os.getppid(), 0)  # slot 1: a live process (not this one)
+    assert loads.claim(1) == 2
+    struct.pack_into("ii", table, 3 * 8, dead_pid(), 0)  # slot 3: a worker killed without releasing its slot
+    assert loads.claim(3) == 3
+
+
+def test_a_dead_workers_stale_zero_does_not_make_the_others_wait():
+    loads = WorkerLoads()
+    mine = loads.claim(0)
+    loads.update(mine, 4)
+    struct.pack_into("ii", loads._memory, 8, dead_pid(), 0)
+    assert loads.least_busy(mine)
+    loads.release(mine)
+    assert loads.claim(SLOTS - 1) == SLOTS - 1
