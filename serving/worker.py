@@ -26,10 +26,10 @@ from functools import partial
 
 import gevent
 from gevent import monkey, socket
-from gevent.socket import wait_read
 from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
+from gevent.socket import wait_read
 from gunicorn import http, util
 from gunicorn.http.errors import NoMoreData
 from gunicorn.http.wsgi import Response, default_environ
