@@ -21,3 +21,17 @@ def test_the_command_line_has_an_option_per_parameter():
     for parameter in PARAMETERS:
         assert "--" + parameter.attribute.replace("_", "-") in options, parameter.name
     assert {"--classes", "--model"} <= options
+
+
+def test_the_docs_give_the_fair_share_timings_the_code_declares():
+    """The refusal hold and the waiting-connection interval are prose in the docs; they must say the code's values."""
+    from pathlib import Path
+
+    from serving.worker import WAITING_CONNECTION_CHECK_S
+    from webapp.rate_limits import REFUSAL_HOLD_S
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    scaling, deploy = (docs / "scaling.md").read_text(), (docs / "deploy.md").read_text()
+    assert f"answered\n  {REFUSAL_HOLD_S:g} s late" in scaling
+    assert scaling.count(f"{REFUSAL_HOLD_S:g} s hold") == 2
+    assert f"after {WAITING_CONNECTION_CHECK_S * 1000:g} ms is taken anyway" in deploy
