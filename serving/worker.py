@@ -8,7 +8,7 @@
   before the application runs, so a slow upload costs a greenlet and its bytes, never the model;
 - the application gets `environ[MODEL_THREAD_KEY]` to run decoding and the model in one real thread, so health
   checks and other connections are served meanwhile; waiting jobs take turns client by client (model_thread.py);
-- while QUEUE_PER_WORKER requests are in progress (head received, not yet answered) the worker stops accepting:
+- while QUEUE_PER_WORKER requests are in progress (received whole, not yet answered) the worker stops accepting:
   a new connection waits in the shared accept queue for an idle worker, as with sync workers. A connection that
   waited WAITING_CONNECTION_CHECK_S for nobody is taken anyway, one per interval, by the least busy worker
   (worker_loads.py): every worker is busy, maybe with one client's flood, and only reading the request shows
@@ -76,7 +76,7 @@ class BufferedWorker(GeventWorker):
         self.settings = ServingSettings.from_environment()
         self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
         self.buffered = 0
-        self.in_progress = 0  # requests whose head has arrived and whose answer has not been sent yet
+        self.in_progress = 0  # requests received whole whose answer has not been sent yet
         self.load_slot = WORKER_LOADS.claim(self.age)
         self._became_busy = Event()
         self.waiting_for_head: dict[gevent.Greenlet, float] = {}  # insertion order: oldest first
@@ -206,15 +206,16 @@ class BufferedWorker(GeventWorker):
         conn.limit_total(self.settings.header_timeout_s)
         me = gevent.getcurrent()
         self.waiting_for_head[me] = time.monotonic()
-        req, held, body_read = None, [0], True
+        req, held, body_read, counted = None, [0], True, False
         try:
             try:
                 req = next(http.get_parser(self.cfg, conn, addr))
             finally:
                 self.waiting_for_head.pop(me, None)
-            self.in_progress += 1
-            self._update_accepting()
             body_read = self._buffer_body(req, conn, held)
+            # Counted from here: a slow upload is the client's time, and must not make the worker look busy.
+            self.in_progress, counted = self.in_progress + 1, True
+            self._update_accepting()
             conn.start_rate_on_first_use(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
             self.handle_request(listener.getsockname(), req, conn, addr)
         except (StopIteration, NoMoreData, gevent.GreenletExit):
@@ -233,7 +234,7 @@ class BufferedWorker(GeventWorker):
             self.handle_error(req, conn, addr, exc)
         finally:
             self.buffered -= held[0]
-            if req is not None:
+            if counted:
                 self.in_progress -= 1
                 self._update_accepting()
             if body_read:
