@@ -43,7 +43,7 @@ def test_empty_has_typed_zero_length_arrays() -> None:
     assert len(empty) == 0
     assert (empty.xyxy.shape, empty.xyxy.dtype) == ((0, 4), np.float32)
     assert (empty.confidence.shape, empty.class_id.dtype) == ((0,), np.int64)
-    assert detections_slot(empty, "ab")["detections"] == []
+    assert detections_slot(empty, "ab", "m")["detections"] == []
 
 
 def test_len_and_labels() -> None:
@@ -53,7 +53,7 @@ def test_len_and_labels() -> None:
 
 
 def test_wire_form_gives_pixel_and_normalised_boxes_rounded() -> None:
-    result = detections_slot(two_detections(), "f00d")
+    result = detections_slot(two_detections(), "f00d", "m")
     assert result["image"] == {"width": 640, "height": 480, "sha256": "f00d"}
     person, cat = result["detections"]
     assert person == {
@@ -69,7 +69,7 @@ def test_wire_form_gives_pixel_and_normalised_boxes_rounded() -> None:
 
 
 def test_wire_form_is_plain_json_with_normalised_boxes_in_0_1() -> None:
-    result = detections_slot(two_detections(), "f00d")
+    result = detections_slot(two_detections(), "f00d", "m")
     assert json.loads(json.dumps(result)) == result  # only built-in types, no numpy scalars
     for detection in result["detections"]:
         assert type(detection["class_id"]) is int and type(detection["score"]) is float

@@ -36,8 +36,8 @@ def decode_request(request: dict) -> list[tuple[bytes, PredictParams]]:
 
 def predict(detector: Detector, tasks: list[tuple[bytes, PredictParams]]) -> list[dict[str, Any]]:
     """Detector.predict_bytes per entry, serialised as our API serialises a slot."""
-    return [{**detections_slot(detector.predict_bytes(image, params), hashlib.sha256(image).hexdigest()),
-             "model": detector.info.name} for image, params in tasks]
+    return [detections_slot(detector.predict_bytes(image, params), hashlib.sha256(image).hexdigest(), detector.info.name)
+            for image, params in tasks]
 
 
 if ls is not None:

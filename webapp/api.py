@@ -57,7 +57,7 @@ def _serialise(outcome: Detections | ApiError, task: SlotInput, deadline: float)
     """One slot's JSON, with the annotated image when asked for."""
     if isinstance(outcome, ApiError):
         return wire.error_slot(outcome)
-    slot = {**wire.detections_slot(outcome, task.sha256), "model": task.model}
+    slot = wire.detections_slot(outcome, task.sha256, task.model)
     if task.annotate:
         if predictions.deadline_clock() >= deadline:
             return wire.error_slot(predictions.timeout_error("annotated"))

@@ -13,8 +13,8 @@ from .errors import ApiError
 Slot = Detections | ApiError  # one per image of a request, in order, until serialised here
 
 
-def detections_slot(detections: Detections, image_sha256: str) -> dict[str, Any]:
-    """A successful slot: pixel and normalised 0..1 boxes, rounded to what is meaningful."""
+def detections_slot(detections: Detections, image_sha256: str, model: str) -> dict[str, Any]:
+    """A successful slot of `model`: pixel and normalised 0..1 boxes, rounded to what is meaningful."""
     width, height = detections.image_size
     scale = np.array([width, height, width, height], dtype=np.float32)
     normalised = (detections.xyxy / scale).astype(np.float64).round(5).tolist()
@@ -30,6 +30,7 @@ def detections_slot(detections: Detections, image_sha256: str) -> dict[str, Any]
             )
         ],
         "timings_ms": detections.timings_ms,
+        "model": model,
     }  # fmt: skip
 
 
