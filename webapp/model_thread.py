@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import request
 
 from serving import MODEL_THREAD_KEY
 
@@ -22,6 +22,4 @@ def in_model_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     run = request.environ.get(MODEL_THREAD_KEY)
     if run is None:
         return func(*args, **kwargs)
-    if "client_key" not in g:
-        g.client_key = client_key()
-    return run(g.client_key, func, *args, **kwargs)
+    return run(client_key(), func, *args, **kwargs)

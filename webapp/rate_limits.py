@@ -114,12 +114,16 @@ def client_key() -> str:
     """Who is asking: a valid API token (hashed: counters never hold a token), else the client's IP address.
 
     The address is the peer's, or with TRUSTED_PROXIES=n the one n proxies back in X-Forwarded-For (ProxyFix).
+    Worked out once per request: the limits and the model thread's turns both ask.
     """
-    given = request_token()
-    tokens = current_app.config["API_TOKENS"]
-    if tokens and given and token_matches(given, tokens):
-        return "token:" + hashlib.sha256(given.encode()).hexdigest()[:24]
-    return "ip:" + (request.remote_addr or "unknown")
+    if "client_key" not in g:
+        given = request_token()
+        tokens = current_app.config["API_TOKENS"]
+        if tokens and given and token_matches(given, tokens):
+            g.client_key = "token:" + hashlib.sha256(given.encode()).hexdigest()[:24]
+        else:
+            g.client_key = "ip:" + (request.remote_addr or "unknown")
+    return g.client_key
 
 
 def images_answered() -> int:
