@@ -111,7 +111,7 @@ class BufferedWorker(GeventWorker):
             pool = Pool(self.worker_connections)
             server = GatedServer(listener, handle=partial(self.handle, listener), spawn=pool)
             server.max_accept = 1  # one connection per wake-up, so the workers share them
-            server.paused = self._model_busy
+            server.paused = self._busy
             server.full = partial(self._full, pool)
             server.start()
             self.servers.append(server)
@@ -125,7 +125,7 @@ class BufferedWorker(GeventWorker):
         finally:
             WORKER_LOADS.release(self.load_slot)
 
-    def _model_busy(self) -> bool:
+    def _busy(self) -> bool:
         """Enough requests are in progress here: new connections are better served by another worker."""
         return self.in_progress >= QUEUE_PER_WORKER
 
@@ -152,7 +152,7 @@ class BufferedWorker(GeventWorker):
             backing_off = server.delay > server.min_delay
             gevent.sleep(server.delay if backing_off else WAITING_CONNECTION_CHECK_S)
             # Only the least busy worker takes it, as the shared accept queue would have given it to the first free.
-            if (self.alive and not server.closed and self._model_busy() and not server.pool.full()
+            if (self.alive and not server.closed and self._busy() and not server.pool.full()
                     and WORKER_LOADS.least_busy(self.load_slot)):
                 server._do_read()  # takes it if it is still there (max_accept = 1): an idle worker may have
 
@@ -170,7 +170,7 @@ class BufferedWorker(GeventWorker):
     def _update_accepting(self) -> None:
         """Pause or resume accepting as the requests in progress cross QUEUE_PER_WORKER."""
         WORKER_LOADS.update(self.load_slot, self.in_progress)
-        busy = self._model_busy()
+        busy = self._busy()
         for server in self.servers:
             if busy:
                 server.stop_accepting()
