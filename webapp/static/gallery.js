@@ -85,8 +85,7 @@ async function detectAll(signal) {
     const items = known.slice(start, start + maxBatch);
     if (!(await send(items, items.map((item) => ({ sha256: item.sha256 })), signal))) return;
   }
-  const unanswered = gallery.items.filter((item) => !item.record);
-  const blobs = unanswered.map((item) => toFile(item.upload.blob, item.file.name, gallery.items.indexOf(item)));
+  const blobs = gallery.items.flatMap((item, index) => (item.record ? [] : [toFile(item.upload.blob, item.file.name, index)]));
   const { batches, tooLarge } = planBatches(blobs, maxBatch, maxBytes);
   for (const blob of tooLarge) {
     setRecord(gallery.items[blob.index], { error: { status: 413, code: "request_too_large", message: "" } }, "");
