@@ -217,7 +217,7 @@ def run_gunicorn_to_exit(env: dict[str, str]) -> subprocess.CompletedProcess:
     [
         ("MODEL_PATH", "cannot start: MODEL_PATH={path}: not a loadable ONNX model"),
         ("MODEL_URL", "cannot start: MODEL_URL=http://127.0.0.1:{port}/m.onnx: cannot download the model from"),
-        ("MAX_REQUEST_BYTES", "configuration error: MAX_REQUEST_BYTES must be an integer, got 'lots'"),
+        ("MAX_REQUEST_BYTES", "configuration error: MAX_REQUEST_BYTES must be an integer of at least 1, got 'lots'"),
     ],
 )
 def test_gunicorn_stops_with_the_reason_when_it_cannot_start(tmp_path, setting, reason):

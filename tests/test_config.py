@@ -1,11 +1,9 @@
-"""Every environment variable webapp/config.py reads reaches app.config; bad values fail with a clear message."""
+"""Every variable of the settings table the app takes reaches app.config; bad values fail with a clear message."""
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import pytest
 
+from serving.settings import SETTINGS, SETTINGS_BY_NAME
 from webapp import config as config_module
 from webapp.app import create_app
 
@@ -44,107 +42,111 @@ ENV_CASES = {
     "REQUEST_TIMEOUT_S": ("5", "REQUEST_TIMEOUT_S", 5),
     "LOG_FORMAT": ("JSON", "LOG_FORMAT", "json"),
     "LOG_LEVEL": ("debug", "LOG_LEVEL", "DEBUG"),
+    "LOAD_MODEL": ("no", "LOAD_MODEL", False),
 }
 
-CONFIG_SOURCE = Path(config_module.__file__).read_text()
-INTEGER_VARS = sorted(set(re.findall(r'_int\(\s*"([A-Z0-9_]+)"', CONFIG_SOURCE)))
-
-
-def env_vars_read_by_config() -> set[str]:
-    """Names config.py reads, found in its source (environ.get, _int, _list and any other helper)."""
-    return set(re.findall(r'(?:environ\.get|environ\[|getenv|_\w+)\(\s*"([A-Z][A-Z0-9_]+)"', CONFIG_SOURCE))
+# Every setting the app takes, plus the two single-model spellings of MODELS.
+APP_VARIABLES = {setting.name for setting in SETTINGS if setting.app} | {"MODEL_PATH", "MODEL_URL"}
+INTEGER_APP_SETTINGS = [setting for setting in SETTINGS if setting.app and setting.kind == "int"]
 
 
 @pytest.fixture()
 def clean_env(monkeypatch):
-    """No configuration variable set, whatever the developer's shell has."""
-    for name in env_vars_read_by_config() | set(ENV_CASES):
-        monkeypatch.delenv(name, raising=False)
+    """No variable of the table set, whatever the developer's shell has; no models (LOAD_MODEL=false)."""
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.name, raising=False)
+    monkeypatch.setenv("LOAD_MODEL", "false")
     return monkeypatch
 
 
-def test_every_variable_config_reads_is_covered_here():
-    found = env_vars_read_by_config()
-    assert len(found) >= len(ENV_CASES) - 1  # the source scan itself works
-    assert found - set(ENV_CASES) == set(), "add the new variable to ENV_CASES"
+def test_every_variable_the_app_takes_is_covered_here():
+    assert set(ENV_CASES) == APP_VARIABLES
 
 
 @pytest.mark.parametrize("name", sorted(ENV_CASES))
 def test_each_variable_reaches_app_config(clean_env, name):
     raw, key, expected = ENV_CASES[name]
-    default = create_app({"LOAD_MODEL": False}).config[key]
+    clean_env.delenv(name, raising=False)
+    default = config_module.from_environment()[key]
     clean_env.setenv(name, raw)
-    configured = create_app({"LOAD_MODEL": False}).config[key]
+    configured = create_app().config[key]
     assert configured == expected
     assert configured != default
 
 
-def test_defaults_without_any_variable(clean_env):
-    config = create_app({"LOAD_MODEL": False}).config
-    assert config["MODELS"] == [] and config["MODEL_FAMILY"] is None and config["MODEL_INPUT_SIZE"] is None
-    assert config["API_TOKENS"] == [] and config["CORS_ORIGINS"] == []
-    assert config["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024 and config["MAX_BATCH"] == 16
-    assert config["EXECUTION_PROVIDERS"] == ["CPUExecutionProvider"]
+def test_defaults_without_any_variable_are_the_tables(clean_env):
+    clean_env.delenv("LOAD_MODEL")
+    config = config_module.from_environment()
+    for setting in SETTINGS:
+        if setting.app:
+            default = setting.default_value()
+            expected = list(default) if setting.kind == "list" else default
+            assert config[setting.key] == (expected or None if setting.name == "MODEL_INPUT_SIZE" else expected)
+    assert config["MODELS"] == [] and config["MODELS_SETTING"] == "MODELS"  # every embedded model
+    assert config["MODEL_FAMILY"] is None and config["MODEL_INPUT_SIZE"] is None
+
+
+def test_models_come_from_the_first_spelling_set(clean_env):
+    clean_env.setenv("MODEL_URL", "https://example.test/m.onnx")
+    clean_env.setenv("MODEL_PATH", "/models/custom.onnx")
+    config = config_module.from_environment()
+    assert (config["MODELS"], config["MODELS_SETTING"]) == (["/models/custom.onnx"], "MODEL_PATH")
+    clean_env.setenv("MODELS", "yolox_nano")
+    config = config_module.from_environment()
+    assert (config["MODELS"], config["MODELS_SETTING"]) == (["yolox_nano"], "MODELS")
 
 
 def test_blank_integer_takes_the_default(clean_env):
     clean_env.setenv("MAX_BATCH", "  ")
-    assert create_app({"LOAD_MODEL": False}).config["MAX_BATCH"] == 16
+    assert create_app().config["MAX_BATCH"] == SETTINGS_BY_NAME["MAX_BATCH"].default
 
 
 def test_explicit_config_overrides_the_environment(clean_env):
     clean_env.setenv("API_TOKENS", "from-env")
-    assert create_app({"LOAD_MODEL": False, "API_TOKENS": ["given"]}).config["API_TOKENS"] == ["given"]
+    assert create_app({"API_TOKENS": ["given"]}).config["API_TOKENS"] == ["given"]
 
 
-@pytest.mark.parametrize("name", INTEGER_VARS)
-def test_bad_integer_stops_with_a_clear_message(clean_env, name):
-    clean_env.setenv(name, "12MB")
+def test_load_model_false_starts_without_models(clean_env):
+    app = create_app()
+    assert "models" not in app.extensions
+    assert app.test_client().get("/readyz").status_code == 503
+
+
+@pytest.mark.parametrize("setting", INTEGER_APP_SETTINGS, ids=lambda setting: setting.name)
+def test_bad_integer_stops_with_a_clear_message(clean_env, setting):
+    clean_env.setenv(setting.name, "12MB")
     with pytest.raises(config_module.ConfigError) as stopped:  # not SystemExit: gunicorn would respawn workers
-        create_app({"LOAD_MODEL": False})
+        create_app()
     message = str(stopped.value)
-    assert name in message and "'12MB'" in message and "integer" in message
+    assert setting.name in message and "'12MB'" in message and f"an integer of at least {setting.minimum}" in message
 
 
-# env var -> the smallest value it accepts (MODEL_INPUT_SIZE and ORT_INTRA_OP_THREADS: 0 means "not set")
-MINIMUMS = {
-    "MAX_BATCH": 1,
-    "ANNOTATE_MAX_SIDE": 16,
-    "ANNOTATE_MAX_BYTES": 1,
-    "MAX_REQUEST_BYTES": 1,
-    "MAX_IMAGE_PIXELS": 1,
-    "MAX_IMAGE_SIDE": 1,
-    "ORT_INTRA_OP_THREADS": 0,
-    "MODEL_INPUT_SIZE": 0,
-    "MODEL_MAX_DOWNLOAD_BYTES": 1,
-    "REQUEST_TIMEOUT_S": 1,
-    "CACHE_BYTES": 0,
-    "CACHE_TTL_S": 1,
-    "TRUSTED_PROXIES": 0,
-    "WEB_CONCURRENCY": 0,
-}
-
-
-def test_every_integer_setting_has_a_minimum_tested_here():
-    assert set(MINIMUMS) == set(INTEGER_VARS)
-
-
-@pytest.mark.parametrize("name", sorted(MINIMUMS))
-def test_integer_below_its_minimum_stops_with_a_clear_message(clean_env, name):
-    clean_env.setenv(name, str(MINIMUMS[name] - 1))
+@pytest.mark.parametrize("setting", INTEGER_APP_SETTINGS, ids=lambda setting: setting.name)
+def test_integer_below_its_minimum_stops_with_a_clear_message(clean_env, setting):
+    clean_env.setenv(setting.name, str(setting.minimum - 1))
     with pytest.raises(config_module.ConfigError) as stopped:
-        create_app({"LOAD_MODEL": False})
+        create_app()
     message = str(stopped.value)
-    assert name in message and f"at least {MINIMUMS[name]}" in message
+    assert setting.name in message and f"at least {setting.minimum}" in message
 
 
-@pytest.mark.parametrize("name", sorted(MINIMUMS))
-def test_integer_at_its_minimum_is_accepted(clean_env, name):
-    clean_env.setenv(name, str(MINIMUMS[name]))
-    create_app({"LOAD_MODEL": False})
+@pytest.mark.parametrize("setting", INTEGER_APP_SETTINGS, ids=lambda setting: setting.name)
+def test_integer_at_its_minimum_is_accepted_and_used(clean_env, setting):
+    clean_env.setenv(setting.name, str(setting.minimum))
+    configured = create_app().config[setting.key]
+    # MODEL_INPUT_SIZE's 0 means "the model's own size".
+    assert configured == (None if setting.name == "MODEL_INPUT_SIZE" else setting.minimum)
 
 
 def test_annotate_format_is_jpeg_or_png(clean_env):
     clean_env.setenv("ANNOTATE_FORMAT", "gif")
     with pytest.raises(config_module.ConfigError, match="ANNOTATE_FORMAT must be one of jpeg, png, got 'gif'"):
-        create_app({"LOAD_MODEL": False})
+        create_app()
+
+
+@pytest.mark.parametrize(("name", "raw"), [("LOG_FORMAT", "xml"), ("LOG_LEVEL", "loud"), ("LOAD_MODEL", "maybe"),
+                                           ("CACHE_URL", "memcached://x"), ("RATE_LIMIT", "fast")])
+def test_other_bad_values_stop_the_app_by_name(clean_env, name, raw):
+    clean_env.setenv(name, raw)
+    with pytest.raises(config_module.ConfigError, match=f"configuration error: {name} must be .*, got '{raw}'"):
+        create_app()

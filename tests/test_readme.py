@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from tools.servers import ROOT, free_port
-from serving.settings import SETTINGS_BY_NAME as SERVING_SETTINGS
 
 README = (ROOT / "README.md").read_text()
 DOCS = {"api": (ROOT / "docs" / "api.md").read_text(), "settings": (ROOT / "docs" / "settings.md").read_text()}
@@ -67,47 +66,7 @@ def test_quick_start_is_exactly_the_two_make_commands_and_ci_runs_the_second():
     assert ci_commands == ["make test"]
 
 
-def test_every_setting_the_code_reads_is_in_the_configuration_table_and_nothing_else():
-    sources = [ROOT / "webapp" / "config.py", ROOT / "gunicorn.conf.py"]
-    read = set()
-    for source in sources:
-        read |= set(re.findall(r"""(?:environ\.get|_\w+|environ\[)\(?["']([A-Z][A-Z0-9_]+)["']""", source.read_text()))
-    read |= set(SERVING_SETTINGS)  # the gunicorn worker's own (serving/settings.py)
-    table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", DOCS["settings"], flags=re.M))
-    # SERVER_SOFTWARE is gunicorn's own marker (debug is forced off under it), not a setting.
-    assert read - {"SERVER_SOFTWARE"} == table
-
-
-def table_defaults() -> dict[str, str]:
-    """The configuration table's default column by variable."""
-    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|", DOCS["settings"], flags=re.M)
-    return {name: default.strip() for name, default in rows}
-
-
-def test_numeric_defaults_in_the_table_are_the_ones_the_code_uses(monkeypatch):
-    from webapp import config
-
-    defaults = table_defaults()
-    for name in defaults:
-        monkeypatch.delenv(name, raising=False)
-    settings = config.from_environment()
-    key_of = {"MAX_REQUEST_BYTES": "MAX_CONTENT_LENGTH"}  # Flask's own name for the body limit
-    gunicorn_conf = (ROOT / "gunicorn.conf.py").read_text()
-    checked = 0
-    for name, default in defaults.items():
-        number = re.match(r"\d+", default)
-        if number is None:
-            continue
-        key = key_of.get(name, name)
-        if key in settings:
-            assert settings[key] == int(number.group()), name
-        elif name in SERVING_SETTINGS:
-            assert SERVING_SETTINGS[name].default == int(number.group()), name
-        else:  # a gunicorn setting: `os.environ.get("NAME") or 30` or `os.environ.get('PORT', '5000')`
-            pattern = rf"""environ\.get\(["']{name}["'](?:\) or |, ["']){number.group()}\b"""
-            assert re.search(pattern, gunicorn_conf), f"{name}: README says {default}"
-        checked += 1
-    assert checked >= 8  # the table parsed: most rows have a plain number as default
+# docs/settings.md's table is generated from the settings table and checked by tests/test_settings.py.
 
 
 @pytest.fixture(scope="module")

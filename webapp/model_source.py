@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from inference import ModelError
+from serving.settings import SETTINGS_BY_NAME
 
 _CHUNK = 1 << 20
 
@@ -28,7 +29,7 @@ def resolve_model_path(config: dict, embedded: Path) -> Path:
     return embedded
 
 
-def download_model(url: str, cache_dir: Path, sha256: str = "", max_bytes: int = 500 * 1024 * 1024) -> Path:
+def download_model(url: str, cache_dir: Path, sha256: str = "", max_bytes: int = SETTINGS_BY_NAME["MODEL_MAX_DOWNLOAD_BYTES"].default) -> Path:
     """Download `url` once into `cache_dir` (named by the URL's hash) and return the cached path."""
     if not url.startswith(("http://", "https://")):
         raise ModelError(f"MODEL_URL must be an http(s) URL, got {url!r}")

@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from inference import ParameterError, PredictParams
 from inference.params import REQUEST_FIELDS
+from serving.settings import FALSE_WORDS, TRUE_WORDS
 
 from .errors import ApiError
 
@@ -22,8 +23,8 @@ _HEAD = 256  # characters searched for a data-URL prefix
 _WHITESPACE = b" \t\n\r\v\f"
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-_TRUE_WORDS = {"1", "true", "yes", "on"}
-_FALSE_WORDS = {"", "0", "false", "no", "off"}
+_TRUE_WORDS = set(TRUE_WORDS)
+_FALSE_WORDS = {"", *FALSE_WORDS}  # an empty form field is unticked
 
 
 @dataclass(frozen=True)
