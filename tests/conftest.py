@@ -1,7 +1,12 @@
-"""Shared fixtures: the app and client built from create_app, the real models, and the labelled photos."""
+"""Shared fixtures: the app and client built from create_app, the real models, and the labelled photos.
+
+Also the lanes' guard: a test without a `server`, `browser` or `slow` mark runs in the fast lane (`make check`),
+so it may not start a server process; one that tries fails at once, naming the program and the mark it needs.
+"""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +16,41 @@ from webapp.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
+SLOW_LANE_MARKS = ("server", "browser", "slow")  # the fast lane is -m "not server and not browser and not slow"
+# Programs that only tests of the slow lanes start (the playwright driver runs under node).
+SERVER_PROGRAMS = {"gunicorn", "chromium", "chrome", "headless_shell", "redis-server", "nginx", "node", "wrk"}
+_fast_lane_test: list[str] = []  # the node id of the fast-lane test running now, if one is
+
+
+def _started_programs(executable: object, argv: object) -> set[str]:
+    """Names of the server programs a subprocess.Popen call starts (as its executable, or `python -m name`)."""
+    words = [str(executable), *(argv if isinstance(argv, (list, tuple)) else [argv])]
+    return {Path(str(word)).name for word in words if word is not None} & SERVER_PROGRAMS
+
+
+def _refuse_servers_in_the_fast_lane(event: str, args: tuple) -> None:
+    """Audit hook: subprocess.Popen of a server program from a fast-lane test raises."""
+    if event == "subprocess.Popen" and _fast_lane_test:
+        started = _started_programs(args[0], args[1])
+        if started:
+            raise RuntimeError(f"{_fast_lane_test[0]} starts {', '.join(sorted(started))}: a test that starts a "
+                               f"server needs a mark ({', '.join(SLOW_LANE_MARKS)}), the fast lane starts none")
+
+
+sys.addaudithook(_refuse_servers_in_the_fast_lane)  # audit hooks stay for the process: it checks the flag above
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Mark the running test as fast-lane (no slow-lane mark) for the audit hook, from setup to teardown."""
+    fast = not any(item.get_closest_marker(mark) for mark in SLOW_LANE_MARKS)
+    if fast:
+        _fast_lane_test.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        if fast:
+            _fast_lane_test.clear()
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,14 @@ from werkzeug.test import TestResponse
 
 from inference import ModelError
 from inference.annotate import class_color
+from inference.catalog import embedded_model
+from inference.params import PARAMETERS
 from webapp.app import create_app
 from webapp.result_cache import NoCache
 
-DEFAULT_FEATURES = {"score_th": 0.3, "nms_iou": 0.4, "min_height": 0.03, "min_width": 0.03, "maxResults": 20}
+# The app fixture's default model (tests/conftest.py) and the defaults it answers with: the declared ones, then its own.
+DEFAULT_MODEL = embedded_model("yolox_nano")
+DEFAULT_FEATURES = {**{parameter.name: parameter.default for parameter in PARAMETERS}, **DEFAULT_MODEL.default_params}
 PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type, x-api-token"}
 
 

@@ -10,12 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inference import ParameterError, PredictParams
+from inference.params import PARAMETERS, REQUEST_FIELDS
+from serving.settings import SETTINGS_BY_NAME
 from webapp.errors import ApiError
 from webapp.parsing import PredictionTask, decode_base64, parse_json_body
 
-MAX_BATCH = 16
-FEATURE_NAMES = ["score_th", "nms_iou", "min_height", "min_width", "maxResults", "classes", "annotate"]
-DEFAULTS = PredictParams()
+MAX_BATCH = SETTINGS_BY_NAME["MAX_BATCH"].default
+FEATURE_NAMES = [*REQUEST_FIELDS, "annotate"]
 
 # Any JSON value orjson can write (its integers are 64-bit at most).
 json_scalars = (
@@ -61,29 +62,35 @@ def expect_api_error(error: ApiError) -> None:
     assert error.code and error.message
 
 
-@PROPERTY_SETTINGS
-@given(documents)
-def test_any_json_document_parses_to_slots_or_a_client_error(document):
+def expect_slots(body: bytes) -> None:
+    """`body` parses to one slot per entry of `requests` (a task, or that entry's client error), or fails whole."""
     try:
-        slots = parse_json_body(orjson.dumps(document), MAX_BATCH, one_model)
+        slots = parse_json_body(body, MAX_BATCH, one_model)
     except ApiError as error:
         expect_api_error(error)
         return
-    assert 1 <= len(slots) <= MAX_BATCH
-    for slot in slots:
+    entries = orjson.loads(body)["requests"]  # it parsed: a JSON object with a list of entries
+    assert 1 <= len(slots) == len(entries) <= MAX_BATCH
+    for slot, entry in zip(slots, entries, strict=True):
         if isinstance(slot, ApiError):
             expect_api_error(slot)
-        else:
-            assert isinstance(slot, PredictionTask) and isinstance(slot.image, bytes)
+            continue
+        assert isinstance(slot, PredictionTask) and isinstance(slot.image, bytes) and slot.model == "yolox_nano"
+        assert_params_in_range(slot.params)
+        features = entry.get("features")
+        assert_params_match(slot.params, features[0] if features else None, strings_allowed=False)
 
 
 @PROPERTY_SETTINGS
-@given(st.binary(max_size=200))
+@given(documents)
+def test_any_json_document_parses_to_slots_or_a_client_error(document):
+    expect_slots(orjson.dumps(document))
+
+
+@PROPERTY_SETTINGS
+@given(st.binary(max_size=200) | documents.map(orjson.dumps).map(lambda body: body[: len(body) // 2 or None]))
 def test_any_bytes_parse_or_fail_as_a_client_error(body):
-    try:
-        parse_json_body(body, MAX_BATCH, one_model)
-    except ApiError as error:
-        expect_api_error(error)
+    expect_slots(body)
 
 
 @PROPERTY_SETTINGS
@@ -118,6 +125,7 @@ def test_params_from_any_mapping_are_valid_or_a_parameter_error(values):
     except ParameterError:
         return
     assert_params_in_range(params)
+    assert_params_match(params, values, strings_allowed=False)
 
 
 @PROPERTY_SETTINGS
@@ -128,25 +136,40 @@ def test_form_strings_are_valid_params_or_a_parameter_error(values):
     except ParameterError:
         return
     assert_params_in_range(params)
+    assert_params_match(params, values, strings_allowed=True)
 
 
 def assert_params_in_range(params: PredictParams) -> None:
-    """Every field finite and inside its documented range."""
-    for value in (params.score_th, params.nms_iou, params.min_height, params.min_width):
-        assert isinstance(value, float) and math.isfinite(value) and 0 <= value <= 1
-    assert isinstance(params.max_results, int) and not isinstance(params.max_results, bool)
-    assert 0 <= params.max_results <= 1000
+    """Every field of its declared type, finite and inside its declared range (inference/params.py)."""
+    for parameter in PARAMETERS:
+        value = getattr(params, parameter.attribute)
+        assert type(value) is parameter.kind, parameter.name
+        assert math.isfinite(value) and parameter.minimum <= value <= parameter.maximum, parameter.name
 
 
-unit_interval = st.floats(min_value=0, max_value=1)
+def assert_params_match(params: PredictParams, values: object, *, strings_allowed: bool) -> None:
+    """Each field is what the request said, or its declared default where it said nothing."""
+    values = values if isinstance(values, dict) else {}
+    for parameter in PARAMETERS:
+        raw = values.get(parameter.name)
+        if raw is None or (strings_allowed and raw == ""):
+            expected = parameter.default
+        else:
+            expected = float(raw.strip()) if isinstance(raw, str) else raw
+        assert getattr(params, parameter.attribute) == expected, parameter.name
+
+
+def declared_range(parameter) -> st.SearchStrategy:
+    """Any value inside a parameter's declared range."""
+    if parameter.kind is int:
+        return st.integers(parameter.minimum, parameter.maximum)
+    return st.floats(min_value=parameter.minimum, max_value=parameter.maximum)
+
+
 valid_features = st.fixed_dictionaries(
     {},
     optional={
-        "score_th": unit_interval | st.none(),
-        "nms_iou": unit_interval | st.none(),
-        "min_height": unit_interval | st.none(),
-        "min_width": unit_interval | st.none(),
-        "maxResults": st.integers(0, 1000) | st.none(),
+        **{parameter.name: declared_range(parameter) | st.none() for parameter in PARAMETERS},
         "annotate": st.booleans() | st.none(),
     },
 )
@@ -162,11 +185,7 @@ def test_valid_requests_round_trip(items):
     for slot, (data, feature) in zip(slots, items, strict=True):
         assert isinstance(slot, PredictionTask)
         assert slot.image == data
-        expected = {name: feature.get(name) for name in ("score_th", "nms_iou", "min_height", "min_width")}
-        for name, value in expected.items():
-            assert getattr(slot.params, name) == (getattr(DEFAULTS, name) if value is None else value)
-        max_results = feature.get("maxResults")
-        assert slot.params.max_results == (DEFAULTS.max_results if max_results is None else max_results)
+        assert_params_match(slot.params, feature, strings_allowed=False)
         assert slot.annotate is bool(feature.get("annotate"))
 
 
