@@ -3,6 +3,7 @@
 Also the lanes' guard: a test without a `server`, `browser` or `slow` mark runs in the fast lane (`make check`),
 so it may not start a server process; one that tries fails at once, naming the program and the mark it needs.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from inference import Detector
 from webapp.app import create_app
@@ -33,9 +35,14 @@ def _refuse_servers_in_the_fast_lane(event: str, args: tuple) -> None:
     if event == "subprocess.Popen" and _fast_lane_test:
         started = _started_programs(args[0], args[1])
         if started:
-            raise RuntimeError(f"{_fast_lane_test[0]} starts {', '.join(sorted(started))}: a test that starts a "
-                               f"server needs a mark ({', '.join(SLOW_LANE_MARKS)}), the fast lane starts none")
+            raise RuntimeError(
+                f"{_fast_lane_test[0]} starts {', '.join(sorted(started))}: a test that starts a "
+                f"server needs a mark ({', '.join(SLOW_LANE_MARKS)}), the fast lane starts none"
+            )
 
+
+# `make check` passes --hypothesis-profile=check: property tests scale their examples to it (tests/test_properties.py).
+hypothesis_settings.register_profile("check", max_examples=20)
 
 sys.addaudithook(_refuse_servers_in_the_fast_lane)  # audit hooks stay for the process: it checks the flag above
 

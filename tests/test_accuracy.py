@@ -16,6 +16,7 @@ from inference.labels import coco_class_names
 CARD = Path(__file__).resolve().parent.parent / "inference" / "models" / "MODEL_CARD.md"
 
 
+@pytest.mark.slow  # the whole dev set through the model
 def test_default_model_meets_its_coco_ap_on_the_dev_set():
     model = embedded_model(DEFAULT_MODEL)
     score = evaluate(model.load(intra_op_threads=1), warm_up=False)

@@ -1,4 +1,5 @@
 """Every variable of the settings table the app takes reaches app.config; bad values fail with a clear message."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,11 @@ ENV_CASES = {
     "MODEL_LABELS": ("/models/labels.txt", "MODEL_LABELS", "/models/labels.txt"),
     "MODEL_INPUT_SIZE": ("640", "MODEL_INPUT_SIZE", 640),
     "ORT_INTRA_OP_THREADS": ("3", "ORT_INTRA_OP_THREADS", 3),
-    "EXECUTION_PROVIDERS": ("CUDAExecutionProvider, CPUExecutionProvider", "EXECUTION_PROVIDERS",
-                            ["CUDAExecutionProvider", "CPUExecutionProvider"]),
+    "EXECUTION_PROVIDERS": (
+        "CUDAExecutionProvider, CPUExecutionProvider",
+        "EXECUTION_PROVIDERS",
+        ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    ),
     "API_TOKENS": ("one,two , three", "API_TOKENS", ["one", "two", "three"]),
     "INFO_REQUIRES_TOKEN": ("yes", "INFO_REQUIRES_TOKEN", True),
     "METRICS_REQUIRES_TOKEN": ("no", "METRICS_REQUIRES_TOKEN", False),
@@ -144,8 +148,16 @@ def test_annotate_format_is_jpeg_or_png(clean_env):
         create_app()
 
 
-@pytest.mark.parametrize(("name", "raw"), [("LOG_FORMAT", "xml"), ("LOG_LEVEL", "loud"), ("LOAD_MODEL", "maybe"),
-                                           ("CACHE_URL", "memcached://x"), ("RATE_LIMIT", "fast")])
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("LOG_FORMAT", "xml"),
+        ("LOG_LEVEL", "loud"),
+        ("LOAD_MODEL", "maybe"),
+        ("CACHE_URL", "memcached://x"),
+        ("RATE_LIMIT", "fast"),
+    ],
+)
 def test_other_bad_values_stop_the_app_by_name(clean_env, name, raw):
     clean_env.setenv(name, raw)
     with pytest.raises(config_module.ConfigError, match=f"configuration error: {name} must be .*, got '{raw}'"):

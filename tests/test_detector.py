@@ -157,6 +157,7 @@ PHOTOS = [
 ]
 
 
+@pytest.mark.slow  # many threads over both models: a stress run
 @pytest.mark.parametrize("model", ["yolox", "deimv2"])
 def test_threads_get_the_same_results_as_sequential_calls(request, model, photo_bytes) -> None:
     detector = request.getfixturevalue(model)

@@ -10,6 +10,8 @@ from playwright.sync_api import sync_playwright
 from tools.browser_helpers import launch_chromium, open_page, wait_for_answer, wait_until, watch_page
 from tools.servers import ROOT, gunicorn_server
 
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
 COFFEE = ROOT / "tests" / "data" / "photos" / "coffee.jpg"
 FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # chromium's test pattern
 

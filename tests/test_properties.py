@@ -1,4 +1,5 @@
 """Property tests (hypothesis) of request parsing: any JSON is a clean 4xx or a task, never a crash or a 5xx."""
+
 from __future__ import annotations
 
 import base64
@@ -35,7 +36,9 @@ json_values = st.recursive(
 base64_like = st.binary(max_size=64).map(lambda data: base64.b64encode(data).decode()) | st.text(
     alphabet="ABCDabcd0123+/=-_:;,. \n\u00e9", max_size=24
 )
-features = st.dictionaries(st.sampled_from(FEATURE_NAMES), json_values | st.floats(-2, 2) | st.integers(-5, 2000), max_size=5)
+features = st.dictionaries(
+    st.sampled_from(FEATURE_NAMES), json_values | st.floats(-2, 2) | st.integers(-5, 2000), max_size=5
+)
 entries = st.fixed_dictionaries(
     {},
     optional={
@@ -46,7 +49,13 @@ entries = st.fixed_dictionaries(
 shaped_documents = st.fixed_dictionaries({"requests": st.lists(entries | json_values, max_size=4) | json_values})
 documents = shaped_documents | json_values
 
-PROPERTY_SETTINGS = settings(max_examples=300, deadline=None)
+
+def examples(full_run: int) -> int:
+    """`full_run` examples under hypothesis' default profile (100 per test), proportionally fewer under `make check`'s."""
+    return max(10, full_run * settings.default.max_examples // 100)
+
+
+PROPERTY_SETTINGS = settings(max_examples=examples(300), deadline=None)
 
 
 def one_model(requested: str | None) -> tuple[str, dict]:
@@ -129,7 +138,11 @@ def test_params_from_any_mapping_are_valid_or_a_parameter_error(values):
 
 
 @PROPERTY_SETTINGS
-@given(st.dictionaries(st.sampled_from(FEATURE_NAMES), st.text(max_size=12) | st.sampled_from(["nan", "inf", "-0", "1e9", " 0.5 "])))
+@given(
+    st.dictionaries(
+        st.sampled_from(FEATURE_NAMES), st.text(max_size=12) | st.sampled_from(["nan", "inf", "-0", "1e9", " 0.5 "])
+    )
+)
 def test_form_strings_are_valid_params_or_a_parameter_error(values):
     try:
         params = PredictParams.from_mapping(values, strings_allowed=True)
@@ -178,8 +191,11 @@ valid_features = st.fixed_dictionaries(
 @PROPERTY_SETTINGS
 @given(st.lists(st.tuples(st.binary(min_size=1, max_size=100), valid_features), min_size=1, max_size=MAX_BATCH))
 def test_valid_requests_round_trip(items):
-    document = {"requests": [{"image": {"content": base64.b64encode(data).decode()}, "features": [feature]}
-                             for data, feature in items]}
+    document = {
+        "requests": [
+            {"image": {"content": base64.b64encode(data).decode()}, "features": [feature]} for data, feature in items
+        ]
+    }
     slots = parse_json_body(orjson.dumps(document), MAX_BATCH, one_model)
     assert len(slots) == len(items)
     for slot, (data, feature) in zip(slots, items, strict=True):
@@ -190,7 +206,7 @@ def test_valid_requests_round_trip(items):
 
 
 # Through the whole app: the test client, every hook and error handler.
-CLIENT_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CLIENT_SETTINGS = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @CLIENT_SETTINGS
@@ -204,8 +220,11 @@ def test_any_json_document_gets_a_json_answer_and_never_a_5xx(app, document):
 
 
 @CLIENT_SETTINGS
-@given(st.dictionaries(st.sampled_from(FEATURE_NAMES), st.text(max_size=12), max_size=4),
-       st.binary(max_size=64), st.text(max_size=30))
+@given(
+    st.dictionaries(st.sampled_from(FEATURE_NAMES), st.text(max_size=12), max_size=4),
+    st.binary(max_size=64),
+    st.text(max_size=30),
+)
 def test_any_form_gets_a_json_answer_and_never_a_5xx(app, fields, image, filename):
     data = {**fields, "image": (io.BytesIO(image), filename or "x.jpg", "image/jpeg")}
     response = app.test_client().post("/api/predict", data=data, content_type="multipart/form-data")

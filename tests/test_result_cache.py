@@ -46,6 +46,7 @@ def without_timings(slot: dict) -> dict:
     return {key: value for key, value in slot.items() if key != "timings_ms"}
 
 
+@pytest.mark.slow  # every parameter set through two apps and both models
 @pytest.mark.parametrize("model", ["yolox_nano", "deimv2_femto"])
 def test_cached_answers_equal_uncached_ones_for_many_parameter_sets(cached_app, uncached_app, photo_bytes, model):
     image = photo_bytes("motorcycle_left.jpg")
@@ -143,6 +144,7 @@ def _fill(directory: str, start: int) -> None:
         cache.put("m" * 64, f"{i:064x}", Candidates.from_class_scores(np.zeros((200, 4), np.float32), scores, (9, 9)))
 
 
+@pytest.mark.slow  # a load run of concurrent writers
 def test_cache_stays_under_its_bound_with_concurrent_writers(tmp_path):
     """Two processes write 200 entries of ~190 KB each into a 2 MB cache: it stays bounded and readable."""
     context = multiprocessing.get_context("spawn")

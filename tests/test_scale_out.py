@@ -88,6 +88,7 @@ def router(instances):
 # --- the shared cache ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_an_image_sent_to_one_instance_is_answered_by_the_other_by_its_sha256(instances, redis, photo_bytes):
     a, b = instances
     image = photo_bytes("astronaut.jpg")
@@ -105,6 +106,7 @@ def test_an_image_sent_to_one_instance_is_answered_by_the_other_by_its_sha256(in
     assert int(redis.command("MEMORY", "USAGE", key)) < 64 * 1024  # compact: Candidates.to_bytes()
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_sha256_requests_through_the_router_hit_either_instance(router, instances, photo_bytes):
     image = photo_bytes("coffee.jpg")
     with session_from("127.0.0.11") as client:
@@ -122,6 +124,7 @@ def predict_status(client: requests.Session, url: str, body: dict, headers: dict
     return client.post(url + "/api/predict", json=body, headers=headers or {}, timeout=30)
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_limits_hold_across_both_instances_and_other_clients_are_served(router, instances, photo_bytes):
     image = photo_bytes("grace_hopper.jpg")
     served_before = [metric(s.url, "http_requests_total", endpoint="api.predict", status="200") for s in instances]
@@ -142,6 +145,7 @@ def test_limits_hold_across_both_instances_and_other_clients_are_served(router, 
     assert served.status_code == 200
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_a_refusal_is_held_while_the_worker_serves_other_clients(router, photo_bytes):
     image = photo_bytes("grace_hopper.jpg")
     with session_from("127.0.0.16") as hammering, session_from("127.0.0.17") as other:
@@ -162,6 +166,7 @@ def test_a_refusal_is_held_while_the_worker_serves_other_clients(router, photo_b
     assert served_at < refused_at
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_each_image_of_a_batch_counts(router, photo_bytes):
     image = photo_bytes("rocket.jpg")
     with session_from("127.0.0.4") as sender, session_from("127.0.0.5") as batcher:
@@ -170,6 +175,7 @@ def test_each_image_of_a_batch_counts(router, photo_bytes):
         assert [predict_status(batcher, router.url, by_sha256(image)).status_code for _ in range(3)] == [200, 200, 429]
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_health_readiness_and_metrics_are_never_limited(router):
     unknown = {"requests": [{"image": {"sha256": "0" * 64}}]}  # 404 image_not_cached, but it counts
     with session_from("127.0.0.7") as greedy:
@@ -181,6 +187,7 @@ def test_health_readiness_and_metrics_are_never_limited(router):
 # --- Redis killed mid-test -------------------------------------------------------------------------------------
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_a_redis_outage_costs_the_cache_not_the_answers(instances, redis, photo_bytes):
     a, b = instances
     first, second, third = (photo_bytes(name) for name in ("chelsea.png", "motorcycle_left.jpg", "retina.jpg"))
@@ -285,6 +292,7 @@ def test_an_unreachable_redis_is_a_miss_then_skipped_for_a_pause(caplog):
     assert sum("going on without it" in record.getMessage() for record in caplog.records) == 1
 
 
+@pytest.mark.server  # Redis, nginx and gunicorn on loopback
 def test_an_unusable_redis_entry_is_a_miss(redis):
     cache = RedisCache(redis.url, ttl_s=60)
     redis.command("SET", KEY_PREFIX + cache_key("m" * 64, "j" * 64), "not candidates")

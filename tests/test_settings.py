@@ -23,8 +23,14 @@ from tools import make_settings_doc
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 # A value each kind refuses. Text and lists take anything.
-GARBAGE = {"int": "12MB", "number": "fast", "flag": "maybe", "choice": "gif", "redis_url": "http://cache.test",
-           "rate_limit": "lots per day"}  # fmt: skip
+GARBAGE = {
+    "int": "12MB",
+    "number": "fast",
+    "flag": "maybe",
+    "choice": "gif",
+    "redis_url": "http://cache.test",
+    "rate_limit": "lots per day",
+}
 CHECKED = [setting for setting in SETTINGS if setting.kind in GARBAGE]
 # Read straight from the environment on purpose: gunicorn's marker, and the folder gunicorn.conf.py sets for
 # prometheus_client (which reads it itself).
@@ -49,7 +55,9 @@ def names_read(pattern: str) -> dict[str, set[str]]:
 
 def test_every_variable_the_server_reads_is_declared_in_the_table():
     declared = set(SETTINGS_BY_NAME) | READ_ELSEWHERE
-    read = names_read(r"""(?:os\.environ\.get|getenv|os\.environ\[|_setting|settings\.read|\bread)\(?\s*["']([A-Z][A-Z0-9_]+)["']""")
+    read = names_read(
+        r"""(?:os\.environ\.get|getenv|os\.environ\[|_setting|settings\.read|\bread)\(?\s*["']([A-Z][A-Z0-9_]+)["']"""
+    )
     assert read, "the scan finds the reads"
     undeclared = {path: names - declared for path, names in read.items() if names - declared}
     assert undeclared == {}
@@ -153,9 +161,13 @@ def test_folders_are_worked_out_at_start_up():
 
 def test_checking_the_environment_works_out_no_default():
     """gunicorn's master checks every variable: it must not import the model runtime for a default."""
-    code = ("import sys; from serving import settings; settings.check_environment({'MAX_BATCH': '4'}); "
-            "print(sorted(name for name in ('inference', 'onnxruntime', 'flask') if name in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    code = (
+        "import sys; from serving import settings; settings.check_environment({'MAX_BATCH': '4'}); "
+        "print(sorted(name for name in ('inference', 'onnxruntime', 'flask') if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -200,6 +212,8 @@ def test_gunicorn_conf_takes_its_defaults_from_the_table(gunicorn_conf):
     assert conf["bind"] == f"0.0.0.0:{default['PORT']}"
     assert conf["worker_connections"] == default["GUNICORN_WORKER_CONNECTIONS"]
     assert conf["max_requests"] == default["GUNICORN_MAX_REQUESTS"]
-    assert conf["timeout"] == conf["graceful_timeout"] == default["REQUEST_TIMEOUT_S"] + settings.GUNICORN_TIMEOUT_MARGIN_S
+    assert (
+        conf["timeout"] == conf["graceful_timeout"] == default["REQUEST_TIMEOUT_S"] + settings.GUNICORN_TIMEOUT_MARGIN_S
+    )
     assert conf["worker_class"] == conf["WORKER_CLASSES"][default["GUNICORN_WORKER_CLASS"]]
     assert set(conf["WORKER_CLASSES"]) == set(SETTINGS_BY_NAME["GUNICORN_WORKER_CLASS"].choices)
