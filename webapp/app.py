@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.debug = False
     init_request_logging(app)
 
-    if app.config.get("LOAD_MODEL", True):
+    if app.config["LOAD_MODEL"]:  # false: no models (tests and tools that need only the routes)
         models = load_models(app.config)  # a ModelError says which setting to fix (webapp/wsgi.py prints it)
         app.extensions["models"] = models
         for model in models.entries:
