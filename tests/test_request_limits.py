@@ -7,6 +7,7 @@ import io
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -138,3 +139,16 @@ def test_a_million_class_names_get_a_422_at_once_while_health_answers_and_no_wor
             f"median {seconds[len(seconds) // 2]:.3f} s, max {seconds[-1]:.3f} s; /healthz meanwhile "
             f"({len(health)}): median {health[len(health) // 2] * 1000:.1f} ms, max {health[-1] * 1000:.1f} ms"
         )
+
+
+def test_the_api_doc_states_the_declared_limits():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text()
+    limits = REQUEST_LIMITS
+    for phrase in (
+        f"at most {limits.classes} names or ids, a name at most {limits.class_name} characters",
+        f"`classes` at most {limits.classes} entries of at most {limits.class_name} characters",
+        f"`classes` field at most {limits.classes_field} characters",
+        f"`model` at most {limits.model_name} characters",
+        f"`features` at most {limits.features} entries",
+    ):
+        assert phrase in text, phrase
