@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import time
 from collections.abc import Sequence
@@ -102,6 +103,8 @@ class Detector:
             warm_up_ms=round(warm_up_ms, 1),
         )
         self._class_lookup = class_lookup(names)
+        # A batch's images usually share one class filter: resolved once, not once per image.
+        self._resolve_classes = functools.lru_cache(maxsize=32)(self._class_ids)
 
     @property
     def session(self) -> ort.InferenceSession:
@@ -112,7 +115,11 @@ class Detector:
         """Class names (any case and spacing, COCO or darknet spelling) or ids -> ids; unknown ones are an error.
 
         One dict lookup per name (the table is built at load): the cost grows with the names asked for, not with
-        names x the model's classes."""
+        names x the model's classes; a list asked for again (the next image of a batch) is not looked up again."""
+        return list(self._resolve_classes(tuple(classes)))
+
+    def _class_ids(self, classes: tuple[str | int, ...]) -> tuple[int, ...]:
+        """class_ids_for, uncached."""
         ids = set()
         count = len(self.info.class_names)
         for item in classes:
@@ -123,7 +130,7 @@ class Detector:
                 ids.add(found)
             else:
                 raise ParameterError(f"unknown class {item!r}; the model knows {count} classes, see /api/model")
-        return sorted(ids)
+        return tuple(sorted(ids))
 
     def decode(self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> DecodedImage:
         """Decode image bytes, skipping JPEG detail finer than this model's resize keeps."""

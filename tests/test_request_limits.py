@@ -67,13 +67,15 @@ def test_long_model_names_and_features_lists_are_refused(client, photo_bytes):
         assert "mmmmmmmmmm" * 10 not in error["message"]  # the value is not echoed
 
 
-def test_the_class_lookup_costs_one_key_per_name_asked_not_per_name_times_classes(detector, monkeypatch):
+def test_the_class_lookup_costs_one_key_per_name_asked_once_per_filter(detector, monkeypatch):
     calls = []
     original = labels.class_key
     monkeypatch.setattr("inference.detector.class_key", lambda name: calls.append(name) or original(name))
-    asked = [name.upper() for name in coco_class_names()] * 10 + ["motorbike", "TV monitor"]
+    asked = [name.upper() for name in coco_class_names()] * 10 + ["motorbike", "TV monitor", "tv_monitor"]
     assert detector.class_ids_for(asked) == list(range(80))
     assert len(calls) == len(asked)  # a scan of the model's 80 names per asked name made 80x as many
+    assert detector.class_ids_for(list(asked)) == list(range(80))  # the next image of a batch, the same filter
+    assert len(calls) == len(asked)
 
 
 def test_the_lookup_table_matches_a_scan_of_the_names_with_aliases():
