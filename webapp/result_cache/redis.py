@@ -38,7 +38,7 @@ class RedisCache:
         key = KEY_PREFIX + cache_key(model_sha256, image_key)
         try:
             data = self._redis.get(key)
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError) as exc:
             self._failed("get", exc)
             return None
         self._outage.succeeded()
@@ -57,12 +57,12 @@ class RedisCache:
             return
         try:
             self._redis.set(KEY_PREFIX + cache_key(model_sha256, image_key), candidates.to_bytes(), ex=self._ttl_s)
-        except redis.RedisError as exc:  # also Redis's "OOM command not allowed" under maxmemory with noeviction
+        except (redis.RedisError, OSError) as exc:  # also "OOM command not allowed" under maxmemory with noeviction
             self._failed("put", exc)
             return
         self._outage.succeeded()
 
-    def _failed(self, operation: str, exc: redis.RedisError) -> None:
+    def _failed(self, operation: str, exc: Exception) -> None:
         CACHE_ERRORS.labels(operation).inc()
         self._outage.failed(exc)
 
