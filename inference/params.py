@@ -123,7 +123,7 @@ def _number(parameter: Parameter, raw: Any, strings_allowed: bool) -> float | in
         try:
             raw = float(raw.strip())
         except ValueError:
-            raise ParameterError(f"{name} must be a number, got {raw!r}") from None
+            raise ParameterError(f"{name} must be a number, got {_shown(raw)}") from None
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise ParameterError(f"{name} must be a number, got {type(raw).__name__}")
     if isinstance(raw, float) and not math.isfinite(raw):  # ints may be too big for math.isnan; ranges catch them

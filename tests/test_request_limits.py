@@ -154,3 +154,10 @@ def test_the_api_doc_states_the_declared_limits():
         f"`features` at most {limits.features} entries",
     ):
         assert phrase in text, phrase
+
+
+def test_a_long_form_value_is_not_echoed_in_the_error(client):
+    for field in ("score_th", "annotate"):
+        answer = client.post("/api/predict", data={"image_sha256": "0" * 64, field: "x" * 100_000})
+        assert answer.status_code == 422, field
+        assert len(answer.get_data()) < 1000, field

@@ -179,7 +179,7 @@ def _form_flag(value: str) -> bool:
         return True
     if lowered in _FALSE_WORDS:
         return False
-    raise ParameterError(f"annotate must be true or false, got {value!r}")
+    raise ParameterError(f"annotate must be true or false, got {value[:40]!r}")
 
 
 def _check_batch_size(count: int, max_batch: int) -> None:
