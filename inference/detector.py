@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from .errors import ModelError, ParameterError
 from .families import FAMILIES, Family, detect_family
 from .families.detr import target_size_feeds
 from .image_decoding import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, DecodedImage, decode_image
-from .labels import coco_class_names, find_class, read_labels_file
+from .labels import class_key, class_lookup, coco_class_names, read_labels_file
 from .params import PredictParams
 from .postprocess import select_detections
 from .preprocess import prepare_input
@@ -101,6 +102,9 @@ class Detector:
             providers=tuple(self._session.get_providers()),
             warm_up_ms=round(warm_up_ms, 1),
         )
+        self._class_lookup = class_lookup(names)
+        # A batch's images usually share one class filter: resolved once, not once per image.
+        self._resolve_classes = functools.lru_cache(maxsize=32)(self._class_ids)
 
     @property
     def session(self) -> ort.InferenceSession:
@@ -108,17 +112,25 @@ class Detector:
         return self._session
 
     def class_ids_for(self, classes: Sequence[str | int]) -> list[int]:
-        """Class names (any case and spacing, COCO or darknet spelling) or ids -> ids; unknown ones are an error."""
-        ids = []
+        """Class names (any case and spacing, COCO or darknet spelling) or ids -> ids; unknown ones are an error.
+
+        One dict lookup per name (the table is built at load): the cost grows with the names asked for, not with
+        names x the model's classes; a list asked for again (the next image of a batch) is not looked up again."""
+        return list(self._resolve_classes(tuple(classes)))
+
+    def _class_ids(self, classes: tuple[str | int, ...]) -> tuple[int, ...]:
+        """class_ids_for, uncached."""
+        ids = set()
+        count = len(self.info.class_names)
         for item in classes:
-            found = find_class(item, self.info.class_names) if isinstance(item, str) else None
-            if isinstance(item, int) and 0 <= item < len(self.info.class_names):
-                ids.append(item)
+            found = self._class_lookup.get(class_key(item)) if isinstance(item, str) else None
+            if isinstance(item, int) and 0 <= item < count:
+                ids.add(item)
             elif found is not None:
-                ids.append(found)
+                ids.add(found)
             else:
-                raise ParameterError(f"unknown class {item!r}; the model knows {len(self.info.class_names)} classes, see /api/model")
-        return sorted(set(ids))
+                raise ParameterError(f"unknown class {item!r}; the model knows {count} classes, see /api/model")
+        return tuple(sorted(ids))
 
     def decode(self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> DecodedImage:
         """Decode image bytes, skipping JPEG detail finer than this model's resize keeps."""

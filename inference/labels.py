@@ -53,9 +53,19 @@ def _alias_groups() -> dict[str, frozenset[str]]:
 
 def find_class(name: str, class_names: Sequence[str]) -> int | None:
     """The index of `name` among `class_names`, matching case- and space-insensitively and through aliases."""
-    keys = [class_key(candidate) for candidate in class_names]
-    wanted = class_key(name)
-    for key in (wanted, *sorted(_alias_groups().get(wanted, ()))):
-        if key in keys:
-            return keys.index(key)
-    return None
+    return class_lookup(class_names).get(class_key(name))
+
+
+def class_lookup(class_names: Sequence[str]) -> dict[str, int]:
+    """Each accepted spelling's key -> its class index: the first class with that key, else with an alias's key
+    (the aliases tried in sorted order). Built once per model, so a name costs one dict lookup, not a scan."""
+    lookup: dict[str, int] = {}
+    for index, name in enumerate(class_names):
+        lookup.setdefault(class_key(name), index)
+    direct = dict(lookup)
+    for wanted, group in _alias_groups().items():
+        if wanted not in direct:
+            found = next((direct[key] for key in sorted(group) if key in direct), None)
+            if found is not None:
+                lookup[wanted] = found
+    return lookup

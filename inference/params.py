@@ -45,6 +45,28 @@ PARAMETERS: tuple[Parameter, ...] = (
               "keep at most this many, best first", (1, 100, 1)),
 )  # fmt: skip
 PARAMETERS_BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """The most each list or string of a request may hold (the numeric PARAMETERS carry their own ranges).
+
+    Checked where each is parsed (here and webapp/parsing.py), before any work per item; webapp/openapi.py
+    publishes them as maxItems / maxLength. The images per request are MAX_BATCH, a setting.
+    """
+
+    classes: int = 1000  # names or ids in one class filter
+    class_name: int = 100  # characters of one class name
+    model_name: int = 200  # characters of a model name
+    features: int = 16  # entries of `features` (only the first is read)
+
+    @property
+    def classes_field(self) -> int:
+        """Characters of a form's comma-separated class filter: the most names, each with a comma and a space."""
+        return self.classes * (self.class_name + 2)
+
+
+REQUEST_LIMITS = RequestLimits()
 # The class filter: names or ids; not numeric, so not in PARAMETERS.
 CLASSES_HELP = "keep only these classes (names or ids; a comma-separated string in a form)"
 # Every parameter a request may carry in features[0] (or as a form field).
@@ -101,7 +123,7 @@ def _number(parameter: Parameter, raw: Any, strings_allowed: bool) -> float | in
         try:
             raw = float(raw.strip())
         except ValueError:
-            raise ParameterError(f"{name} must be a number, got {raw!r}") from None
+            raise ParameterError(f"{name} must be a number, got {_shown(raw)}") from None
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise ParameterError(f"{name} must be a number, got {type(raw).__name__}")
     if isinstance(raw, float) and not math.isfinite(raw):  # ints may be too big for math.isnan; ranges catch them
@@ -119,13 +141,30 @@ def _classes(raw: Any, strings_allowed: bool) -> tuple[str | int, ...] | None:
     """A list of class names or ids (a comma-separated string from a form)."""
     if raw is None or (strings_allowed and raw == ""):  # an empty form field means "all", like other defaults
         return None
+    limits = REQUEST_LIMITS
     if strings_allowed and isinstance(raw, str):
+        if len(raw) > limits.classes_field:
+            raise ParameterError(f"classes may be at most {limits.classes_field} characters, got {len(raw)}")
         raw = [part.strip() for part in raw.split(",") if part.strip()]
         # ASCII digits only: "²".isdigit() is True but int() refuses it, and "١" would silently be class 1.
-        raw = [int(part) if part.isascii() and part.isdigit() else part for part in raw]
+        raw = [
+            int(part) if part.isascii() and part.isdigit() and len(part) <= limits.class_name else part for part in raw
+        ]
     if not isinstance(raw, list) or not raw:
         raise ParameterError("classes must be a non-empty list of class names or ids")
+    if len(raw) > limits.classes:  # before any work per name: a long list must cost nothing
+        raise ParameterError(f"classes may hold at most {limits.classes} names or ids, got {len(raw)}")
     for item in raw:
         if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise ParameterError(f"classes must hold class names or ids, got {item!r}")
+            raise ParameterError(f"classes must hold class names or ids, got {_shown(item)}")
+        if isinstance(item, str) and len(item) > limits.class_name:
+            raise ParameterError(f"a class name may be at most {limits.class_name} characters, got {len(item)}")
     return tuple(raw)
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, cut short (a request may send anything)."""
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "an object"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

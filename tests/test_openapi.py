@@ -146,3 +146,29 @@ def test_info_and_health_responses_match_the_document(client, document, closed_c
     answer = client.get(path)
     assert answer.status_code == 200
     assert_matches_document(document, closed_components, path, "get", answer)
+
+
+def test_the_published_list_and_string_limits_are_the_ones_enforced(client, document, photo_bytes):
+    """maxItems / maxLength come from REQUEST_LIMITS; one item or character more is a 422, the limit itself is not."""
+    from inference.params import REQUEST_LIMITS
+
+    schemas = document["components"]["schemas"]
+    classes, model = schemas["Features"]["properties"]["classes"], schemas["Features"]["properties"]["model"]
+    features = schemas["PredictRequest"]["properties"]["requests"]["items"]["properties"]["features"]
+    form = schemas["PredictForm"]["properties"]
+    assert (classes["maxItems"], classes["items"]["oneOf"][0]["maxLength"], model["maxLength"], features["maxItems"],
+            form["classes"]["maxLength"], form["model"]["maxLength"]) == (
+        REQUEST_LIMITS.classes, REQUEST_LIMITS.class_name, REQUEST_LIMITS.model_name, REQUEST_LIMITS.features,
+        REQUEST_LIMITS.classes_field, REQUEST_LIMITS.model_name)  # fmt: skip
+    image = base64.b64encode(photo_bytes("coffee.jpg")).decode()
+    cases = {  # features[0] at the documented bound, and one over it
+        "classes": lambda n: {"classes": ["cup"] * n},
+        "class name": lambda n: {"classes": ["c" * n]},
+    }
+    bounds = {"classes": classes["maxItems"], "class name": classes["items"]["oneOf"][0]["maxLength"]}
+    for name, feature in cases.items():
+        at, over = (client.post("/api/predict", json={"requests": [{"image": {"content": image},
+                                                                    "features": [feature(n)]}]})
+                    for n in (bounds[name], bounds[name] + 1))  # fmt: skip
+        assert at.status_code in (200, 422) and "at most" not in str(at.get_json()), name
+        assert over.status_code == 422 and "at most" in over.get_json()["error"]["message"], name

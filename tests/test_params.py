@@ -109,3 +109,43 @@ def test_classes_from_a_comma_separated_form_field() -> None:
 def test_bad_classes_are_refused(classes, message) -> None:
     with pytest.raises(ParameterError, match=re.escape(message)):
         PredictParams.from_mapping({"classes": classes})
+
+
+def test_classes_at_the_limit_are_accepted_and_one_more_is_refused_before_any_work() -> None:
+    from inference.params import REQUEST_LIMITS
+
+    names = ["person"] * REQUEST_LIMITS.classes
+    assert len(PredictParams.from_mapping({"classes": names}).classes) == REQUEST_LIMITS.classes
+    with pytest.raises(ParameterError, match=f"classes may hold at most {REQUEST_LIMITS.classes} names or ids, got 1000000"):
+        PredictParams.from_mapping({"classes": ["person"] * 1_000_000})
+    form = ",".join(["person"] * (REQUEST_LIMITS.classes + 1))
+    with pytest.raises(ParameterError, match="classes may hold at most"):
+        PredictParams.from_mapping({"classes": form}, strings_allowed=True)
+
+
+@pytest.mark.parametrize("strings_allowed", [False, True])
+def test_long_class_names_and_form_fields_are_refused_without_echoing_them(strings_allowed) -> None:
+    from inference.params import REQUEST_LIMITS
+
+    longest = "x" * REQUEST_LIMITS.class_name
+    too_long = longest + "x"
+    given = (lambda names: ",".join(names)) if strings_allowed else list
+    assert PredictParams.from_mapping({"classes": given([longest])}, strings_allowed=strings_allowed).classes == (longest,)
+    with pytest.raises(ParameterError, match=f"at most {REQUEST_LIMITS.class_name} characters, got {len(too_long)}$"):
+        PredictParams.from_mapping({"classes": given([too_long])}, strings_allowed=strings_allowed)
+    digits = "9" * 5000  # int() of this many digits raises in Python: it must stay a (too long) name
+    with pytest.raises(ParameterError, match="at most"):
+        PredictParams.from_mapping({"classes": given([digits])}, strings_allowed=strings_allowed)
+
+
+def test_a_form_class_field_longer_than_any_allowed_list_is_refused_before_splitting() -> None:
+    from inference.params import REQUEST_LIMITS
+
+    field = "," * (REQUEST_LIMITS.classes_field + 1)
+    with pytest.raises(ParameterError, match=f"classes may be at most {REQUEST_LIMITS.classes_field} characters"):
+        PredictParams.from_mapping({"classes": field}, strings_allowed=True)
+
+
+def test_a_nested_value_in_classes_is_named_by_its_kind_not_printed() -> None:
+    with pytest.raises(ParameterError, match=r"got a list$"):
+        PredictParams.from_mapping({"classes": [list(range(100_000))]})

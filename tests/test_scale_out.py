@@ -22,7 +22,7 @@ from tools.servers import free_port, gunicorn_server
 from webapp import config as config_module
 from webapp.app import create_app
 from webapp.rate_limits import REFUSAL_HOLD_S, RateLimits
-from webapp.redis_cache import KEY_PREFIX, RedisCache
+from webapp.result_cache import KEY_PREFIX, RedisCache
 from webapp.redis_link import PAUSE_AFTER_FAILURE_S
 from webapp.result_cache import cache_key
 

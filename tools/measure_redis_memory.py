@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 from tools.scale_parts import redis_server
 from webapp.app import create_app
-from webapp.redis_cache import KEY_PREFIX
+from webapp.result_cache import KEY_PREFIX
 
 PHOTOS = sorted((ROOT / "tests" / "data" / "coco-dev" / "images").glob("*.jpg"))
 

@@ -26,10 +26,12 @@ INFERENCE_SECONDS = Histogram(
 # An Info metric does not work in multiprocess mode; a constant-1 gauge with labels is the usual stand-in.
 MODEL_INFO = Gauge("model_info", "The loaded model (value is always 1)", ["name", "family", "sha256"], multiprocess_mode="max")
 
-# The per-image result cache (either store) and the Redis it may live in; a Redis outage shows as errors + misses.
+# The per-image result cache (either store) and the Redis it may live in; an outage shows as errors + misses.
 CACHE_HITS = Counter("cache_hits", "Result-cache lookups answered from the cache")
 CACHE_MISSES = Counter("cache_misses", "Result-cache lookups that found nothing (or skipped an unreachable Redis)")
-CACHE_ERRORS = Counter("cache_errors", "Result-cache operations that failed on Redis (the request goes on without)", ["operation"])
+# operation: get, put, or open (the local directory or its database could not be opened or was removed).
+CACHE_ERRORS = Counter("cache_errors", "Result-cache operations that failed, in Redis or the local directory "
+                       "(the request goes on without the cache)", ["operation"])
 RATE_LIMIT_ERRORS = Counter("rate_limit_errors", "Rate-limit checks that failed on Redis (this worker counts alone meanwhile)")
 
 UNMATCHED = "unmatched"  # 404/405: one label value, so scanners cannot create unbounded series

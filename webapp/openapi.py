@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from inference.params import PARAMETERS, Parameter
+from inference.params import PARAMETERS, REQUEST_LIMITS, Parameter
 
 _DOCUMENT = Path(__file__).with_name("openapi.yaml")
 
@@ -37,7 +37,20 @@ def openapi_document(max_batch: int) -> dict:
         schemas["Features"]["properties"] = {parameter.name: _schema(parameter, True), **schemas["Features"]["properties"]}
         schemas["PredictForm"]["properties"][parameter.name] = _schema(parameter, False)
     schemas["PredictRequest"]["properties"]["requests"]["maxItems"] = max_batch
+    _add_request_limits(schemas)
     summary, info = schemas["ModelSummary"], schemas["ModelInfo"]  # /api/model = a summary and more
     info["properties"] = {**summary["properties"], **info["properties"]}
     info["required"] = [*summary["required"], *info["required"]]
     return document
+
+
+def _add_request_limits(schemas: dict) -> None:
+    """The most each list and string may hold (inference/params.py REQUEST_LIMITS), as maxItems / maxLength."""
+    limits = REQUEST_LIMITS
+    features, form = schemas["Features"]["properties"], schemas["PredictForm"]["properties"]
+    features["classes"]["maxItems"] = limits.classes
+    features["classes"]["items"]["oneOf"][0]["maxLength"] = limits.class_name
+    features["model"]["maxLength"] = form["model"]["maxLength"] = limits.model_name
+    form["classes"]["maxLength"] = limits.classes_field
+    entry = schemas["PredictRequest"]["properties"]["requests"]["items"]["properties"]
+    entry["features"]["maxItems"] = limits.features

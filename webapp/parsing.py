@@ -13,7 +13,7 @@ import orjson
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from inference import ParameterError, PredictParams
-from inference.params import REQUEST_FIELDS
+from inference.params import REQUEST_FIELDS, REQUEST_LIMITS
 from serving.settings import FALSE_WORDS, TRUE_WORDS
 
 from .errors import ApiError
@@ -67,7 +67,7 @@ def parse_form(form: MultiDict, files: MultiDict, max_batch: int, resolve_model:
         raise ApiError(400, "missing_image", 'the form has no file field named "image" (nor an "image_sha256" field)')
     _check_batch_size(len(uploads) + len(hashes), max_batch)
     try:
-        model, defaults = resolve_model(form.get("model") or None)
+        model, defaults = resolve_model(_model_name(form.get("model") or None))
         params = PredictParams.from_mapping(_form_features(form), strings_allowed=True, defaults=defaults)
         annotate = _form_flag(form.get("annotate", ""))
     except ParameterError as exc:
@@ -96,6 +96,9 @@ def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotIn
         features = [{}]
     if not isinstance(features, list):
         return ApiError(400, "malformed_request", f"{where}.features must be a list, got {_kind(features)}")
+    if len(features) > REQUEST_LIMITS.features:
+        return ApiError(422, "invalid_parameter", f"{where}.features may hold at most {REQUEST_LIMITS.features} "
+                        f"entries (only the first is read), got {len(features)}")
     feature = features[0] if features else {}
     if feature is None:
         feature = {}
@@ -105,7 +108,7 @@ def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotIn
         requested = feature.get("model")
         if requested is not None and not isinstance(requested, str):
             raise ParameterError(f"model must be the name of a model (GET /api/models), got {_kind(requested)}")
-        model, defaults = resolve_model(requested)
+        model, defaults = resolve_model(_model_name(requested))
         params = PredictParams.from_mapping(feature, defaults=defaults)
     except ParameterError as exc:
         return ApiError(422, "invalid_parameter", f"{where}.features[0]: {exc}")
@@ -163,6 +166,13 @@ def _form_features(form: MultiDict) -> dict[str, str]:
     return {name: form[name] for name in REQUEST_FIELDS if name in form}
 
 
+def _model_name(requested: str | None) -> str | None:
+    """A request's model name, refused when longer than any name could be."""
+    if requested is not None and len(requested) > REQUEST_LIMITS.model_name:
+        raise ParameterError(f"model may be at most {REQUEST_LIMITS.model_name} characters, got {len(requested)}")
+    return requested
+
+
 def _form_flag(value: str) -> bool:
     """A checkbox-like form value."""
     lowered = value.strip().lower()
@@ -170,7 +180,7 @@ def _form_flag(value: str) -> bool:
         return True
     if lowered in _FALSE_WORDS:
         return False
-    raise ParameterError(f"annotate must be true or false, got {value!r}")
+    raise ParameterError(f"annotate must be true or false, got {value[:40]!r}")
 
 
 def _check_batch_size(count: int, max_batch: int) -> None:

@@ -10,7 +10,8 @@ from inference import Candidates, Detector, InferenceError, ModelError
 from .errors import ApiError
 from .model_thread import in_model_thread
 from .parsing import PredictionTask, SlotInput
-from .result_cache import ResultCache
+from .result_cache import ResultCache, image_key
+from .tokens import request_token
 
 # The request deadline's clock (tests replace it to make time pass). gunicorn's `timeout` kills a busy sync
 # worker (the client gets a dropped connection) and never stops a gthread request, so predict checks a
@@ -39,9 +40,19 @@ def timeout_error(step: str) -> ApiError:
     )
 
 
+def cache_scope() -> str | None:
+    """Whose entries this request may use: with API tokens, those of its token (checked before); else everyone's."""
+    return request_token() if current_app.config["API_TOKENS"] else None
+
+
 def candidates_for(detector: Detector, cache: ResultCache, task: PredictionTask) -> Candidates | ApiError:
-    """The task's candidates: from the cache, else computed from its bytes (and cached)."""
-    cached = cache.get(detector.info.sha256, task.sha256)
+    """The task's candidates: from the cache, else computed from its bytes (and cached).
+
+    With API tokens, the entry is the client's own (protocol.image_key): an image another client sent is a miss
+    like one never sent, computed again, so neither the answer nor its timing tells one client what another sent.
+    """
+    key = image_key(task.sha256, cache_scope())
+    cached = cache.get(detector.info.sha256, key)
     if cached is not None:
         g.cache_hits = g.get("cache_hits", 0) + 1
         return cached
@@ -56,7 +67,7 @@ def candidates_for(detector: Detector, cache: ResultCache, task: PredictionTask)
             current_app.logger.error("prediction failed: %s", exc)
         return ApiError.from_inference(exc)
     g.setdefault("inference_ms", []).append(found.timings_ms.get("inference", 0.0))
-    cache.put(detector.info.sha256, task.sha256, found)
+    cache.put(detector.info.sha256, key, found)
     return found
 
 

@@ -34,10 +34,11 @@ def where(url: str) -> str:
 
 
 class Outage:
-    """Whether to try Redis now; logs once when it goes away and once when it is back, counts every failure."""
+    """Whether to try Redis (or another failing store) now; logs once when it goes away and once when it is back."""
 
-    def __init__(self, what: str, url: str) -> None:
-        self._what, self._where = what, where(url)
+    def __init__(self, what: str, url: str = "", *, place: str = "") -> None:
+        """`place` names what failed in log lines (the result cache's directory); by default, Redis at `url`."""
+        self._what, self._place = what, place or f"Redis at {where(url)}"
         self._retry_at = 0.0
         self._down = False
 
@@ -50,11 +51,11 @@ class Outage:
         self._retry_at = time.monotonic() + PAUSE_AFTER_FAILURE_S
         if not self._down:
             self._down = True
-            log.warning("%s: Redis at %s failed (%s: %s); going on without it, trying again every %.0f s",
-                        self._what, self._where, type(exc).__name__, exc, PAUSE_AFTER_FAILURE_S)  # fmt: skip
+            log.warning("%s: %s failed (%s: %s); going on without it, trying again every %.0f s",
+                        self._what, self._place, type(exc).__name__, exc, PAUSE_AFTER_FAILURE_S)  # fmt: skip
 
     def succeeded(self) -> None:
         """A call worked: say so if it had failed."""
         if self._down:
             self._down = False
-            log.warning("%s: Redis at %s answers again", self._what, self._where)
+            log.warning("%s: %s answers again", self._what, self._place)

@@ -2,7 +2,8 @@
 
 Values are `Candidates.to_bytes()` (exact and compact, as in the local cache), each with a TTL; the total is bounded
 by the Redis server's `maxmemory` and eviction policy (docs/scaling.md). When Redis fails, lookups miss and stores
-are skipped for a pause (webapp/redis_link.py): the answer is computed as without a cache, never a 5xx.
+are skipped for a pause (webapp/redis_link.py): the answer is computed as without a cache, never a 5xx. Keys are
+named as in protocol.py: with API tokens, no key holds a plain image hash.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import redis
 
 from inference.candidates import Candidates
 
-from .metrics import CACHE_ERRORS
-from .redis_link import Outage, redis_client, where
-from .result_cache import cache_key
+from ..metrics import CACHE_ERRORS
+from ..redis_link import Outage, redis_client, where
+from .protocol import cache_key
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +31,14 @@ class RedisCache:
         self._outage = Outage("result cache", url)
         self._describe_server(url)
 
-    def get(self, model_sha256: str, image_sha256: str) -> Candidates | None:
+    def get(self, model_sha256: str, image_key: str) -> Candidates | None:
         """The candidates, or None on a miss, an unusable entry or a Redis failure."""
         if self._outage.skipping():
             return None
-        key = KEY_PREFIX + cache_key(model_sha256, image_sha256)
+        key = KEY_PREFIX + cache_key(model_sha256, image_key)
         try:
             data = self._redis.get(key)
-        except redis.RedisError as exc:
+        except (redis.RedisError, OSError) as exc:
             self._failed("get", exc)
             return None
         self._outage.succeeded()
@@ -46,21 +47,22 @@ class RedisCache:
         try:
             return Candidates.from_bytes(data)
         except ValueError as exc:
+            CACHE_ERRORS.labels("get").inc()
             log.warning("result cache: entry %s unusable (%s); recomputing", key, exc)
             return None
 
-    def put(self, model_sha256: str, image_sha256: str, candidates: Candidates) -> None:
+    def put(self, model_sha256: str, image_key: str, candidates: Candidates) -> None:
         """Store with the TTL; a failure only costs the next request a recomputation."""
         if self._outage.skipping():
             return
         try:
-            self._redis.set(KEY_PREFIX + cache_key(model_sha256, image_sha256), candidates.to_bytes(), ex=self._ttl_s)
-        except redis.RedisError as exc:  # also Redis's "OOM command not allowed" under maxmemory with noeviction
+            self._redis.set(KEY_PREFIX + cache_key(model_sha256, image_key), candidates.to_bytes(), ex=self._ttl_s)
+        except (redis.RedisError, OSError) as exc:  # also "OOM command not allowed" under maxmemory with noeviction
             self._failed("put", exc)
             return
         self._outage.succeeded()
 
-    def _failed(self, operation: str, exc: redis.RedisError) -> None:
+    def _failed(self, operation: str, exc: Exception) -> None:
         CACHE_ERRORS.labels(operation).inc()
         self._outage.failed(exc)
 
