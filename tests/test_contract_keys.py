@@ -121,3 +121,10 @@ def test_every_known_key_is_still_accepted(client):
     form = {"image": (io.BytesIO(PHOTO), "coffee.jpg"), **{k: str(v) for k, v in features.items() if k != "model"}}
     form.update(classes="cup", annotate="false", model="")
     assert client.post("/api/predict", data=form).status_code == 200
+
+
+def test_the_client_reports_an_unknown_field_as_a_parameter_problem():
+    from detection_client.client import _rejection
+
+    rejection = _rejection(422, {"code": "unknown_field", "message": "unknown key `x` in requests[0].features[0]"})
+    assert "the server rejected a parameter" in str(rejection) and rejection.code == "unknown_field"
