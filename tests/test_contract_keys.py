@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import pytest
 
@@ -128,3 +129,9 @@ def test_the_client_reports_an_unknown_field_as_a_parameter_problem():
 
     rejection = _rejection(422, {"code": "unknown_field", "message": "unknown key `x` in requests[0].features[0]"})
     assert "the server rejected a parameter" in str(rejection) and rejection.code == "unknown_field"
+
+
+def test_the_api_docs_field_table_lists_exactly_the_features_keys():
+    api = (ROOT / "docs" / "api.md").read_text()
+    table = api[api.index("| field (in `requests[i].features[0]`") :].split("\n\n")[0]
+    assert sorted(re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)) == sorted(JSON_KEYS[FEATURES])
