@@ -15,7 +15,7 @@ LINTED := serving/settings.py webapp/config.py gunicorn.conf.py tools/make_setti
 serve: $(VENV)/.runtime-installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh -c "$$(sed -n 's/^web: //p' Procfile)"
 
-test: $(VENV)/.test-installed system-packages
+test: $(VENV)/.test-installed system-packages tools/newman/node_modules/.installed
 	$(VENV)/bin/python -m pytest
 
 check: $(VENV)/.test-installed
@@ -23,11 +23,12 @@ check: $(VENV)/.test-installed
 	$(VENV)/bin/python -m pytest -q -m "$(FAST_LANE)" --hypothesis-profile=check
 
 # Debian's chromium for the browser tests (Playwright must not download its own), wrk for benchmarks, curl for README
-# examples, redis-server and nginx for the scale-out tests (started on loopback by the tests, never as services).
+# examples, redis-server and nginx for the scale-out tests (started on loopback by the tests, never as services),
+# npm for newman (the Postman collection's test).
 system-packages:
 	@command -v chromium >/dev/null && command -v wrk >/dev/null && command -v curl >/dev/null && \
-		command -v redis-server >/dev/null && [ -x /usr/sbin/nginx ] || \
-		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium wrk curl fonts-dejavu-core redis-server nginx; }
+		command -v redis-server >/dev/null && [ -x /usr/sbin/nginx ] && command -v npm >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium wrk curl fonts-dejavu-core redis-server nginx npm; }
 
 $(VENV)/.runtime-installed: requirements.txt
 	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
@@ -37,4 +38,9 @@ $(VENV)/.runtime-installed: requirements.txt
 $(VENV)/.test-installed: requirements.txt requirements-test.txt
 	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r requirements-test.txt
+	touch $@
+
+# newman, pinned by tools/newman/package-lock.json
+tools/newman/node_modules/.installed: tools/newman/package-lock.json | system-packages
+	cd tools/newman && npm ci --no-audit --no-fund --loglevel=error
 	touch $@

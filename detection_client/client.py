@@ -209,7 +209,7 @@ class DetectionClient:
         if status >= 500:
             return ImageFailed(_slot_message(status, error), status, error.get("code", "error"))
         rejection = _rejection(status, error)
-        if rejection.code == "invalid_parameter":  # the same parameters go with every image: stop now
+        if rejection.code in PARAMETER_ERRORS:  # the same parameters go with every image: stop now
             raise UsageError(str(rejection))
         return rejection
 
@@ -245,9 +245,11 @@ class DetectionClient:
                 "e.g. http://localhost:5000, or its /api/predict)"
             )
         rejection = _rejection(status, error)
-        return UsageError(str(rejection)) if rejection.code == "invalid_parameter" else rejection
+        return UsageError(str(rejection)) if rejection.code in PARAMETER_ERRORS else rejection
 
 
+# Error codes about the parameters sent, not the image: the same parameters go with every image.
+PARAMETER_ERRORS = ("invalid_parameter", "unknown_field")
 # The prediction parameters, as `predict` and `features` take them (Python names; maxResults on the wire).
 PARAMETERS = ("score_th", "nms_iou", "min_height", "min_width", "max_results", "classes", "model")
 
@@ -272,7 +274,7 @@ def _rejection(status: int, error: dict) -> ImageRejected:
     code, message = error.get("code", "error"), error.get("message", "")
     if status == 413:
         return ImageRejected(f"the image is too large for the server's limit (HTTP 413: {message})", status, code)
-    if code == "invalid_parameter":
+    if code in PARAMETER_ERRORS:
         return ImageRejected(f"the server rejected a parameter (HTTP {status}): {message}", status, code)
     return ImageRejected(f"the server rejected the image (HTTP {status} {code}): {message}", status, code)
 

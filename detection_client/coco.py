@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import rounding
 from .errors import UsageError
 
 # COCO 2017's 80 detection categories in id order (COCO's official names; a copy of the COCO table, which a
@@ -101,10 +102,11 @@ def coco_document(records: Iterable[dict], categories: CocoCategories, image_ids
                 unmatched += 1
                 continue
             x1, y1, x2, y2 = detection["box"]
+            width, height = rounding.pixels(x2 - x1), rounding.pixels(y2 - y1)
             annotations.append({
                 "id": len(annotations) + 1, "image_id": image_id, "category_id": category_id,
-                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1), "iscrowd": 0,
-                "score": detection["score"],
+                "bbox": [rounding.pixels(x1), rounding.pixels(y1), width, height],
+                "area": rounding.area(width, height), "iscrowd": 0, "score": rounding.score(detection["score"]),
             })  # fmt: skip
     images.sort(key=lambda image: image["id"])
     return {"images": images, "annotations": annotations, "categories": categories.categories}, unmatched

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from .rounding import rounded_detection
+
 CLASS_WIDTH = 14  # the longest COCO names ("baseball glove", "tennis racket") fit
 
 
@@ -24,7 +26,12 @@ def table_rows(name: str, result: dict, file_width: int) -> list[str]:
 
 def image_record(name: str, result: dict | None = None, error: dict | None = None) -> dict:
     """What --json prints and --json-dir writes for one image: the server's result, or the error."""
-    return {"file": name, **(result or {})} if error is None else {"file": name, "error": error}
+    if error is not None:
+        return {"file": name, "error": error}
+    record = {"file": name, **(result or {})}
+    if isinstance(record.get("detections"), list):
+        record["detections"] = [rounded_detection(d) if isinstance(d, dict) else d for d in record["detections"]]
+    return record
 
 
 def to_json(value: object) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from .coco import CocoCategories, CocoImageIds, coco_document
 from .files import atomic_write
 from .output import table_header, table_rows, to_json, to_json_line
+from .rounding import rounded_detection
 
 CSV_COLUMNS = ("file", "image_width", "image_height", "class_id", "class_name", "score", "x1", "y1", "x2", "y2")
 
@@ -88,7 +89,7 @@ class CsvFile(_Collected):
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for record in self.ordered():
-            for d in record["detections"]:
+            for d in map(rounded_detection, record["detections"]):
                 writer.writerow([record["file"], record["image"]["width"], record["image"]["height"],
                                  d["class_id"], d["class_name"], d["score"], *d["box"]])  # fmt: skip
         atomic_write(self.path, text.getvalue().encode("utf-8"))

@@ -90,6 +90,7 @@ def test_the_litserve_peer_answers_as_our_api_does(client):
     body = {"requests": [{"features": [{"score_th": 0.3, "nms_iou": 0.4}],
                           "image": {"content": base64.b64encode(bench_jpeg()).decode()}}]}
     peer = predict(load("yolox_nano", 1), decode_request(body))
-    ours = client.post("/api/predict", json={**body, "model": "yolox_nano"}).get_json()["responses"]
+    ours_body = {"requests": [{**body["requests"][0], "features": [{**body["requests"][0]["features"][0], "model": "yolox_nano"}]}]}
+    ours = client.post("/api/predict", json=ours_body).get_json()["responses"]
     drop_timings = lambda slots: [{k: v for k, v in slot.items() if k != "timings_ms"} for slot in slots]  # noqa: E731
     assert drop_timings(peer) == drop_timings(ours) and ours[0]["detections"]

@@ -1,4 +1,5 @@
 """docs/postman_collection.json is current, covers the OpenAPI operations exactly, and its examples work."""
+
 from __future__ import annotations
 
 import io
@@ -6,13 +7,14 @@ import json
 
 import pytest
 
+from tools.make_postman_collection import ERROR_CASE, OUTPUT, render
 from tools.servers import ROOT
-from tools.make_postman_collection import OUTPUT, render
 from webapp.config import DEFAULT_MAX_BATCH
 from webapp.openapi import openapi_document
 
 COLLECTION = json.loads(OUTPUT.read_text(encoding="utf-8"))
 VARIABLES = {variable["key"]: variable["value"] for variable in COLLECTION["variable"]}
+EXAMPLES = [item for item in COLLECTION["item"] if not item["name"].startswith(ERROR_CASE)]  # the working requests
 
 
 def method_and_path(item: dict) -> tuple[str, str]:
@@ -32,7 +34,7 @@ def openapi_operations() -> dict[tuple[str, str], dict]:
 
 def items_for(method: str, path: str) -> list[dict]:
     """The collection's requests for one operation."""
-    return [item for item in COLLECTION["item"] if method_and_path(item) == (method, path)]
+    return [item for item in EXAMPLES if method_and_path(item) == (method, path)]
 
 
 def test_regenerating_gives_the_committed_file():
@@ -40,7 +42,7 @@ def test_regenerating_gives_the_committed_file():
 
 
 def test_requests_and_operations_match_both_ways():
-    assert {method_and_path(item) for item in COLLECTION["item"]} == set(openapi_operations())
+    assert {method_and_path(item) for item in EXAMPLES} == set(openapi_operations())
     assert COLLECTION["info"]["schema"] == "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
     assert {"baseUrl", "apiToken", "imageBase64"} <= set(VARIABLES)
 
@@ -76,3 +78,15 @@ def test_multipart_example_fields_are_accepted(client, enable_optional):
     result = answer.get_json()["responses"][0]
     assert "person" in [d["class_name"] for d in result["detections"]]
     assert ("annotated_image" in result) == enable_optional
+
+
+def test_every_request_has_tests_and_the_error_case_expects_a_422(client):
+    for item in COLLECTION["item"]:
+        [event] = item["event"]
+        script = "\n".join(event["script"]["exec"])
+        assert event["listen"] == "test" and "pm.test(" in script and "to.have.status(" in script, item["name"]
+    [error_case] = [item for item in COLLECTION["item"] if item["name"].startswith(ERROR_CASE)]
+    assert "to.have.status(422)" in "\n".join(error_case["event"][0]["script"]["exec"])
+    body = error_case["request"]["body"]["raw"].replace("{{imageBase64}}", VARIABLES["imageBase64"])
+    answer = client.post("/api/predict", data=body, content_type="application/json")
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "unknown_field"

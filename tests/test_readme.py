@@ -133,7 +133,7 @@ def test_api_doc_shell_examples_work(make_serve):
     assert {d["class_name"] for d in form_result["detections"]} == {"cup"}
     assert form_result["annotated_image"]
     assert model["name"] == "deimv2_femto" and health["status"] == "ok" and ready["status"] == "ready"
-    assert all("error" not in answer for answer in answers)
+    assert all("error" not in answer for answer in answers[:5])  # the later ones: tests/test_doc_samples.py
 
 
 def test_the_origin_python_client_in_the_readme_works_as_shown(make_serve):

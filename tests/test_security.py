@@ -213,7 +213,9 @@ def test_image_content_and_path_fields_are_never_opened(client, file_system_spy,
     answer = client.post("/api/predict", json={"requests": entries})
     assert answer.status_code == 200
     slots = answer.get_json()["responses"]
-    assert [slot.get("error", {}).get("status") for slot in slots] == [422, 422, 400, None]
+    # The unknown keys (a Google Vision `source`, `path`, ...) are refused by name, never followed.
+    assert [slot.get("error", {}).get("status") for slot in slots] == [422, 422, 422, 422]
+    assert [slot["error"]["code"] for slot in slots[2:]] == ["unknown_field", "unknown_field"]
     assert "root:" not in answer.get_data(as_text=True) and "categories" not in answer.get_data(as_text=True)
     assert named_by_request(file_system_spy) == []
 
@@ -222,12 +224,17 @@ def test_model_path_like_fields_in_a_request_are_ignored(app, client, file_syste
     plain = client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]}).get_json()
     model_fields = {"MODEL_PATH": MODEL_PATH_VALUE, "model_path": MODEL_PATH_VALUE, "MODELS": MODEL_PATH_VALUE,
                     "MODEL_URL": "http://127.0.0.1:9/attacker.onnx", "MODEL_LABELS": "/etc/passwd"}
-    body = {"requests": [{"image": {"content": b64(PHOTO)}, "features": [model_fields]}], **model_fields}
-    from_json = client.post(f"/api/predict?MODEL_PATH={MODEL_PATH_VALUE}", json=body).get_json()
-    from_form = client.post("/", data={"image": (io.BytesIO(PHOTO), "c.jpg"), **model_fields}).get_json()
-    for answer in (from_json, from_form):
-        assert answer["model"] == plain["model"]
-        assert answer["responses"][0]["detections"] == plain["responses"][0]["detections"]
+    # In the body, the features or the form they are unknown keys: refused by name, never read.
+    in_body = {"requests": [{"image": {"content": b64(PHOTO)}}], **model_fields}
+    in_features = {"requests": [{"image": {"content": b64(PHOTO)}, "features": [model_fields]}]}
+    for answer in (client.post("/api/predict", json=in_body), client.post("/api/predict", json=in_features),
+                   client.post("/", data={"image": (io.BytesIO(PHOTO), "c.jpg"), **model_fields})):  # fmt: skip
+        assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "unknown_field"
+        assert "root:" not in answer.get_data(as_text=True)
+    # In the query string they are ignored.
+    from_query = client.post(f"/api/predict?MODEL_PATH={MODEL_PATH_VALUE}", json={"requests": [{"image": {"content": b64(PHOTO)}}]}).get_json()
+    assert from_query["model"] == plain["model"]
+    assert from_query["responses"][0]["detections"] == plain["responses"][0]["detections"]
     assert app.config["MODELS"] == ["yolox_nano", "deimv2_femto"]
     # `model` names a served model, never a file: a path is an unknown name.
     as_model = client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}, "features": [{"model": MODEL_PATH_VALUE}]}]})

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Generate docs/postman_collection.json (Postman Collection v2.1) from the served OpenAPI document.
 
-One request per operation; operations that accept multipart/form-data get a second, multipart request.
+One request per operation; operations that accept multipart/form-data get a second, multipart request; and
+one error case (an unknown key). Every request carries `pm.test` assertions made from the document: the
+status, the content type and the answer's required keys (tests/test_postman_newman.py runs them with newman).
 Variables: {{baseUrl}}, {{apiToken}} (sent as X-Api-Token where the API accepts a token) and
-{{imageBase64}} (a sample photo, so the JSON requests work as they are).
+{{imageBase64}} (a sample photo, so the JSON requests work as they are). The multipart request's file is
+the same photo, by a path relative to the repository (newman --working-dir, or Postman's working directory).
 
 Usage:  python -m tools.make_postman_collection [--check]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,12 +22,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from webapp.config import DEFAULT_MAX_BATCH
+from webapp.contract_keys import UNKNOWN_FIELD
 from webapp.openapi import openapi_document
 
 OUTPUT = ROOT / "docs" / "postman_collection.json"
 SAMPLE_IMAGE = ROOT / "tests" / "data" / "photos" / "grace_hopper.jpg"
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+ERROR_CASE = "error case: "  # the names of the requests that must fail
 FORM_EXAMPLES = {"classes": "person", "annotate": "true"}  # optional fields: shipped disabled
 
 
@@ -34,6 +40,7 @@ def build_collection(document: dict, sample_image: bytes) -> dict:
         for method, operation in operations.items():
             if method in HTTP_METHODS:
                 items.extend(_requests_for(document, path, method, operation))
+    items.append(_unknown_key_case(document))
     return {
         "info": {
             "name": document["info"]["title"],
@@ -44,9 +51,13 @@ def build_collection(document: dict, sample_image: bytes) -> dict:
         "variable": [
             {"key": "baseUrl", "value": "http://localhost:5000", "type": "string"},
             {"key": "apiToken", "value": "", "type": "string", "description": "only if the server sets API_TOKENS"},
-            {"key": "imageBase64", "value": base64.b64encode(sample_image).decode("ascii"), "type": "string",
-             "description": f"base64 of {SAMPLE_IMAGE.relative_to(ROOT)}; paste another image's base64 here"},
-        ],  # fmt: skip
+            {
+                "key": "imageBase64",
+                "value": base64.b64encode(sample_image).decode("ascii"),
+                "type": "string",
+                "description": f"base64 of {SAMPLE_IMAGE.relative_to(ROOT)}; paste another image's base64 here",
+            },
+        ],
     }
 
 
@@ -55,26 +66,96 @@ def _requests_for(document: dict, path: str, method: str, operation: dict) -> li
     name = f"{operation.get('operationId', method + path)}: {operation.get('summary', '')}".rstrip(": ")
     content = operation.get("requestBody", {}).get("content", {})
     headers = _token_header(operation)
+    checks = _success_tests(document, operation)
     if "application/json" not in content:
-        return [_item(name, method, path, headers, None)]
-    json_body = {"mode": "raw", "raw": json.dumps(_origin_body(document), indent=2), "options": {"raw": {"language": "json"}}}
-    items = [_item(f"{name} (JSON)", method, path, [*headers, {"key": "Content-Type", "value": "application/json"}], json_body)]
+        return [_item(name, method, path, headers, None, checks)]
+    json_body = {
+        "mode": "raw",
+        "raw": json.dumps(_origin_body(document), indent=2),
+        "options": {"raw": {"language": "json"}},
+    }
+    json_headers = [*headers, {"key": "Content-Type", "value": "application/json"}]
+    items = [_item(f"{name} (JSON)", method, path, json_headers, json_body, checks)]
     if "multipart/form-data" in content:
         form_body = {"mode": "formdata", "formdata": _form_fields(document)}
-        items.append(_item(f"{name} (multipart form)", method, path, headers, form_body))
+        items.append(_item(f"{name} (multipart form)", method, path, headers, form_body, checks))
     return items
 
 
-def _item(name: str, method: str, path: str, headers: list[dict], body: dict | None) -> dict:
-    """One Postman request."""
+def _unknown_key_case(document: dict) -> dict:
+    """POST /api/predict with `model` at the top level: a 422 that names the key."""
+    path, operation = "/api/predict", document["paths"]["/api/predict"]["post"]
+    body = {"model": "yolox_nano", **_origin_body(document)}
+    raw = {"mode": "raw", "raw": json.dumps(body, indent=2), "options": {"raw": {"language": "json"}}}
+    headers = [*_token_header(operation), {"key": "Content-Type", "value": "application/json"}]
+    checks = [
+        *_status_and_type_tests(422, "application/json"),
+        _test(f"the error is {UNKNOWN_FIELD} and names the key", "const error = pm.response.json().error;",
+              f"pm.expect(error.code).to.eql({json.dumps(UNKNOWN_FIELD)});",
+              "pm.expect(error.message).to.include('`model`');"),
+    ]  # fmt: skip
+    return _item(f"{ERROR_CASE}model at the top level (422 {UNKNOWN_FIELD})", "post", path, headers, raw, checks)
+
+
+def _item(name: str, method: str, path: str, headers: list[dict], body: dict | None, checks: list[str]) -> dict:
+    """One Postman request, with its test script."""
     request = {
         "method": method.upper(),
         "header": headers,
-        "url": {"raw": "{{baseUrl}}" + path, "host": ["{{baseUrl}}"], "path": path.strip("/").split("/") if path != "/" else [""]},
+        "url": {
+            "raw": "{{baseUrl}}" + path,
+            "host": ["{{baseUrl}}"],
+            "path": path.strip("/").split("/") if path != "/" else [""],
+        },
     }
     if body is not None:
         request["body"] = body
-    return {"name": name, "request": request, "response": []}
+    script = {"type": "text/javascript", "exec": [line for check in checks for line in check.splitlines()]}
+    return {"name": name, "event": [{"listen": "test", "script": script}], "request": request, "response": []}
+
+
+def _test(title: str, *lines: str) -> str:
+    """One pm.test."""
+    body = "".join(f"\n  {line}" for line in lines)
+    return f"pm.test({json.dumps(title)}, function () {{{body}\n}});"
+
+
+def _status_and_type_tests(status: int, media_type: str) -> list[str]:
+    return [
+        _test(f"status is {status}", f"pm.response.to.have.status({status});"),
+        _test(f"content type is {media_type}",
+              f"pm.expect(pm.response.headers.get('Content-Type')).to.include({json.dumps(media_type)});"),
+    ]  # fmt: skip
+
+
+def _success_tests(document: dict, operation: dict) -> list[str]:
+    """The 200 answer: its status, its content type, and for JSON the keys its schema requires (also in the first
+    element of a required list of objects, e.g. the first result slot)."""
+    response = _resolve(document, operation["responses"]["200"])
+    media_type, content = next(iter(response["content"].items()))
+    checks = _status_and_type_tests(200, media_type)
+    schema = _resolve(document, content.get("schema", {}))
+    if media_type != "application/json" or not schema.get("required"):
+        return checks
+    checks.append(_test(f"the answer has {', '.join(schema['required'])}", "const body = pm.response.json();",
+                        f"pm.expect(body).to.include.all.keys({json.dumps(schema['required'])[1:-1]});"))  # fmt: skip
+    for name in schema["required"]:
+        items = _resolve(document, schema["properties"][name].get("items", {}))
+        first = _resolve(document, items["oneOf"][0]) if "oneOf" in items else items
+        if first.get("required"):
+            checks.append(_test(
+                f"the first of {name} has {', '.join(first['required'])}", f"const first = pm.response.json().{name}[0];",
+                f"pm.expect(first).to.include.all.keys({json.dumps(first['required'])[1:-1]});",
+            ))  # fmt: skip
+    return checks
+
+
+def _resolve(document: dict, node: dict) -> dict:
+    """A schema or response, following a local $ref."""
+    while "$ref" in node:
+        section, name = node["$ref"].removeprefix("#/components/").split("/")
+        node = document["components"][section][name]
+    return node
 
 
 def _token_header(operation: dict) -> list[dict]:
@@ -100,7 +181,14 @@ def _form_fields(document: dict) -> list[dict]:
     fields = []
     for name, spec in document["components"]["schemas"]["PredictForm"]["properties"].items():
         if spec.get("format") == "binary":
-            fields.append({"key": name, "type": "file", "src": [], "description": "choose an image file"})
+            fields.append(
+                {
+                    "key": name,
+                    "type": "file",
+                    "src": str(SAMPLE_IMAGE.relative_to(ROOT)),
+                    "description": "an image file (a path from the repository's folder; choose another)",
+                }
+            )
         elif name in defaults:
             fields.append({"key": name, "value": str(defaults[name]), "type": "text"})
         else:
@@ -110,7 +198,14 @@ def _form_fields(document: dict) -> list[dict]:
 
 def render() -> str:
     """The file's exact text."""
-    return json.dumps(build_collection(openapi_document(DEFAULT_MAX_BATCH), SAMPLE_IMAGE.read_bytes()), indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(
+            build_collection(openapi_document(DEFAULT_MAX_BATCH), SAMPLE_IMAGE.read_bytes()),
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

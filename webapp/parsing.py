@@ -16,6 +16,7 @@ from inference import ParameterError, PredictParams
 from inference.params import REQUEST_FIELDS, REQUEST_LIMITS
 from serving.settings import FALSE_WORDS, TRUE_WORDS
 
+from .contract_keys import BODY, FORM, reject_unknown_entry_keys, reject_unknown_keys
 from .errors import ApiError
 
 _DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
@@ -52,6 +53,8 @@ def parse_json_body(body: bytes, max_batch: int, resolve_model: ModelResolver) -
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise ApiError(400, "malformed_request", f"the body must be a JSON object, got {_kind(document)}")
+    if unknown := reject_unknown_keys(document, BODY):
+        raise unknown
     entries = document.get("requests")
     if not isinstance(entries, list) or not entries:
         raise ApiError(400, "malformed_request", 'the body must have "requests": a non-empty list')
@@ -61,6 +64,8 @@ def parse_json_body(body: bytes, max_batch: int, resolve_model: ModelResolver) -
 
 def parse_form(form: MultiDict, files: MultiDict, max_batch: int, resolve_model: ModelResolver) -> list[SlotInput]:
     """multipart/form-data: one or more files in field `image` (or `image_sha256`), parameters as form fields."""
+    if unknown := reject_unknown_keys([*form, *files], FORM):
+        raise unknown
     uploads: list[FileStorage] = files.getlist("image")
     hashes = form.getlist("image_sha256")
     if not uploads and not hashes:
@@ -86,6 +91,8 @@ def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotIn
     where = f"requests[{index}]"
     if not isinstance(entry, dict):
         return ApiError(400, "malformed_request", f"{where} must be an object, got {_kind(entry)}")
+    if unknown := reject_unknown_entry_keys(index, entry):
+        return unknown
     image = entry.get("image")
     has_content = isinstance(image, dict) and isinstance(image.get("content"), str)
     has_sha256 = isinstance(image, dict) and isinstance(image.get("sha256"), str)
