@@ -83,7 +83,7 @@ def app(tmp_path_factory):
 @pytest.fixture(scope="session")
 def detector(app) -> Detector:
     """The embedded default model."""
-    return app.extensions["models"].get("yolox_nano").detector
+    return app.extensions["models"].resolve("yolox_nano").detector
 
 
 @pytest.fixture()

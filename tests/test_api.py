@@ -479,11 +479,10 @@ class FakeClock:
 @pytest.fixture()
 def slow_model(app, monkeypatch):
     """Each prediction takes `seconds` of fake time (the real model still runs); returns the setter."""
-    import webapp.api
-    import webapp.predictions
+    from webapp.pipeline import Deadline
 
     clock = FakeClock()
-    monkeypatch.setattr(webapp.predictions, "deadline_clock", clock)
+    monkeypatch.setattr(Deadline, "clock", clock)
     monkeypatch.setitem(app.config, "REQUEST_TIMEOUT_S", 20)
     monkeypatch.setitem(app.extensions, "result_cache", NoCache())  # every image runs the model
     detector = app.extensions["models"].default.detector
@@ -519,18 +518,17 @@ def test_batch_slots_not_started_before_the_deadline_get_a_timeout_error(client,
 
 
 def test_every_slot_timed_out_is_a_503_like_a_single_failed_image(client, photo_bytes, slow_model, monkeypatch):
-    import webapp.api
-    import webapp.predictions
+    import webapp.pipeline
     from webapp.parsing import parse_json_body
 
     slow_model(0)
 
     def slow_upload(*args, **kwargs):
         """Receiving and parsing the body used up all the time: no image can start."""
-        webapp.predictions.deadline_clock.now += 21
+        webapp.pipeline.Deadline.clock.now += 21
         return parse_json_body(*args, **kwargs)
 
-    monkeypatch.setattr(webapp.api, "parse_json_body", slow_upload)
+    monkeypatch.setattr(webapp.pipeline, "parse_json_body", slow_upload)
     answers = [predict(client, *[entry(photo_bytes("coffee.jpg"))] * count) for count in (1, 3)]
     for answer, count in zip(answers, (1, 3)):
         assert answer.status_code == 503

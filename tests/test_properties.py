@@ -14,6 +14,7 @@ from inference import ParameterError, PredictParams
 from inference.params import PARAMETERS, REQUEST_FIELDS
 from serving.settings import SETTINGS_BY_NAME
 from webapp.errors import ApiError
+from webapp.models import ServedModel
 from webapp.parsing import PredictionTask, decode_base64, parse_json_body
 
 MAX_BATCH = SETTINGS_BY_NAME["MAX_BATCH"].default
@@ -58,11 +59,14 @@ def examples(full_run: int) -> int:
 PROPERTY_SETTINGS = settings(max_examples=examples(300), deadline=None)
 
 
-def one_model(requested: str | None) -> tuple[str, dict]:
-    """A server with one model, as the API's resolver answers: its name, or ParameterError for another."""
+ONE_MODEL = ServedModel("yolox_nano", detector=None)  # parsing never touches the detector
+
+
+def one_model(requested: str | None) -> ServedModel:
+    """A server with one model, as the API's resolver answers: the model, or ParameterError for another."""
     if requested not in (None, "yolox_nano"):
         raise ParameterError(f"unknown model {requested!r}")
-    return "yolox_nano", {}
+    return ONE_MODEL
 
 
 def expect_api_error(error: ApiError) -> None:
@@ -84,7 +88,7 @@ def expect_slots(body: bytes) -> None:
         if isinstance(slot, ApiError):
             expect_api_error(slot)
             continue
-        assert isinstance(slot, PredictionTask) and isinstance(slot.image, bytes) and slot.model == "yolox_nano"
+        assert isinstance(slot, PredictionTask) and isinstance(slot.image, bytes) and slot.model is ONE_MODEL
         assert_params_in_range(slot.params)
         features = entry.get("features")
         assert_params_match(slot.params, features[0] if features else None, strings_allowed=False)

@@ -53,11 +53,15 @@ def init_metrics(app: Flask) -> None:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else UNMATCHED
         REQUESTS.labels(request.method if request.url_rule is not None else "other", endpoint, str(response.status_code)).inc()
         REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
-        for milliseconds in g.get("inference_ms", ()):
-            INFERENCE_SECONDS.observe(milliseconds / 1000)
         return response
 
     app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])
+
+
+def observe_inference(inference_ms: list[float]) -> None:
+    """A prediction request's model runs, one observation each."""
+    for milliseconds in inference_ms:
+        INFERENCE_SECONDS.observe(milliseconds / 1000)
 
 
 def serve_metrics() -> Response:

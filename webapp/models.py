@@ -27,7 +27,7 @@ class ServedModel:
 
 
 class ModelSet:
-    """Models by name; `resolve` turns a request's model field into (name, defaults)."""
+    """Models by name; `resolve` turns a request's model field into the model that serves it."""
 
     def __init__(self, models: list[ServedModel]) -> None:
         if not models:
@@ -36,18 +36,14 @@ class ModelSet:
         self.default = models[0]
         self._by_name = {model.name: model for model in models}
 
-    def resolve(self, requested: str | None) -> tuple[str, Mapping[str, float]]:
-        """(name, default parameters) for a request's `model` (None = the default); ParameterError if unknown."""
+    def resolve(self, requested: str | None) -> ServedModel:
+        """The model a request's `model` names (None = the default); ParameterError if unknown."""
         if requested is None:
-            return self.default.name, self.default.default_params
+            return self.default
         model = self._by_name.get(requested.strip())
         if model is None:
             raise ParameterError(f"unknown model {requested[:80]!r}; this server has {', '.join(self._by_name)}")
-        return model.name, model.default_params
-
-    def get(self, name: str) -> ServedModel:
-        """The model of a resolved name."""
-        return self._by_name[name]
+        return model
 
     def describe(self, model: ServedModel) -> dict[str, Any]:
         """JSON for /api/model and /api/models."""

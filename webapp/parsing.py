@@ -18,6 +18,7 @@ from serving.settings import FALSE_WORDS, TRUE_WORDS
 
 from .contract_keys import BODY, FORM, reject_unknown_entry_keys, reject_unknown_keys
 from .errors import ApiError
+from .models import ServedModel
 
 _DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*(;[\w=.-]+)*;base64,", re.IGNORECASE)
 _HEAD = 256  # characters searched for a data-URL prefix
@@ -34,15 +35,14 @@ class PredictionTask:
 
     image: bytes | None
     sha256: str  # lowercase hex of the image bytes
-    model: str
+    model: ServedModel
     params: PredictParams
     annotate: bool = False
 
 
 SlotInput = PredictionTask | ApiError  # a bad entry becomes an error in its own slot
-# A model name from the request (None = the default) -> (the model's name, its default parameters);
-# ParameterError for an unknown name.
-ModelResolver = Callable[[str | None], tuple[str, Mapping[str, float]]]
+# A model name from the request (None = the default) -> the model; ParameterError for an unknown name.
+ModelResolver = Callable[[str | None], ServedModel]
 
 
 def parse_json_body(body: bytes, max_batch: int, resolve_model: ModelResolver) -> list[SlotInput]:
@@ -72,8 +72,8 @@ def parse_form(form: MultiDict, files: MultiDict, max_batch: int, resolve_model:
         raise ApiError(400, "missing_image", 'the form has no file field named "image" (nor an "image_sha256" field)')
     _check_batch_size(len(uploads) + len(hashes), max_batch)
     try:
-        model, defaults = resolve_model(_model_name(form.get("model") or None))
-        params = PredictParams.from_mapping(_form_features(form), strings_allowed=True, defaults=defaults)
+        model = resolve_model(_model_name(form.get("model") or None))
+        params = PredictParams.from_mapping(_form_features(form), strings_allowed=True, defaults=model.default_params)
         annotate = _form_flag(form.get("annotate", ""))
     except ParameterError as exc:
         return [ApiError(422, "invalid_parameter", str(exc)) for _ in range(len(uploads) + len(hashes))]
@@ -115,8 +115,8 @@ def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotIn
         requested = feature.get("model")
         if requested is not None and not isinstance(requested, str):
             raise ParameterError(f"model must be the name of a model (GET /api/models), got {_kind(requested)}")
-        model, defaults = resolve_model(_model_name(requested))
-        params = PredictParams.from_mapping(feature, defaults=defaults)
+        model = resolve_model(_model_name(requested))
+        params = PredictParams.from_mapping(feature, defaults=model.default_params)
     except ParameterError as exc:
         return ApiError(422, "invalid_parameter", f"{where}.features[0]: {exc}")
     annotate = feature.get("annotate", False)
@@ -131,7 +131,7 @@ def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotIn
     return PredictionTask(data, hashlib.sha256(data).hexdigest(), model, params, bool(annotate))
 
 
-def _reference_task(digest: str, where: str, model: str, params: PredictParams, annotate: bool) -> SlotInput:
+def _reference_task(digest: str, where: str, model: ServedModel, params: PredictParams, annotate: bool) -> SlotInput:
     """A task naming bytes sent before by their sha256."""
     if not _SHA256.match(digest):
         return ApiError(422, "invalid_sha256", f"{where} must be 64 hexadecimal digits, got {digest[:80]!r}")

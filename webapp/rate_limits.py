@@ -8,12 +8,11 @@ fails, each worker counts alone until it answers again (webapp/redis_link.py): l
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 
 import redis
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
@@ -24,7 +23,7 @@ from serving import HOLD_KEY
 from .errors import error_response
 from .metrics import RATE_LIMIT_ERRORS
 from .redis_link import Outage, connection_options
-from .tokens import request_token, token_matches
+from .tokens import client_key
 
 LIMITED_ENDPOINTS = {"api.predict"}  # predictions only: health, readiness, metrics and the page are never limited
 _UNBOUNDED = 2**52  # a "limit" that admits any charge: images already answered are counted, never refused
@@ -110,27 +109,6 @@ class RateLimits:
         return self._local
 
 
-def client_key() -> str:
-    """Who is asking: a valid API token (hashed: counters never hold a token), else the client's IP address.
-
-    The address is the peer's, or with TRUSTED_PROXIES=n the one n proxies back in X-Forwarded-For (ProxyFix).
-    Worked out once per request: the limits and the model thread's turns both ask.
-    """
-    if "client_key" not in g:
-        given = request_token()
-        tokens = current_app.config["API_TOKENS"]
-        if tokens and given and token_matches(given, tokens):
-            g.client_key = "token:" + hashlib.sha256(given.encode()).hexdigest()[:24]
-        else:
-            g.client_key = "ip:" + (request.remote_addr or "unknown")
-    return g.client_key
-
-
-def images_answered() -> int:
-    """Images this request answered: from the cache or from the model (see webapp/predictions.py)."""
-    return g.get("cache_hits", 0) + len(g.get("inference_ms", ()))
-
-
 def init_rate_limits(app: Flask) -> None:
     """Check each prediction against RATE_LIMIT before it runs and charge its other images after."""
     if not app.config["RATE_LIMIT"]:
@@ -151,13 +129,11 @@ def init_rate_limits(app: Flask) -> None:
             message = (f"too many images from this client (at most {limits.description}, RATE_LIMIT); "
                        f"try again in {wait_s} s")  # fmt: skip
             return error_response(429, "rate_limited", message, {"Retry-After": str(wait_s)})
-        g.rate_limited_client = client
         return None
 
-    @app.after_request
-    def charge_the_rest_of_a_batch(response: Response) -> Response:
-        client = g.pop("rate_limited_client", None)
-        extra = images_answered() - 1
-        if client is not None and extra > 0:
-            limits.charge(client, extra)
-        return response
+
+def charge_rest_of_batch(images_answered: int) -> None:
+    """Charge the client for the images of its batch after the first (checked before the request ran)."""
+    limits: RateLimits | None = current_app.extensions.get("rate_limits")
+    if limits is not None and images_answered > 1:
+        limits.charge(client_key(), images_answered - 1)

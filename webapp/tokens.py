@@ -2,9 +2,10 @@
 limits ask)."""
 from __future__ import annotations
 
+import hashlib
 import hmac
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from .errors import ApiError
 
@@ -29,3 +30,19 @@ def require_token() -> None:
     tokens = current_app.config["API_TOKENS"]
     if tokens and not token_matches(request_token(), tokens):
         raise ApiError(401, "unauthorized", "a valid X-Api-Token header is required")
+
+
+def client_key() -> str:
+    """Who is asking: a valid API token (hashed: counters never hold a token), else the client's IP address.
+
+    The address is the peer's, or with TRUSTED_PROXIES=n the one n proxies back in X-Forwarded-For (ProxyFix).
+    Worked out once per request: the rate limits and the model thread's turns both ask.
+    """
+    if "client_key" not in g:
+        given = request_token()
+        tokens = current_app.config["API_TOKENS"]
+        if tokens and given and token_matches(given, tokens):
+            g.client_key = "token:" + hashlib.sha256(given.encode()).hexdigest()[:24]
+        else:
+            g.client_key = "ip:" + (request.remote_addr or "unknown")
+    return g.client_key

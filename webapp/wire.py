@@ -10,9 +10,6 @@ from inference.params import PARAMETERS
 
 from .errors import ApiError
 
-Slot = Detections | ApiError  # one per image of a request, in order, until serialised here
-
-
 def detections_slot(detections: Detections, image_sha256: str, model: str) -> dict[str, Any]:
     """A successful slot of `model`: pixel and normalised 0..1 boxes, rounded to what is meaningful."""
     width, height = detections.image_size
