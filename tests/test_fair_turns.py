@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
 
 from tools.scale_parts import session_from
-from tools.servers import ROOT, gunicorn_server
+from tools.servers import ROOT, established_connections, gunicorn_server, listen_backlog, worker_pids
 
 pytestmark = pytest.mark.server
 
 PHOTO = (ROOT / "tests" / "data" / "photos" / "astronaut.jpg").read_bytes()
 FLOOD = 16
+ARRIVAL_LIMIT_S = 15
 
 
 def test_a_request_behind_another_clients_flood_is_answered_after_one_of_its_images():
@@ -27,9 +29,18 @@ def test_a_request_behind_another_clients_flood_is_answered_after_one_of_its_ima
         finished[name] = time.monotonic()
         return status
 
+    def flood_at_the_server() -> bool:
+        """Every flood request is at the server: waiting in the accept queue, held by the worker, or answered."""
+        answered = sum(name.startswith("flood") for name in list(finished))
+        return listen_backlog(port) + established_connections(worker, port) + answered >= FLOOD
+
     with gunicorn_server(env=env, workers=1) as server, ThreadPoolExecutor(FLOOD + 1) as pool:
+        port, (worker,) = urlsplit(server.url).port, worker_pids(server.process.pid)
         flood = [pool.submit(predict, "127.0.0.2", f"flood{i}") for i in range(FLOOD)]
-        time.sleep(0.05)  # the flood requests have been sent: most wait in front, in the accept queue
+        deadline = time.monotonic() + ARRIVAL_LIMIT_S
+        while not flood_at_the_server():  # an event, not a guess: the flood waits in front before the other comes
+            assert time.monotonic() < deadline, "the flood did not reach the server"
+            time.sleep(0.002)
         other_sent = time.monotonic()
         other = pool.submit(predict, "127.0.0.3", "other")
         statuses = [future.result() for future in [*flood, other]]
