@@ -281,7 +281,7 @@ class BufferedWorker(GeventWorker):
         except OSError as exc:
             if exc.errno not in _IGNORED_SOCKET_ERRORS:
                 self.log.exception("Socket error processing request.")
-        except Exception as exc:  # gunicorn's parse errors (malformed HTTP, chunked framing), or ours
+        except Exception as exc:  # noqa: BLE001 - gunicorn's parse errors (malformed HTTP, chunked framing), or ours
             self.handle_error(req, conn, addr, exc)
         finally:
             self.buffered -= held[0]

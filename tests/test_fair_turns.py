@@ -25,9 +25,9 @@ def test_a_request_behind_another_clients_flood_is_answered_after_one_of_its_ima
 
     def predict(address: str, name: str) -> int:
         with session_from(address) as session:
-            status = session.post(server.url + "/api/predict", files={"image": ("a.jpg", PHOTO)}, timeout=60).status_code
+            answer = session.post(server.url + "/api/predict", files={"image": ("a.jpg", PHOTO)}, timeout=60)
         finished[name] = time.monotonic()
-        return status
+        return answer.status_code
 
     def flood_at_the_server() -> bool:
         """Every flood request is at the server: waiting in the accept queue, held by the worker, or answered."""
@@ -47,6 +47,7 @@ def test_a_request_behind_another_clients_flood_is_answered_after_one_of_its_ima
     assert statuses == [200] * (FLOOD + 1)
     # First come, first served would answer it after every flood image still waiting (a dozen or more); with turns
     # by client at most two go first: the one running when it arrives, and one handed the thread just before.
-    answered_meanwhile = [name for name, at in finished.items() if name != "other" and other_sent < at < finished["other"]]
+    answered_meanwhile = [name for name, at in finished.items()
+                          if name != "other" and other_sent < at < finished["other"]]
     assert len(answered_meanwhile) <= 2, sorted(finished, key=finished.get)
     assert len([at for at in finished.values() if at > finished["other"]]) >= FLOOD // 2  # the flood was still there

@@ -126,7 +126,7 @@ def test_conf_keeps_an_explicit_ort_thread_count(monkeypatch):
 
 def test_procfile_runs_gunicorn_with_this_conf_and_the_app_factory():
     procfile = (ROOT / "Procfile").read_text()
-    assert re.search(r"^web: gunicorn .*--config gunicorn.conf.py .*\"webapp\.wsgi:app\"", procfile, re.M)
+    assert re.search(r"^web: gunicorn .*--config gunicorn.conf.py .*\"webapp\.wsgi:app\"", procfile, re.MULTILINE)
     assert "--bind" not in procfile and "-b " not in procfile  # the conf binds $PORT
     assert Path(GUNICORN_CONF).is_file()
 
@@ -165,12 +165,12 @@ MALFORMED = {
     "bad request line": (b"GET /api/x?token=SECRET-IN-QUERY HTTP/1.1 junk\r\n\r\n", 400, "bad_request"),
     "request line too long": (b"GET /?q=SECRET-IN-QUERY" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", 414, "uri_too_long"),
     "too many headers": (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n", 431, "headers_too_large"),
-    "chunk size ZZ": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n", 400, "malformed_body"),
-    "chunk size -2": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n", 400, "malformed_body"),
-    "bad trailer": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nBad Trailer\r\n\r\n", 400, None),
+    "chunk size ZZ": ((b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n"), 400, "malformed_body"),
+    "chunk size -2": ((b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                       b"Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n"), 400, "malformed_body"),
+    "bad trailer": ((b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nBad Trailer\r\n\r\n"), 400, None),
 }
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tools.servers import ROOT, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
+from tools.servers import ROOT, gunicorn_server, listen_backlog, wait_workers_serving
 
 pytestmark = pytest.mark.server
 

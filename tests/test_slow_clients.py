@@ -19,8 +19,15 @@ import pytest
 import requests
 from PIL import Image
 
-from tools.servers import (ROOT, established_connections, gunicorn_server, listen_backlog, open_fds, wait_workers_serving,
-                     worker_pids)
+from tools.servers import (
+    ROOT,
+    established_connections,
+    gunicorn_server,
+    listen_backlog,
+    open_fds,
+    wait_workers_serving,
+    worker_pids,
+)
 
 pytestmark = pytest.mark.server
 
@@ -260,7 +267,7 @@ def test_health_checks_are_answered_while_the_only_worker_predicts():
         during = []
         while not done.is_set():
             for path in ("/healthz", "/readyz"):
-                seconds, health = timed(lambda: requests.get(server.url + path, timeout=5))
+                seconds, health = timed(lambda path=path: requests.get(server.url + path, timeout=5))
                 assert health.status_code == 200 and seconds < HEALTH_LIMIT_S, (path, seconds)
                 during.append(not done.is_set())
         thread.join(60)
