@@ -3,6 +3,7 @@
 Imported from webapp lazily, in the worker process (never the gunicorn master, which must stay free of the app),
 and only here: the worker's other modules ask this one.
 """
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ gunicorn parses `Expect: 100-continue` into a private flag and, when the applica
 it answers the expectation itself (or refuses the body) and must then clear the flag, or the client would get a
 second interim answer. tests/test_library_seams.py fails loudly when the pinned gunicorn changes this shape.
 """
+
 from __future__ import annotations
 
 _FLAG = "_expected_100_continue"

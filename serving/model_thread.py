@@ -1,4 +1,5 @@
 """One real thread per worker for CPU-bound work, shared fairly: waiting jobs are taken client by client."""
+
 from __future__ import annotations
 
 from collections import deque

@@ -1,4 +1,5 @@
 """A client socket whose reads and writes must keep pace: a deadline that moves forward with each byte."""
+
 from __future__ import annotations
 
 import socket

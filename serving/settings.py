@@ -1,4 +1,5 @@
 """The serving layer's limits on slow clients, read from the environment; each default is declared here once."""
+
 from __future__ import annotations
 
 import os

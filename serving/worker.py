@@ -22,6 +22,7 @@
   slot is taken) before the listener closes, since closing it resets them; connections that sent nothing are let
   go; requests in progress finish within gunicorn's graceful_timeout.
 """
+
 from __future__ import annotations
 
 import errno
@@ -165,8 +166,13 @@ class BufferedWorker(GeventWorker):
                 continue
             gevent.sleep(backoff or WAITING_CONNECTION_CHECK_S)
             # Only the least busy worker takes it, as the shared accept queue would have given it to the first free.
-            if (self.alive and not server.closed and self._busy() and not server.pool.full()
-                    and WORKER_LOADS.least_busy(self.load_slot)):
+            if (
+                self.alive
+                and not server.closed
+                and self._busy()
+                and not server.pool.full()
+                and WORKER_LOADS.least_busy(self.load_slot)
+            ):
                 try:
                     self._take_one(server)  # if it is still there: an idle worker may have taken it
                     backoff = 0.0
@@ -224,8 +230,9 @@ class BufferedWorker(GeventWorker):
                 greenlet.kill(block=False)
         deadline = time.monotonic() + self.cfg.graceful_timeout
         while time.monotonic() < deadline:
-            if not self.shutdown_refusals and all(server.pool.free_count() == server.pool.size
-                                                  for server in self.servers):
+            if not self.shutdown_refusals and all(
+                server.pool.free_count() == server.pool.size for server in self.servers
+            ):
                 return
             self.notify()
             gevent.sleep(0.1)
@@ -352,16 +359,23 @@ class BufferedWorker(GeventWorker):
 
     def _too_slow_message(self) -> str:
         settings = self.settings
-        return (f"the request did not arrive in time: the headers must arrive within {settings.header_timeout_s:g} s, "
-                f"the body at {settings.min_bytes_per_s:g} bytes/s or more, without pauses of "
-                f"{settings.idle_timeout_s:g} s")
+        return (
+            f"the request did not arrive in time: the headers must arrive within {settings.header_timeout_s:g} s, "
+            f"the body at {settings.min_bytes_per_s:g} bytes/s or more, without pauses of "
+            f"{settings.idle_timeout_s:g} s"
+        )
 
     def handle_error(self, req, client, addr, exc) -> None:
         """gunicorn's own error answers (400, 414, 431, 501, 500...) as JSON; logs without query strings."""
         status, code, message = classify(exc)
         if status >= 500:
-            self.log.error("Error handling request %s %s: %s", getattr(req, "method", "-"),
-                           getattr(req, "path", "-"), describe(exc), exc_info=exc)
+            self.log.error(
+                "Error handling request %s %s: %s",
+                getattr(req, "method", "-"),
+                getattr(req, "path", "-"),
+                describe(exc),
+                exc_info=exc,
+            )
         else:
             self.log.warning("Invalid request from ip=%s: %s", addr[0] if addr else "", describe(exc))
         self._answer_error(req, client, addr, status, code, message)
@@ -370,8 +384,9 @@ class BufferedWorker(GeventWorker):
         """Answer 503 `code`, then read and throw away the rest of the body, so that a client still sending reads
         the answer rather than a reset; True when the body was read to its end (a plain close sends no reset)."""
         request_id = self._answer_error(req, conn, addr, 503, code, message, {"Retry-After": str(RETRY_AFTER_S)})
-        self.log.warning("503 %s for %s %s request_id=%s: %s", code, req.method, app_contract.loggable(req.path),
-                         request_id, reason)
+        self.log.warning(
+            "503 %s for %s %s request_id=%s: %s", code, req.method, app_contract.loggable(req.path), request_id, reason
+        )
         continue_settled(req)  # a client still waiting for "100 Continue" gets the refusal instead
         try:
             conn.shutdown(socket.SHUT_WR)  # the answer is complete: the client may stop sending and close
@@ -389,8 +404,9 @@ class BufferedWorker(GeventWorker):
             pass
         return False
 
-    def _answer_error(self, req, conn, addr, status: int, code: str, message: str,
-                      headers: dict[str, str] | None = None) -> str:
+    def _answer_error(
+        self, req, conn, addr, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> str:
         """Write a JSON error (best effort: the client may be gone) and log its access line; returns its request id
         (the client's when sane, as the app keeps it)."""
         if isinstance(conn, PacedSocket):

@@ -1,5 +1,6 @@
 """One client's flood does not starve another: the Procfile's gunicorn reads requests that wait behind a flood and
 gives each client its turn at the model (serving/worker.py, serving/model_thread.py)."""
+
 from __future__ import annotations
 
 import time
@@ -47,7 +48,8 @@ def test_a_request_behind_another_clients_flood_is_answered_after_one_of_its_ima
     assert statuses == [200] * (FLOOD + 1)
     # First come, first served would answer it after every flood image still waiting (a dozen or more); with turns
     # by client at most two go first: the one running when it arrives, and one handed the thread just before.
-    answered_meanwhile = [name for name, at in finished.items()
-                          if name != "other" and other_sent < at < finished["other"]]
+    answered_meanwhile = [
+        name for name, at in finished.items() if name != "other" and other_sent < at < finished["other"]
+    ]
     assert len(answered_meanwhile) <= 2, sorted(finished, key=finished.get)
     assert len([at for at in finished.values() if at > finished["other"]]) >= FLOOD // 2  # the flood was still there

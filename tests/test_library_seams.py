@@ -1,5 +1,6 @@
 """The library behaviour the buffered worker relies on, checked against the pinned versions: an upgrade that changes
 it fails here, by name, instead of silently in production (serving/library_seams.py, serving/worker.py)."""
+
 from __future__ import annotations
 
 import io
@@ -112,8 +113,10 @@ def test_gevent_resumes_accepting_through_start_accepting_so_the_busy_gate_holds
     paused[0] = False
     server.start()
     try:
-        with gevent_socket.create_connection(listener.getsockname()), \
-                gevent_socket.create_connection(listener.getsockname()):
+        with (
+            gevent_socket.create_connection(listener.getsockname()),
+            gevent_socket.create_connection(listener.getsockname()),
+        ):
             gevent.sleep(0.05)  # the first fills the pool: gevent stops accepting
             assert pool.full()
             paused[0] = True

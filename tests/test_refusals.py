@@ -3,6 +3,7 @@
 A refused upload still being sent must read its JSON 503 (the worker answers, then reads and discards the rest of
 the body, within bounds); requests still in the accept queue when SIGTERM arrives get a complete answer.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,17 +79,27 @@ def exchange(port: int, request: bytes, connected: threading.Barrier | None = No
 
 
 def upload_request(request_id: str, body: bytes) -> bytes:
-    head = (f"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n"
-            f"X-Request-Id: {request_id}\r\nContent-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n"
+        f"X-Request-Id: {request_id}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
 def predict_request(request_id: str) -> bytes:
     boundary = "refusalsboundary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
-            "Content-Type: image/jpeg\r\n\r\n").encode() + PHOTO + f"\r\n--{boundary}--\r\n".encode()
-    head = (f"POST /api/predict HTTP/1.1\r\nHost: test\r\nX-Request-Id: {request_id}\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n")
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + PHOTO
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    head = (
+        f"POST /api/predict HTTP/1.1\r\nHost: test\r\nX-Request-Id: {request_id}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -107,13 +118,18 @@ def test_every_client_refused_by_a_full_buffer_reads_a_json_503_and_its_refusal_
         wait_workers_serving(server)
         connected = threading.Barrier(FLOOD_CLIENTS)
         with ThreadPoolExecutor(FLOOD_CLIENTS) as pool:
-            outcomes = list(pool.map(lambda n: exchange(port, upload_request(f"flood-{n}", body), connected),
-                                     range(FLOOD_CLIENTS)))
+            outcomes = list(
+                pool.map(lambda n: exchange(port, upload_request(f"flood-{n}", body), connected), range(FLOOD_CLIENTS))
+            )
         log = server.log()
     failures = [outcome.failure for outcome in outcomes if outcome.failure]
     refused = [n for n, outcome in enumerate(outcomes) if outcome.status == 503]
-    summary = {"answered": len(outcomes) - len(failures), "refused 503": len(refused),
-               "resets": sum(outcome.reset for outcome in outcomes), "other failures": failures[:5]}
+    summary = {
+        "answered": len(outcomes) - len(failures),
+        "refused 503": len(refused),
+        "resets": sum(outcome.reset for outcome in outcomes),
+        "other failures": failures[:5],
+    }
     print(f"\n{FLOOD_CLIENTS} uploads of {UPLOAD_BYTES} bytes: {summary}")
     assert not failures, summary
     assert len(refused) >= 8, summary  # the buffer did fill: the refusal path was exercised
@@ -138,8 +154,11 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(("workers", "slots", "least_refused"), [(2, None, 0), (1, 4, 1)],
-                         ids=["slots free: all answered", "slots taken: the rest refused"])
+@pytest.mark.parametrize(
+    ("workers", "slots", "least_refused"),
+    [(2, None, 0), (1, 4, 1)],
+    ids=["slots free: all answered", "slots taken: the rest refused"],
+)
 def test_sigterm_answers_every_request_still_in_the_accept_queue(workers, slots, least_refused):
     queued = 8
     env = {"CACHE_BYTES": "0", **({"GUNICORN_WORKER_CONNECTIONS": str(slots)} if slots else {})}
@@ -156,8 +175,11 @@ def test_sigterm_answers_every_request_still_in_the_accept_queue(workers, slots,
                 time.sleep(0.2)  # their bytes are sent: the kernel holds them for the listener
                 server.process.send_signal(signal.SIGTERM)
                 wait_for(lambda: "Handling signal: term" in server.log(), 10, "the master did not take SIGTERM")
-                wait_for(lambda: all(_signal_pending(pid, signal.SIGTERM) for pid in pids), 10,
-                         "the master did not pass SIGTERM on to its workers")
+                wait_for(
+                    lambda: all(_signal_pending(pid, signal.SIGTERM) for pid in pids),
+                    10,
+                    "the master did not pass SIGTERM on to its workers",
+                )
                 for pid in pids:
                     os.kill(pid, signal.SIGCONT)
                 outcomes = [future.result() for future in futures]
@@ -167,8 +189,10 @@ def test_sigterm_answers_every_request_still_in_the_accept_queue(workers, slots,
         exit_code = server.process.wait(60)
         log = server.log()
     statuses = [outcome.status for outcome in outcomes]
-    print(f"\n{queued} requests in the accept queue at SIGTERM ({workers} workers, {slots or 'default'} slots): "
-          f"statuses {statuses}, resets {sum(outcome.reset for outcome in outcomes)}")
+    print(
+        f"\n{queued} requests in the accept queue at SIGTERM ({workers} workers, {slots or 'default'} slots): "
+        f"statuses {statuses}, resets {sum(outcome.reset for outcome in outcomes)}"
+    )
     assert [outcome.failure for outcome in outcomes] == [""] * queued, outcomes
     for outcome in outcomes:
         assert outcome.status in (200, 503), (outcome.status, outcome.body[:200])
@@ -196,4 +220,3 @@ def _continue(pid: int) -> None:
         os.kill(pid, signal.SIGCONT)
     except ProcessLookupError:
         pass
-
