@@ -16,8 +16,8 @@
   the flood;
 - one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON;
 - a refusal reaches the client: an upload refused for a full buffer gets its 503, then the rest of its body is read
-  and thrown away (at most MAX_CONTENT_LENGTH bytes within REFUSAL_DRAIN_S), so a client still sending reads the
-  answer instead of a reset;
+  and thrown away (at the upload pace, at most MAX_CONTENT_LENGTH bytes within REFUSAL_DRAIN_S), so a client still
+  sending reads the answer instead of a reset;
 - SIGTERM: connections still in the accept queue are taken and answered (503 shutting_down when every connection
   slot is taken) before the listener closes, since closing it resets them; connections that sent nothing are let
   go; requests in progress finish within gunicorn's graceful_timeout.
@@ -58,8 +58,9 @@ FULL_POOL_PAUSE_S = 0.1
 WORKER_LOADS = WorkerLoads()
 _READ_STEP = 256 * 1024
 _ERROR_SEND_S = 2.0  # time an error answer of our own gets to go out
-# A refused body is read and thrown away for at most this long: a client that sends its whole request before reading
-# (most do) then reads the refusal; a slower one is cut off with a reset rather than holding a connection slot.
+# A refused body is read and thrown away at the pace asked of any upload, for at most this long and MAX_CONTENT_LENGTH
+# bytes: a client that sends its whole request before reading (most do) then reads the refusal; a slower or endless
+# one is cut off with a reset rather than holding a connection slot.
 REFUSAL_DRAIN_S = 10.0
 RETRY_AFTER_S = 2  # the Retry-After of a refusal
 SHUTDOWN_HEAD_GRACE_S = 0.3  # at SIGTERM, a connection with nothing sent yet gets this long to send, then goes
@@ -392,7 +393,7 @@ class BufferedWorker(GeventWorker):
             conn.shutdown(socket.SHUT_WR)  # the answer is complete: the client may stop sending and close
         except OSError:
             return True  # the client is gone
-        conn.limit_total(REFUSAL_DRAIN_S)
+        conn.limit_rate(self.settings.idle_timeout_s, self.settings.min_bytes_per_s, within=REFUSAL_DRAIN_S)
         discarded = 0
         try:
             while discarded <= self.max_body:
