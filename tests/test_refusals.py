@@ -61,19 +61,23 @@ def parse_answer(data: bytes) -> Outcome:
     return Outcome(int(match[1]), headers, body)
 
 
-def exchange(port: int, request: bytes, connected: threading.Barrier | None = None, pieces: int = 1) -> Outcome:
+def exchange(
+    port: int, request: bytes, body: bytes = b"", connected: threading.Barrier | None = None, pieces: int = 1
+) -> Outcome:
     """Connect, send the whole request (as most clients do, before reading), read everything until the close.
 
-    In `pieces` with a short pause between them, as over a network: uploads then overlap at the server."""
+    The body (shared by the flood's clients, not copied) goes in `pieces` with a short pause between them, as over a
+    network: uploads then overlap at the server."""
     with socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT_S) as sock:
         if connected is not None:
             connected.wait(CLIENT_TIMEOUT_S)  # every client sends at once
-        step = -(-len(request) // pieces)
+        view, step = memoryview(body), max(1, -(-len(body) // pieces))
         try:
-            for start in range(0, len(request), step):
+            sock.sendall(request)
+            for start in range(0, len(body), step):
                 if start:
                     time.sleep(PIECE_PAUSE_S)
-                sock.sendall(request[start : start + step])
+                sock.sendall(view[start : start + step])
         except (ConnectionResetError, BrokenPipeError) as exc:
             return Outcome(failure=f"reset while sending: {exc!r}")
         data = b""
@@ -93,10 +97,6 @@ def upload_head(length: int | None, request_id: str | None = None, extra: str = 
         f"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n"
         f"{request_id_line}{extra}{framing}\r\n\r\n"
     ).encode()
-
-
-def upload_request(request_id: str | None, body: bytes) -> bytes:
-    return upload_head(len(body), request_id) + body
 
 
 def predict_request(request_id: str) -> bytes:
@@ -137,7 +137,10 @@ def test_every_client_refused_by_a_full_buffer_reads_a_json_503_and_its_refusal_
         connected = threading.Barrier(FLOOD_CLIENTS)
         with ThreadPoolExecutor(FLOOD_CLIENTS) as pool:
             outcomes = list(
-                pool.map(lambda n: exchange(port, upload_request(flood_id(n), body), connected, UPLOAD_PIECES), clients)
+                pool.map(
+                    lambda n: exchange(port, upload_head(len(body), flood_id(n)), body, connected, UPLOAD_PIECES),
+                    clients,
+                )
             )
         log = server.log()
     failures = [outcome.failure for outcome in outcomes if outcome.failure]
