@@ -1,4 +1,5 @@
 """Errors the worker answers itself (malformed HTTP, slow clients, overload) as the app's JSON, with its headers."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,11 @@ def describe(exc: BaseException) -> str:
 def error_response_bytes(status: int, code: str, message: str, headers: dict[str, str]) -> bytes:
     """A complete HTTP/1.1 response: the API's error JSON, `headers` (security, Retry-After...), Connection: close."""
     body = json.dumps({"error": {"status": status, "code": code, "message": message}}).encode()
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json",
-             f"Content-Length: {len(body)}", "Connection: close"]
+    lines = [
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+    ]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

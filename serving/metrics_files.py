@@ -3,6 +3,7 @@
 Counters and histograms of a dead worker must stay in the totals, so they cannot just be deleted; left alone, every
 worker restart adds files that /metrics reads forever. Runs in the gunicorn master (child_exit).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """One real thread per worker for CPU-bound work, shared fairly: waiting jobs are taken client by client."""
+
 from __future__ import annotations
 
 from collections import deque
@@ -84,5 +85,5 @@ def _outcome(func: Callable[..., T], args: tuple, kwargs: dict) -> tuple[bool, A
     and a bad image (InferenceError) is an ordinary answer, not a crash."""
     try:
         return False, func(*args, **kwargs)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - carried to the caller, who raises or answers it
         return True, exc

@@ -1,4 +1,5 @@
 """A client socket whose reads and writes must keep pace: a deadline that moves forward with each byte."""
+
 from __future__ import annotations
 
 import socket
@@ -28,22 +29,27 @@ class PacedSocket:
         self._rate_started: float | None = None
         self._moved = 0  # bytes moved since the rate clock started
         self._deferred: tuple[float, float] | None = None
+        self._cap = float("inf")  # a rate's overall deadline, whatever the bytes moved
 
     # -- modes
 
     def limit_total(self, seconds: float) -> None:
         """Everything from now on must be done within `seconds`."""
         self._rate, self._deferred, self._deadline = None, None, time.monotonic() + seconds
+        self._cap = float("inf")
 
-    def limit_rate(self, idle_s: float, bytes_per_s: float) -> None:
-        """From now on: pauses under idle_s, and an average of at least bytes_per_s after idle_s of grace."""
+    def limit_rate(self, idle_s: float, bytes_per_s: float, within: float | None = None) -> None:
+        """From now on: pauses under idle_s, and an average of at least bytes_per_s after idle_s of grace; and, with
+        `within`, everything done within that many seconds however fast the bytes come."""
         now = time.monotonic()
         self._rate, self._deferred = (idle_s, bytes_per_s), None
-        self._rate_started, self._moved, self._deadline = now, 0, now + idle_s
+        self._cap = float("inf") if within is None else now + within
+        self._rate_started, self._moved, self._deadline = now, 0, min(now + idle_s, self._cap)
 
     def start_rate_on_first_use(self, idle_s: float, bytes_per_s: float) -> None:
         """Like limit_rate, starting at the next transfer (the answer: after the application has run)."""
         self._rate, self._deadline, self._deferred = None, float("inf"), (idle_s, bytes_per_s)
+        self._cap = float("inf")
 
     # -- transfers
 
@@ -109,4 +115,4 @@ class PacedSocket:
         self._moved += count
         now = time.monotonic()
         allowance = self._rate_started + idle_s + self._moved / bytes_per_s
-        self._deadline = min(now + idle_s, max(allowance, now))
+        self._deadline = min(now + idle_s, max(allowance, now), self._cap)

@@ -14,8 +14,15 @@
   (worker_loads.py): every worker is busy, maybe with one client's flood, and only reading the request shows
   whose it is; another client's request behind a flood then waits for one job of each client present, not for
   the flood;
-- one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON.
+- one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON;
+- a refusal reaches the client: an upload refused for a full buffer gets its 503, then the rest of its body is read
+  and thrown away (at the upload pace, at most MAX_CONTENT_LENGTH bytes within REFUSAL_DRAIN_S), so a client still
+  sending reads the answer instead of a reset;
+- SIGTERM: connections still in the accept queue are taken and answered (503 shutting_down when every connection
+  slot is taken) before the listener closes, since closing it resets them; connections that sent nothing are let
+  go; requests in progress finish within gunicorn's graceful_timeout.
 """
+
 from __future__ import annotations
 
 import errno
@@ -27,16 +34,18 @@ from functools import partial
 import gevent
 from gevent import monkey, socket
 from gevent.event import Event
-from gevent.pool import Pool
+from gevent.pool import Group, Pool
+from gevent.select import select
 from gevent.server import StreamServer
 from gevent.socket import wait_read
 from gunicorn import http, util
-from gunicorn.http.errors import NoMoreData
+from gunicorn.http.errors import NoMoreData, ParseException
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.ggevent import GeventWorker
 
-from . import HOLD_KEY, MODEL_THREAD_KEY
+from . import HOLD_KEY, MODEL_THREAD_KEY, app_contract
 from .errors import classify, describe, error_response_bytes
+from .library_seams import continue_settled, expects_continue
 from .model_thread import ModelThread
 from .paced_socket import ClientTooSlow, PacedSocket
 from .settings import ServingSettings
@@ -49,6 +58,12 @@ FULL_POOL_PAUSE_S = 0.1
 WORKER_LOADS = WorkerLoads()
 _READ_STEP = 256 * 1024
 _ERROR_SEND_S = 2.0  # time an error answer of our own gets to go out
+# A refused body is read and thrown away at the pace asked of any upload, for at most this long and MAX_CONTENT_LENGTH
+# bytes: a client that sends its whole request before reading (most do) then reads the refusal; a slower or endless
+# one is cut off with a reset rather than holding a connection slot.
+REFUSAL_DRAIN_S = 10.0
+RETRY_AFTER_S = 2  # the Retry-After of a refusal
+SHUTDOWN_HEAD_GRACE_S = 0.3  # at SIGTERM, a connection with nothing sent yet gets this long to send, then goes
 _IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
 
 
@@ -79,8 +94,9 @@ class BufferedWorker(GeventWorker):
         self.in_progress = 0  # requests received whole whose answer has not been sent yet
         self.load_slot = WORKER_LOADS.claim(self.age)
         self._became_busy = Event()
-        self.waiting_for_head: dict[gevent.Greenlet, float] = {}  # insertion order: oldest first
+        self.waiting_for_head: dict[gevent.Greenlet, PacedSocket] = {}  # insertion order: oldest first
         self.servers: list[StreamServer] = []
+        self.shutdown_refusals = Group()  # connections taken from the accept queue at SIGTERM with no slot free
         super().init_process()  # patches, then loads the app (load_wsgi) and runs
 
     def patch(self) -> None:
@@ -109,7 +125,7 @@ class BufferedWorker(GeventWorker):
         for listener in self.sockets:
             listener.setblocking(1)
             pool = Pool(self.worker_connections)
-            server = GatedServer(listener, handle=partial(self.handle, listener), spawn=pool)
+            server = GatedServer(listener, handle=partial(self.handle, listener.getsockname()), spawn=pool)
             server.max_accept = 1  # one connection per wake-up, so the workers share them
             server.paused = self._busy
             server.full = partial(self._full, pool)
@@ -137,6 +153,7 @@ class BufferedWorker(GeventWorker):
 
     def _take_waiting_connections(self, server: StreamServer) -> None:
         """While busy, take a connection that has waited WAITING_CONNECTION_CHECK_S for nobody (module docstring)."""
+        backoff = 0.0  # after an accept error (e.g. out of file descriptors), as gevent's own accepting does
         while self.alive and not server.closed:
             self._became_busy.wait()
             if not self.alive or server.closed:  # stopped while this loop waited
@@ -148,13 +165,33 @@ class BufferedWorker(GeventWorker):
             if server.pool.full():  # every slot taken: nothing to take it into (gevent resumes when one frees)
                 gevent.sleep(FULL_POOL_PAUSE_S)
                 continue
-            # After an accept error (e.g. out of file descriptors) gevent backs off; so does this loop.
-            backing_off = server.delay > server.min_delay
-            gevent.sleep(server.delay if backing_off else WAITING_CONNECTION_CHECK_S)
+            gevent.sleep(backoff or WAITING_CONNECTION_CHECK_S)
             # Only the least busy worker takes it, as the shared accept queue would have given it to the first free.
-            if (self.alive and not server.closed and self._busy() and not server.pool.full()
-                    and WORKER_LOADS.least_busy(self.load_slot)):
-                server._do_read()  # takes it if it is still there (max_accept = 1): an idle worker may have
+            if (
+                self.alive
+                and not server.closed
+                and self._busy()
+                and not server.pool.full()
+                and WORKER_LOADS.least_busy(self.load_slot)
+            ):
+                try:
+                    self._take_one(server)  # if it is still there: an idle worker may have taken it
+                    backoff = 0.0
+                except OSError as exc:
+                    self.log.warning("Accepting a connection failed: %s", exc)
+                    backoff = min(server.max_delay, max(backoff * 2, server.min_delay))
+
+    @staticmethod
+    def _take_one(server: StreamServer) -> bool:
+        """Accept one connection waiting in the queue and start its handler; False when none was waiting."""
+        try:
+            accepted = server.do_read()
+        except BlockingIOError:
+            return False
+        if not accepted:
+            return False
+        server.do_handle(*accepted)
+        return True
 
     def _full(self, pool: Pool) -> bool:
         """Every connection slot is taken (gevent stops accepting until one frees): let the oldest idle one go."""
@@ -174,50 +211,71 @@ class BufferedWorker(GeventWorker):
         for server in self.servers:
             if busy:
                 server.stop_accepting()
-            elif self.alive:
-                server._start_accepting_if_started()
+            elif self.alive and server.started:
+                server.start_accepting()
         if busy:
             self._became_busy.set()
         else:
             self._became_busy.clear()
 
     def _drain(self) -> None:
-        """SIGTERM: stop accepting, drop connections without a request, let the others finish (graceful_timeout)."""
+        """SIGTERM: answer what waits in the accept queue, drop connections without a request, let the others
+        finish (graceful_timeout)."""
         for server in self.servers:
-            server.close()
-        for greenlet in list(self.waiting_for_head):
-            greenlet.kill(block=False)
+            server.stop_accepting()
+            self._take_queued(server)
+            server.close()  # at once: a connection queued after the last accept and before the close would be reset
+        gevent.sleep(SHUTDOWN_HEAD_GRACE_S)
+        for greenlet, conn in list(self.waiting_for_head.items()):
+            if not _has_unread_bytes(conn):  # still nothing to read: an idle connection, not a request on its way
+                greenlet.kill(block=False)
         deadline = time.monotonic() + self.cfg.graceful_timeout
         while time.monotonic() < deadline:
-            if all(server.pool.free_count() == server.pool.size for server in self.servers):
+            if not self.shutdown_refusals and all(
+                server.pool.free_count() == server.pool.size for server in self.servers
+            ):
                 return
             self.notify()
             gevent.sleep(0.1)
         self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
         for server in self.servers:
             server.stop(timeout=1)
+        self.shutdown_refusals.kill(timeout=1)
+
+    def _take_queued(self, server: StreamServer) -> None:
+        """Accept every connection in the queue without yielding: each is served, or refused when no slot is free."""
+        while True:
+            try:
+                accepted = server.do_read()
+            except BlockingIOError:
+                return  # the queue is empty
+            except OSError as exc:  # e.g. out of file descriptors: what is left is reset when the listener closes
+                self.log.warning("Accepting a queued connection at shutdown failed: %s", exc)
+                return
+            if not accepted:
+                return
+            if not server.pool.full():
+                server.do_handle(*accepted)
+                continue
+            client, addr = accepted
+            self.shutdown_refusals.spawn(self._refuse_at_shutdown, client, addr)
 
     # -- one connection
 
-    def handle(self, listener, client, addr) -> None:
+    def handle(self, listener_name, client, addr) -> None:
         """Read the head and the whole body within their deadlines, then run the application."""
         client.setblocking(1)
         conn = PacedSocket(client)
         conn.limit_total(self.settings.header_timeout_s)
-        me = gevent.getcurrent()
-        self.waiting_for_head[me] = time.monotonic()
         req, held, body_read, counted = None, [0], True, False
         try:
-            try:
-                req = next(http.get_parser(self.cfg, conn, addr))
-            finally:
-                self.waiting_for_head.pop(me, None)
+            req = self._read_head(conn, addr)
             body_read = self._buffer_body(req, conn, held)
             # Counted from here: a slow upload is the client's time, and must not make the worker look busy.
             self.in_progress, counted = self.in_progress + 1, True
             self._update_accepting()
             conn.start_rate_on_first_use(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
-            self.handle_request(listener.getsockname(), req, conn, addr)
+            self.handle_request(listener_name, req, conn, addr)  # its name: it may be closed by now
         except (StopIteration, NoMoreData, gevent.GreenletExit):
             pass  # answered, or the client left, or the worker let the connection go
         except ClientTooSlow as exc:
@@ -225,12 +283,13 @@ class BufferedWorker(GeventWorker):
             if conn.received:  # a silent idle connection is just closed, as proxies do
                 self._answer_error(req, conn, addr, 408, "client_too_slow", self._too_slow_message())
         except BufferFull:
+            self.buffered, held[0] = self.buffered - held[0], 0  # the refused bytes are thrown away now
             message = "the server is receiving too many requests at once; retry shortly"
-            self._answer_error(req, conn, addr, 503, "server_busy", message, {"Retry-After": "2"})
+            body_read = self._refuse(req, conn, addr, "server_busy", message, "the request buffer is full")
         except OSError as exc:
             if exc.errno not in _IGNORED_SOCKET_ERRORS:
                 self.log.exception("Socket error processing request.")
-        except Exception as exc:  # gunicorn's parse errors (malformed HTTP, chunked framing), or ours
+        except Exception as exc:  # noqa: BLE001 - gunicorn's parse errors (malformed HTTP, chunked framing), or ours
             self.handle_error(req, conn, addr, exc)
         finally:
             self.buffered -= held[0]
@@ -242,17 +301,44 @@ class BufferedWorker(GeventWorker):
             else:  # an unread body: half-close so the client can read our answer before the reset
                 util.close_graceful(client, timeout=1.0)
 
+    def _refuse_at_shutdown(self, client, addr) -> None:
+        """A connection taken from the accept queue at SIGTERM with every slot taken: its request gets a 503."""
+        client.setblocking(1)
+        conn = PacedSocket(client)
+        conn.limit_total(self.settings.header_timeout_s)
+        body_read = True
+        try:
+            req = self._read_head(conn, addr)
+            message = "the server is shutting down; retry shortly"
+            body_read = self._refuse(req, conn, addr, "shutting_down", message, "the worker is stopping")
+        except (StopIteration, ClientTooSlow, OSError, ParseException, gevent.GreenletExit):
+            pass  # no request to answer: nothing sent, the client left, or not HTTP
+        finally:
+            if body_read:
+                util.close(client)
+            else:
+                util.close_graceful(client, timeout=1.0)
+
+    def _read_head(self, conn: PacedSocket, addr):
+        """The request line and headers (the body is read later); the connection counts as idle meanwhile."""
+        me = gevent.getcurrent()
+        self.waiting_for_head[me] = conn
+        try:
+            return next(http.get_parser(self.cfg, conn, addr))
+        finally:
+            self.waiting_for_head.pop(me, None)
+
     def _buffer_body(self, req, conn: PacedSocket, held: list[int]) -> bool:
         """Read the whole body into memory; False when it was left unread (declared larger than the app allows)."""
         length = req.body.reader.length if hasattr(req.body.reader, "length") else None
         if length is not None and length > self.max_body:
-            req._expected_100_continue = False  # no "100 Continue": the client need not send what we refuse
+            continue_settled(req)  # no "100 Continue": the client need not send what we refuse
             return False  # the application answers 413 from Content-Length alone
         if length == 0:
             return True
-        if req._expected_100_continue:
+        if expects_continue(req):
             conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            req._expected_100_continue = False  # gunicorn would send it again
+            continue_settled(req)  # gunicorn would send it again
         conn.limit_rate(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
         chunks, total = [], 0
         while total <= self.max_body:  # a chunked body over the limit: max_body + 1 bytes tell the app
@@ -274,26 +360,62 @@ class BufferedWorker(GeventWorker):
 
     def _too_slow_message(self) -> str:
         settings = self.settings
-        return (f"the request did not arrive in time: the headers must arrive within {settings.header_timeout_s:g} s, "
-                f"the body at {settings.min_bytes_per_s:g} bytes/s or more, without pauses of "
-                f"{settings.idle_timeout_s:g} s")
+        return (
+            f"the request did not arrive in time: the headers must arrive within {settings.header_timeout_s:g} s, "
+            f"the body at {settings.min_bytes_per_s:g} bytes/s or more, without pauses of "
+            f"{settings.idle_timeout_s:g} s"
+        )
 
     def handle_error(self, req, client, addr, exc) -> None:
         """gunicorn's own error answers (400, 414, 431, 501, 500...) as JSON; logs without query strings."""
         status, code, message = classify(exc)
         if status >= 500:
-            self.log.error("Error handling request %s %s: %s", getattr(req, "method", "-"),
-                           getattr(req, "path", "-"), describe(exc), exc_info=exc)
+            self.log.error(
+                "Error handling request %s %s: %s",
+                getattr(req, "method", "-"),
+                getattr(req, "path", "-"),
+                describe(exc),
+                exc_info=exc,
+            )
         else:
             self.log.warning("Invalid request from ip=%s: %s", addr[0] if addr else "", describe(exc))
         self._answer_error(req, client, addr, status, code, message)
 
-    def _answer_error(self, req, conn, addr, status: int, code: str, message: str,
-                      headers: dict[str, str] | None = None) -> None:
-        """Write a JSON error (best effort: the client may be gone) and log its access line."""
+    def _refuse(self, req, conn: PacedSocket, addr, code: str, message: str, reason: str) -> bool:
+        """Answer 503 `code`, then read and throw away the rest of the body, so that a client still sending reads
+        the answer rather than a reset; True when the body was read to its end (a plain close sends no reset)."""
+        request_id = self._answer_error(req, conn, addr, 503, code, message, {"Retry-After": str(RETRY_AFTER_S)})
+        self.log.warning(
+            "503 %s for %s %s request_id=%s: %s", code, req.method, app_contract.loggable(req.path), request_id, reason
+        )
+        continue_settled(req)  # a client still waiting for "100 Continue" gets the refusal instead
+        try:
+            conn.shutdown(socket.SHUT_WR)  # the answer is complete: the client may stop sending and close
+        except OSError:
+            return True  # the client is gone
+        conn.limit_rate(self.settings.idle_timeout_s, self.settings.min_bytes_per_s, within=REFUSAL_DRAIN_S)
+        discarded = 0
+        try:
+            while discarded <= self.max_body:
+                data = req.body.read(_READ_STEP)
+                if not data:
+                    return True
+                discarded += len(data)
+        except (ClientTooSlow, OSError, ParseException):
+            pass
+        return False
+
+    def _answer_error(
+        self, req, conn, addr, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> str:
+        """Write a JSON error (best effort: the client may be gone) and log its access line; returns its request id
+        (the client's when sane, as the app keeps it)."""
         if isinstance(conn, PacedSocket):
             conn.limit_total(_ERROR_SEND_S)
-        data = error_response_bytes(status, code, message, {**_security_headers(), **(headers or {})})
+        id_header = app_contract.request_id_header()
+        request_id = app_contract.request_id(_header(req, id_header))
+        all_headers = {**app_contract.security_headers(), **(headers or {}), id_header: request_id}
+        data = error_response_bytes(status, code, message, all_headers)
         try:
             conn.sendall(data)
         except (OSError, ClientTooSlow):
@@ -301,13 +423,23 @@ class BufferedWorker(GeventWorker):
         if req is not None:
             environ = default_environ(req, conn, self.cfg)
             environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = (addr[0], str(addr[1])) if addr else ("", "")
+            environ["PATH_INFO"] = util.unquote_to_wsgi_str(req.path or "")
             resp = Response(req, conn, self.cfg)
-            resp.status, resp.response_length = f"{status} {code}", len(data)
+            resp.status, resp.response_length, resp.sent = f"{status} {code}", len(data), len(data)
+            resp.headers = [(id_header, request_id)]
             self.log.access(resp, req, environ, timedelta(0))
+        return request_id
 
 
-def _security_headers() -> dict[str, str]:
-    """The headers the app puts on every answer (webapp/views.py); imported here, in the worker, not the master."""
-    from webapp.views import SECURITY_HEADERS
+def _header(req, name: str) -> str | None:
+    """The value of a request header (gunicorn keeps names upper-case), None without a request or header."""
+    wanted = name.upper()
+    return next((value for key, value in getattr(req, "headers", ()) if key == wanted), None)
 
-    return SECURITY_HEADERS
+
+def _has_unread_bytes(conn: PacedSocket) -> bool:
+    """Bytes wait on the connection (a request on its way), without reading them."""
+    try:
+        return bool(select([conn.fileno()], [], [], 0)[0])
+    except (OSError, ValueError):  # closed meanwhile
+        return False

@@ -4,6 +4,7 @@ The memory is mapped when the worker class is imported, in the master, so every 
 same pages. A worker writes its own slot (pid, requests in progress); a busy worker reads the others to decide
 whether a connection that is waiting should be its to take (serving/worker.py).
 """
+
 from __future__ import annotations
 
 import mmap

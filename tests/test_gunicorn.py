@@ -1,4 +1,5 @@
 """The Procfile command under real gunicorn: JSON, multipart, concurrency; gunicorn.conf.py's PaaS settings."""
+
 from __future__ import annotations
 
 import base64
@@ -50,8 +51,12 @@ def test_json_and_multipart_give_the_same_detections(server):
     image = (PHOTOS / "astronaut.jpg").read_bytes()
     from_json = requests.post(server.url + "/api/predict", json=json_request(image, score_th=0.35), timeout=30)
     assert "person" in labels(from_json)
-    from_form = requests.post(server.url + "/api/predict", files={"image": ("a.jpg", image, "image/jpeg")},
-                              data={"score_th": "0.35"}, timeout=30)
+    from_form = requests.post(
+        server.url + "/api/predict",
+        files={"image": ("a.jpg", image, "image/jpeg")},
+        data={"score_th": "0.35"},
+        timeout=30,
+    )
     assert labels(from_form) == labels(from_json)
     assert from_form.json()["responses"][0]["detections"] == from_json.json()["responses"][0]["detections"]
 
@@ -67,8 +72,12 @@ def test_errors_are_json_through_gunicorn(server):
 def test_concurrent_requests_from_four_threads_all_succeed_on_two_workers(server):
     serving = wait_workers_serving(server)  # each worker has accepted a connection and answered
     photos = ["astronaut.jpg", "coffee.jpg", "chelsea.png", "motorcycle_left.jpg"] * 3
-    expected = {"astronaut.jpg": "person", "coffee.jpg": "cup", "chelsea.png": "cat",
-                "motorcycle_left.jpg": "motorcycle"}
+    expected = {
+        "astronaut.jpg": "person",
+        "coffee.jpg": "cup",
+        "chelsea.png": "cat",
+        "motorcycle_left.jpg": "motorcycle",
+    }
 
     def detect(name: str) -> tuple[str, list[str]]:
         answer = requests.post(server.url + "/", json=json_request((PHOTOS / name).read_bytes()), timeout=60)
@@ -110,8 +119,9 @@ def test_conf_binds_the_port_from_the_environment(monkeypatch):
     ("cpus", "web_concurrency", "workers", "intra_op_threads"),
     [(8, "2", 2, 4), (8, "3", 3, 2), (8, "16", 16, 1), (2, "2", 2, 1), (4, None, 4, 1), (1, "1", 1, 1)],
 )
-def test_conf_workers_follow_web_concurrency_without_oversubscribing(monkeypatch, cpus, web_concurrency, workers,
-                                                                   intra_op_threads):
+def test_conf_workers_follow_web_concurrency_without_oversubscribing(
+    monkeypatch, cpus, web_concurrency, workers, intra_op_threads
+):
     env = {"WEB_CONCURRENCY": web_concurrency} if web_concurrency else {}
     settings = load_gunicorn_conf(monkeypatch, cpus, **env)
     assert settings["workers"] == workers
@@ -126,7 +136,7 @@ def test_conf_keeps_an_explicit_ort_thread_count(monkeypatch):
 
 def test_procfile_runs_gunicorn_with_this_conf_and_the_app_factory():
     procfile = (ROOT / "Procfile").read_text()
-    assert re.search(r"^web: gunicorn .*--config gunicorn.conf.py .*\"webapp\.wsgi:app\"", procfile, re.M)
+    assert re.search(r"^web: gunicorn .*--config gunicorn.conf.py .*\"webapp\.wsgi:app\"", procfile, re.MULTILINE)
     assert "--bind" not in procfile and "-b " not in procfile  # the conf binds $PORT
     assert Path(GUNICORN_CONF).is_file()
 
@@ -165,12 +175,30 @@ MALFORMED = {
     "bad request line": (b"GET /api/x?token=SECRET-IN-QUERY HTTP/1.1 junk\r\n\r\n", 400, "bad_request"),
     "request line too long": (b"GET /?q=SECRET-IN-QUERY" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", 414, "uri_too_long"),
     "too many headers": (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n", 431, "headers_too_large"),
-    "chunk size ZZ": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n", 400, "malformed_body"),
-    "chunk size -2": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                      b"Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n", 400, "malformed_body"),
-    "bad trailer": (b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nBad Trailer\r\n\r\n", 400, None),
+    "chunk size ZZ": (
+        (
+            b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n"
+        ),
+        400,
+        "malformed_body",
+    ),
+    "chunk size -2": (
+        (
+            b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n-2\r\n{}\r\n0\r\n\r\n"
+        ),
+        400,
+        "malformed_body",
+    ),
+    "bad trailer": (
+        (
+            b"POST /api/predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nBad Trailer\r\n\r\n"
+        ),
+        400,
+        None,
+    ),
 }
 
 
@@ -197,8 +225,9 @@ def test_conf_picks_the_worker_layout_and_refuses_an_unknown_one(monkeypatch, ca
     assert load_gunicorn_conf(monkeypatch, 2)["worker_class"] == "serving.worker.BufferedWorker"
     assert load_gunicorn_conf(monkeypatch, 2)["keepalive"] == 0  # one request per connection
     assert load_gunicorn_conf(monkeypatch, 2, GUNICORN_WORKER_CLASS="sync")["worker_class"] == "sync"
-    gthread = load_gunicorn_conf(monkeypatch, 8, GUNICORN_WORKER_CLASS="gthread", GUNICORN_THREADS="4",
-                                 WEB_CONCURRENCY="2")
+    gthread = load_gunicorn_conf(
+        monkeypatch, 8, GUNICORN_WORKER_CLASS="gthread", GUNICORN_THREADS="4", WEB_CONCURRENCY="2"
+    )
     assert (gthread["worker_class"], gthread["threads"], gthread["ORT_INTRA_OP_THREADS"]) == ("gthread", 4, "1")
     with pytest.raises(SystemExit):  # one line naming the variable (tests/test_settings.py checks it)
         load_gunicorn_conf(monkeypatch, 2, GUNICORN_WORKER_CLASS="eventlet")
@@ -240,8 +269,9 @@ def test_metrics_files_of_dead_workers_are_folded_and_their_counts_kept(tmp_path
             victim = workers[0]
             os.kill(victim, signal.SIGKILL)
             deadline = time.monotonic() + 30
-            while (victim in worker_pids(server.process.pid) or len(worker_pids(server.process.pid)) < 2) \
-                    and time.monotonic() < deadline:
+            while (
+                victim in worker_pids(server.process.pid) or len(worker_pids(server.process.pid)) < 2
+            ) and time.monotonic() < deadline:
                 time.sleep(0.1)
             time.sleep(0.5)  # the master folds the files in child_exit
             assert not list(folder.glob(f"*_{victim}.db")), sorted(p.name for p in folder.iterdir())
@@ -259,17 +289,25 @@ def test_expect_100_continue_gets_continue_before_the_body_is_read_and_a_too_lar
     host, port = server.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         boundary = "b100"
-        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="c.jpg"\r\n\r\n'.encode()
-                + photo + f"\r\n--{boundary}--\r\n".encode())
-        sock.sendall(f"POST /api/predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n"
-                     f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode())
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="c.jpg"\r\n\r\n'.encode()
+            + photo
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        sock.sendall(
+            f"POST /api/predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode()
+        )
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         sock.sendall(body)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200 ") and b'"cup"' in answer, answer[:300]
-    too_large = raw_exchange(server.url, b"POST /api/predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                                         b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n")
+    too_large = raw_exchange(
+        server.url,
+        b"POST /api/predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 999999999\r\n\r\n",
+    )
     assert too_large.startswith(b"HTTP/1.1 413 ") and b"request_too_large" in too_large, too_large[:300]
     assert b"100 Continue" not in too_large

@@ -4,6 +4,7 @@ Each held connection is one of: idle (sends nothing), headers trickled, body tri
 answer, answer not read (a small receive buffer and a large answer). Meanwhile ordinary predictions and health
 checks must be answered in time and no worker may die.
 """
+
 from __future__ import annotations
 
 import io
@@ -19,8 +20,15 @@ import pytest
 import requests
 from PIL import Image
 
-from tools.servers import (ROOT, established_connections, gunicorn_server, listen_backlog, open_fds, wait_workers_serving,
-                     worker_pids)
+from tools.servers import (
+    ROOT,
+    established_connections,
+    gunicorn_server,
+    listen_backlog,
+    open_fds,
+    wait_workers_serving,
+    worker_pids,
+)
 
 pytestmark = pytest.mark.server
 
@@ -52,13 +60,21 @@ def distinct_copy(n: int) -> bytes:
 def multipart_request(image: bytes, fields: dict[str, str]) -> bytes:
     """A complete POST /api/predict with a multipart form, as raw bytes."""
     boundary = "slowclientboundary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-             for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="n.png"\r\n'
-                 "Content-Type: image/png\r\n\r\n".encode() + image + b"\r\n")
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="n.png"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + image
+        + b"\r\n"
+    )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    head = (f"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     return head + body
 
 
@@ -85,8 +101,10 @@ class SlowClients:
             if kind == "headers":
                 sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: test\r\nX-Slow: ")
             elif kind == "body":
-                sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: 1000000\r\n\r\n{")
+                sock.sendall(
+                    b"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 1000000\r\n\r\n{"
+                )
             elif kind == "never_closed":
                 sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
             elif kind == "unread":
@@ -117,8 +135,11 @@ def timed(call) -> tuple[float, requests.Response]:
 
 
 def predict_photo(url: str, image: bytes = PHOTO) -> tuple[float, requests.Response]:
-    return timed(lambda: requests.post(url + "/api/predict", files={"image": ("a.jpg", image, "image/jpeg")},
-                                       timeout=PREDICTION_LIMIT_S + 5))
+    return timed(
+        lambda: requests.post(
+            url + "/api/predict", files={"image": ("a.jpg", image, "image/jpeg")}, timeout=PREDICTION_LIMIT_S + 5
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +172,10 @@ def test_slow_and_idle_connections_do_not_stop_predictions_or_health_checks(serv
             predictions = list(predictions)
     finally:
         clients.close()
-    print(f"\n{count} slow connections ({held} held by the workers): prediction max "
-          f"{max(s for s, _ in predictions):.2f} s, health max {max(s for s, _ in health):.3f} s")
+    print(
+        f"\n{count} slow connections ({held} held by the workers): prediction max "
+        f"{max(s for s, _ in predictions):.2f} s, health max {max(s for s, _ in health):.3f} s"
+    )
     waiting = sum(kind in ("idle", "headers", "body") for kind, _ in clients.sockets)  # the others got answers
     assert held >= waiting, f"the workers held only {held} connections of {waiting} still sending"
     for seconds, answer in predictions:
@@ -191,8 +214,10 @@ def test_deadlines_close_idle_connections_and_answer_slow_requests_408_json():
         port = urlsplit(server.url).port
         idle, headers, body = (socket.create_connection(("127.0.0.1", port)) for _ in range(3))
         headers.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ")
-        body.sendall(b"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 5000\r\n\r\n")
+        body.sendall(
+            b"POST /api/predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 5000\r\n\r\n"
+        )
 
         def trickle(sock: socket.socket) -> None:  # 10 bytes/s: well under 1000
             for _ in range(40):
@@ -207,7 +232,8 @@ def test_deadlines_close_idle_connections_and_answer_slow_requests_408_json():
             thread.start()
         with ThreadPoolExecutor(3) as pool:
             (idle_data, idle_s), (headers_data, headers_s), (body_data, body_s) = pool.map(
-                lambda sock: read_until_closed(sock, 10), (idle, headers, body))
+                lambda sock: read_until_closed(sock, 10), (idle, headers, body)
+            )
         for sock in (idle, headers, body):
             sock.close()
         assert idle_data == b"" and 0.8 < idle_s < 3, (idle_data, idle_s)  # a silent connection: just closed
@@ -260,7 +286,7 @@ def test_health_checks_are_answered_while_the_only_worker_predicts():
         during = []
         while not done.is_set():
             for path in ("/healthz", "/readyz"):
-                seconds, health = timed(lambda: requests.get(server.url + path, timeout=5))
+                seconds, health = timed(lambda path=path: requests.get(server.url + path, timeout=5))
                 assert health.status_code == 200 and seconds < HEALTH_LIMIT_S, (path, seconds)
                 during.append(not done.is_set())
         thread.join(60)

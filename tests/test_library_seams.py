@@ -1,0 +1,129 @@
+"""The library behaviour the buffered worker relies on, checked against the pinned versions: an upgrade that changes
+it fails here, by name, instead of silently in production (serving/library_seams.py, serving/worker.py)."""
+
+from __future__ import annotations
+
+import io
+
+import gevent
+import gevent.event
+import pytest
+from gevent import socket as gevent_socket
+from gevent.pool import Pool
+from gunicorn import http
+from gunicorn.config import Config
+from gunicorn.http import wsgi
+
+from serving.library_seams import continue_settled, expects_continue
+from serving.worker import BufferedWorker, GatedServer
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class RecordingSocket:
+    """Enough of a socket for gunicorn's parser (recv) and wsgi.create (send): reads `data`, records sends."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self.sent = io.BytesIO(data), b""
+
+    def recv(self, size: int) -> bytes:
+        return self._data.read(size)
+
+    def send(self, data: bytes) -> int:
+        self.sent += data
+        return len(data)
+
+    sendall = send
+
+
+def parsed(head: bytes):
+    sock = RecordingSocket(head + b"{}")
+    return next(http.get_parser(Config(), sock, ("127.0.0.1", 1))), sock
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n", True),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n", False),
+        (b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", False),  # HTTP/1.0: ignored
+    ],
+)
+def test_gunicorn_parses_the_continue_expectation_where_the_seam_reads_it(head, expected):
+    req, _ = parsed(head)
+    assert expects_continue(req) is expected
+
+
+def test_gunicorn_sends_100_continue_itself_unless_the_seam_settled_it():
+    head = b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+    req, sock = parsed(head)
+    wsgi.create(req, sock, ("127.0.0.1", 1), ("127.0.0.1", 2), Config())
+    assert sock.sent == CONTINUE  # what the worker must keep gunicorn from doing a second time
+    req, sock = parsed(head)
+    continue_settled(req)
+    assert not expects_continue(req)
+    wsgi.create(req, sock, ("127.0.0.1", 1), ("127.0.0.1", 2), Config())
+    assert sock.sent == b""
+
+
+@pytest.fixture
+def listener():
+    sock = gevent_socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(1)  # as the worker sets it
+    yield sock
+    sock.close()
+
+
+def test_gevent_public_accept_steps_take_one_waiting_connection_or_report_none(listener):
+    handled = []
+    server = GatedServer(listener, handle=lambda sock, addr: handled.append(sock.recv(5)), spawn=Pool(2))
+    server.paused = lambda: True  # gevent accepts nothing itself: the worker takes connections one by one
+    server.start()
+    try:
+        assert server.started and not server.closed
+        assert BufferedWorker._take_one(server) is False  # nothing waits: BlockingIOError, no wait
+        with gevent_socket.create_connection(listener.getsockname()) as client:
+            client.sendall(b"hello")
+            gevent.sleep(0.05)
+            assert BufferedWorker._take_one(server) is True
+            gevent.sleep(0.05)  # do_handle spawned the handler in the pool
+        assert handled == [b"hello"]
+        assert 0 < server.min_delay <= server.max_delay  # the worker's own accept backoff uses these bounds
+    finally:
+        server.close()
+    assert server.closed
+
+
+def test_gevent_resumes_accepting_through_start_accepting_so_the_busy_gate_holds(listener):
+    """gevent restarts accepting itself when a pool slot frees; it must go through start_accepting, which the
+    worker's GatedServer overrides to stay paused while busy."""
+    release = gevent.event.Event()
+    pool = Pool(1)
+    taken = []
+    server = GatedServer(listener, handle=lambda sock, addr: (taken.append(addr), release.wait(5)), spawn=pool)
+    paused = [True]
+    server.paused = lambda: paused[0]
+    calls = []
+    original = server.start_accepting
+    server.start_accepting = lambda: (calls.append(True), original())[1]
+    server.max_accept = 1
+    paused[0] = False
+    server.start()
+    try:
+        with (
+            gevent_socket.create_connection(listener.getsockname()),
+            gevent_socket.create_connection(listener.getsockname()),
+        ):
+            gevent.sleep(0.05)  # the first fills the pool: gevent stops accepting
+            assert pool.full()
+            paused[0] = True
+            calls.clear()
+            release.set()
+            gevent.sleep(0.05)  # the slot frees: gevent asks start_accepting, which the gate refuses
+            assert calls, "gevent no longer resumes accepting through start_accepting"
+            assert len(taken) == 1 and len(pool) == 0  # the second connection was not taken while paused
+    finally:
+        server.close()
