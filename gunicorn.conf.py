@@ -8,6 +8,7 @@ from pathlib import Path
 from gunicorn.glogging import Logger
 
 # Light modules only (webapp/__init__.py is; create_app lives in webapp.app): the settings table and the log format.
+from serving import contract as _contract
 from serving import settings as _settings
 from webapp import log_format as _log_format
 
@@ -66,7 +67,7 @@ class SafeLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         # The path is URL-decoded: an escaped %0A in it must not start a forged log line.
-        atoms["U"] = _log_format.escape_control_characters(atoms["U"] or "")
+        atoms["U"] = _contract.escape_control_characters(atoms["U"] or "")
         return atoms
 
     def setup(self, cfg) -> None:

@@ -8,6 +8,8 @@ from http import HTTPStatus
 
 from gunicorn.http import errors as http_errors
 
+from .contract import error_body
+
 # gunicorn's parse errors -> (status, code, message). The message never echoes the request: nothing reflected,
 # no query string repeated.
 _PARSE_ERRORS = (
@@ -46,7 +48,7 @@ def describe(exc: BaseException) -> str:
 
 def error_response_bytes(status: int, code: str, message: str, headers: dict[str, str]) -> bytes:
     """A complete HTTP/1.1 response: the API's error JSON, `headers` (security, Retry-After...), Connection: close."""
-    body = json.dumps({"error": {"status": status, "code": code, "message": message}}).encode()
+    body = json.dumps(error_body(status, code, message)).encode()
     lines = [
         f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
         "Content-Type: application/json",

@@ -43,7 +43,8 @@ from gunicorn.http.errors import NoMoreData, ParseException
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.ggevent import GeventWorker
 
-from . import HOLD_KEY, MODEL_THREAD_KEY, app_contract
+from . import contract
+from .contract import HOLD_KEY, MODEL_THREAD_KEY
 from .errors import classify, describe, error_response_bytes
 from .library_seams import continue_settled, expects_continue
 from .model_thread import ModelThread
@@ -386,7 +387,7 @@ class BufferedWorker(GeventWorker):
         the answer rather than a reset; True when the body was read to its end (a plain close sends no reset)."""
         request_id = self._answer_error(req, conn, addr, 503, code, message, {"Retry-After": str(RETRY_AFTER_S)})
         self.log.warning(
-            "503 %s for %s %s request_id=%s: %s", code, req.method, app_contract.loggable(req.path), request_id, reason
+            "503 %s for %s %s request_id=%s: %s", code, req.method, contract.loggable(req.path), request_id, reason
         )
         continue_settled(req)  # a client still waiting for "100 Continue" gets the refusal instead
         try:
@@ -412,9 +413,9 @@ class BufferedWorker(GeventWorker):
         (the client's when sane, as the app keeps it)."""
         if isinstance(conn, PacedSocket):
             conn.limit_total(_ERROR_SEND_S)
-        id_header = app_contract.request_id_header()
-        request_id = app_contract.request_id(_header(req, id_header))
-        all_headers = {**app_contract.security_headers(), **(headers or {}), id_header: request_id}
+        id_header = contract.REQUEST_ID_HEADER
+        request_id = contract.request_id_from(_header(req, id_header))
+        all_headers = {**contract.SECURITY_HEADERS, **(headers or {}), id_header: request_id}
         data = error_response_bytes(status, code, message, all_headers)
         try:
             conn.sendall(data)

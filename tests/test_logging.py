@@ -223,8 +223,7 @@ def test_gunicorn_and_the_app_write_the_same_json_keys_in_the_same_order(monkeyp
 
 
 def test_control_characters_are_escaped_by_one_shared_function():
-    from webapp.log_format import escape_control_characters
-    from webapp.request_log import loggable
+    from serving.contract import escape_control_characters, loggable
 
     assert escape_control_characters("/a\nforged\x1b[31m\x7f") == "/a\\x0aforged\\x1b[31m\\x7f"
     assert loggable("/a\nb") == "/a\\x0ab"

@@ -14,6 +14,7 @@ from inference import (
     ParameterError,
     UnsupportedImageError,
 )
+from serving.contract import error_body
 
 from .responses import json_response
 
@@ -37,7 +38,7 @@ class ApiError(Exception):
 
     def to_dict(self) -> dict:
         """The JSON body's `error` object."""
-        return {"status": self.status, "code": self.code, "message": self.message}
+        return error_body(self.status, self.code, self.message)["error"]
 
     @classmethod
     def from_inference(cls, exc: InferenceError) -> ApiError:
@@ -50,7 +51,7 @@ class ApiError(Exception):
 
 def error_response(status: int, code: str, message: str, headers: dict | None = None) -> Response:
     """A JSON error response."""
-    response = json_response({"error": {"status": status, "code": code, "message": message}}, status)
+    response = json_response(error_body(status, code, message), status)
     response.headers.update(headers or {})
     return response
 

@@ -5,20 +5,11 @@ standard library and python-json-logger (no Flask, nothing from webapp or infere
 """
 from __future__ import annotations
 
-import re
-
 from pythonjsonlogger.json import JsonFormatter
-
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 # The record attributes of a JSON line, and the shorter keys they are written under.
 JSON_FIELDS = ["asctime", "levelname", "name", "process", "request_id", "message"]
 JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger", "process": "pid"}
-
-
-def escape_control_characters(text: str) -> str:
-    """Control characters as \\xNN: a URL-decoded %0A must not start a forged log line."""
-    return _CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def json_formatter(static_fields: dict | None = None) -> JsonFormatter:

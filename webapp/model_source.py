@@ -44,7 +44,7 @@ def download_model(url: str, cache_dir: Path, sha256: str = "", max_bytes: int =
     complete = False
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as partial:
         try:
-            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (scheme checked above)
+            with urllib.request.urlopen(url, timeout=30) as response:
                 while chunk := response.read(_CHUNK):
                     size += len(chunk)
                     if size > max_bytes:

@@ -1,7 +1,6 @@
 """Request bodies (origin JSON shape or multipart form) -> prediction tasks, one per result slot."""
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import re

@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from inference import Candidates, Detections, InferenceError, ModelError
 from inference.annotate import IMAGE_FORMATS, draw_detections, encode_image, shrink_to
 from inference.image_decoding import decode_image
-from serving import MODEL_THREAD_KEY
+from serving.contract import MODEL_THREAD_KEY
 
 from . import metrics, rate_limits, wire
 from .errors import ApiError

@@ -18,7 +18,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from serving import HOLD_KEY
+from serving.contract import HOLD_KEY
 
 from .errors import error_response
 from .metrics import RATE_LIMIT_ERRORS

@@ -2,18 +2,15 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
-import uuid
 
 from flask import Flask, Response, g, has_request_context, request
 
-from .log_format import escape_control_characters, json_formatter
+from serving.contract import REQUEST_ID_HEADER, loggable, request_id_from
 
-REQUEST_ID_HEADER = "X-Request-Id"
-_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
-_MAX_LOGGED_PATH = 300
+from .log_format import json_formatter
+
 _TEXT_FORMAT = "%(asctime)s %(levelname)s [pid %(process)d] [%(request_id)s] %(name)s: %(message)s"
 
 access_logger = logging.getLogger("webapp.access")
@@ -59,13 +56,6 @@ def configure_logging(log_format: str, level: str) -> logging.Handler:
     return handler
 
 
-def request_id_from(header_value: str | None) -> str:
-    """The client's id when it is sane (no log injection, bounded length), else a fresh one."""
-    if header_value and _SANE_REQUEST_ID.fullmatch(header_value):
-        return header_value
-    return uuid.uuid4().hex
-
-
 def init_request_logging(app: Flask) -> None:
     """Configure logging from app.config and log one access line per request."""
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
@@ -92,9 +82,3 @@ def init_request_logging(app: Flask) -> None:
             extra={"method": method, "path": path, "status": response.status_code, "duration_ms": duration_ms},
         )
         return response
-
-
-def loggable(text: str) -> str:
-    """Control characters escaped (a %0A in a URL must not forge a log line), length bounded."""
-    escaped = escape_control_characters(text)
-    return escaped if len(escaped) <= _MAX_LOGGED_PATH else escaped[:_MAX_LOGGED_PATH] + "..."

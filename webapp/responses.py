@@ -1,6 +1,6 @@
 """Fast JSON responses (orjson), used for every API answer."""
-from flask import Response
 import orjson
+from flask import Response
 
 
 def json_response(body: dict, status: int = 200) -> Response:

@@ -3,24 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template
 
+from serving.contract import SECURITY_HEADERS
+
 from . import wire
 from .examples import EXAMPLES
 
 bp = Blueprint("views", __name__)
-
-# No inline script or style, nothing from another origin: the page works offline and XSS has nowhere to run.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-# On every answer, also those the gunicorn worker writes itself (serving/worker.py).
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-}
-
 
 @bp.get("/")
 def index() -> str:
