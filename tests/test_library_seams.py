@@ -127,3 +127,18 @@ def test_gevent_resumes_accepting_through_start_accepting_so_the_busy_gate_holds
             assert len(taken) == 1 and len(pool) == 0  # the second connection was not taken while paused
     finally:
         server.close()
+
+
+def test_limits_memory_storage_still_has_the_private_steps_the_seam_replaces():
+    """webapp/limits_seam.py overrides a name-mangled method of the pinned limits: it must still exist and be
+    what a hit calls, or the library's timer thread per request comes back (or the sweep never runs)."""
+    import inspect
+
+    from limits.storage import MemoryStorage
+
+    from webapp.limits_seam import EXPIRE_EVENTS, SCHEDULE_EXPIRY, SweptMemoryStorage
+
+    assert callable(getattr(MemoryStorage, SCHEDULE_EXPIRY, None)), "limits no longer schedules expiry this way"
+    assert callable(getattr(MemoryStorage, EXPIRE_EVENTS, None)), "limits no longer sweeps with this method"
+    assert "__schedule_expiry" in inspect.getsource(MemoryStorage.incr), "a hit no longer schedules the sweep"
+    assert getattr(SweptMemoryStorage, SCHEDULE_EXPIRY) is not getattr(MemoryStorage, SCHEDULE_EXPIRY)

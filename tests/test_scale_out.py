@@ -303,7 +303,7 @@ def test_in_memory_limits_start_no_thread_per_request_and_still_count():
     """The in-memory counters sweep expired keys inline (a thread per request cost ~0.4 ms) and still refuse."""
     import threading
 
-    from webapp.rate_limits import SweptMemoryStorage
+    from webapp.limits_seam import SweptMemoryStorage
 
     storage = SweptMemoryStorage()
     before = threading.active_count()

@@ -15,12 +15,13 @@ import redis
 from flask import Flask, Response, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage
+from limits.storage import RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from serving.contract import HOLD_KEY
 
 from .errors import error_response
+from .limits_seam import SweptMemoryStorage
 from .metrics import RATE_LIMIT_ERRORS
 from .redis_link import Outage, connection_options
 from .tokens import client_key
@@ -31,27 +32,6 @@ _UNBOUNDED = 2**52  # a "limit" that admits any charge: images already answered 
 # connection slots are taken): a client that ignores Retry-After then gets one refusal per REFUSAL_HOLD_S for each
 # connection it keeps open (one request per connection), instead of hundreds a second.
 REFUSAL_HOLD_S = 0.5
-
-
-class SweptMemoryStorage(MemoryStorage):
-    """limits' in-memory counters, with expired keys swept in the calling thread at most once a second.
-
-    The library starts a new timer thread after each hit for that sweep (about 0.4 ms per request, measured);
-    reads check expiry themselves, so sweeping later changes no count, only when old keys are freed.
-    """
-
-    SWEEP_EVERY_S = 1.0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.timer.cancel()  # the one the library starts at once
-        self._next_sweep = 0.0
-
-    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the library's private timer-thread scheduling
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + self.SWEEP_EVERY_S
-            self._MemoryStorage__expire_events()
 
 
 class RateLimits:
