@@ -32,7 +32,9 @@ from webapp.examples import EXAMPLES
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 PHOTOS = ROOT / "tests" / "data" / "photos"
-SCREENSHOTS = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "test-artifacts") / "screenshots"
+UPDATING = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+SCREENSHOTS = ROOT / ("docs" if UPDATING else "test-artifacts") / "screenshots"
+README_SCREENSHOT = "result-desktop-light"  # also docs/screenshot.png, the one the README shows
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 ROUND_TRIP_MS = 150  # the emulated link of the drag test
@@ -116,7 +118,10 @@ def save_screenshot(page: Page, name: str) -> None:
     """The viewport as a small palette PNG in SCREENSHOTS."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(SCREENSHOTS / f"{name}.png", optimize=True)
+    small = shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(SCREENSHOTS / f"{name}.png", optimize=True)
+    if UPDATING and name == README_SCREENSHOT:
+        small.save(ROOT / "docs" / "screenshot.png", optimize=True)
 
 
 def tall_portrait(path) -> None:
@@ -129,7 +134,9 @@ def tall_portrait(path) -> None:
 # --- 1. result first: photo and sliders together ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("device", "scheme"), [("desktop", "light"), ("desktop", "dark"), ("phone", "light"), ("phone", "dark")])
+@pytest.mark.parametrize(
+    ("device", "scheme"), [("desktop", "light"), ("desktop", "dark"), ("phone", "light"), ("phone", "dark")]
+)
 def test_photo_and_score_slider_are_on_screen_together(browser, server, tmp_path, device, scheme):
     """After a photo is chosen (a portrait, and a very tall one) the whole photo and the score slider are inside the
     viewport; the input bar has shrunk; on a desktop the sliders and the table sit beside the photo, on a phone the
@@ -156,6 +163,7 @@ def test_photo_and_score_slider_are_on_screen_together(browser, server, tmp_path
     assert compact_drop["height"] < empty_drop["height"] / 2
     examples = box(page, ".examples")
     assert examples["height"] <= 60  # the strip is one row of small pictures
+    save_screenshot(page, f"result-{device}-{scheme}")
     photo = box(page, "#photo")
     table = box(page, "#detections")
     if device == "desktop":
@@ -171,7 +179,6 @@ def test_photo_and_score_slider_are_on_screen_together(browser, server, tmp_path
     # The highlighted box is on screen: the photo did not move away.
     assert inside_viewport(box(page, "#photo"), viewport)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing sticks out
-    save_screenshot(page, f"result-{device}-{scheme}")
     assert problems.page_errors == [] and problems.console_errors == []
     page.context.close()
 
@@ -196,7 +203,8 @@ def slider_x(page: Page, value: float) -> tuple[float, float]:
     rect = box(page, "#score_th")
     low, high = (float(page.get_attribute("#score_th", name)) for name in ("min", "max"))
     thumb = 16
-    return rect["x"] + thumb / 2 + (value - low) / (high - low) * (rect["width"] - thumb), rect["y"] + rect["height"] / 2
+    x = rect["x"] + thumb / 2 + (value - low) / (high - low) * (rect["width"] - thumb)
+    return x, rect["y"] + rect["height"] / 2
 
 
 def test_a_dragged_slider_moves_the_boxes_before_release_over_a_slow_link(browser, server):
@@ -306,7 +314,9 @@ def test_two_models_compared_on_one_photo_each_answer_asked_once(browser, server
     # New settings: each model asked once, by the image's sha256.
     page.fill("#score_th", "0.5")
     assert wait_for_answer(page) == "done"
-    wait_until(page, "() => window.__posts.length >= 4 && !document.getElementById('compare-view').hasAttribute('aria-busy')")
+    wait_until(
+        page, "() => window.__posts.length >= 4 && !document.getElementById('compare-view').hasAttribute('aria-busy')"
+    )
     page.wait_for_timeout(300)
     later = page.evaluate("window.__posts")[2:]
     assert sorted(post.get("model", models["default"]) for post in later) == sorted([models["default"], other["name"]])
@@ -431,6 +441,7 @@ def test_a_failed_example_offers_retry(browser, server):
     page.click("#retry")
     assert wait_for_answer(page) == "done"
     assert page.text_content("#file-name") == "coffee.jpg" and page.locator("#message").is_hidden()
+    assert problems.page_errors == []
     page.context.close()
 
 
@@ -483,3 +494,23 @@ def test_with_info_requires_token_the_page_names_no_model_until_the_token_is_in(
         assert wait_for_answer(page) == "done"
         assert boxes_drawn(page) >= 1
         context.close()
+
+
+def test_labels_of_boxes_close_together_do_not_cover_each_other(browser, server):
+    """Three boxes with the same top-left corner (as a camera's nearby objects): three labels, none over another."""
+    page, _ = new_tab(browser, server.url, DESKTOP)
+    places = page.evaluate(
+        """async () => {
+          const { labelPlaces } = await import("./static/draw.js");
+          const ctx = document.createElement("canvas").getContext("2d");
+          ctx.font = "600 12px sans-serif";
+          const detections = [0.9, 0.8, 0.7].map((score) => ({ class_name: "cup", score, box: [100, 100, 200, 160] }));
+          return labelPlaces(ctx, detections, detections.map((d) => d.box), 12, 416, 416);
+        }"""
+    )
+    assert len(places) == 3
+    for i, a in enumerate(places):
+        for b in places[i + 1 :]:
+            apart = a["top"] + a["height"] <= b["top"] or b["top"] + b["height"] <= a["top"]
+            assert apart or a["left"] + a["width"] <= b["left"] or b["left"] + b["width"] <= a["left"], (a, b)
+    page.context.close()

@@ -297,7 +297,10 @@ function startDrag(param) {
 
 /** The dragged slider moved: the floor's answer, filtered to the values shown (until it comes: the boxes as they are). */
 function drag() {
-  if (!state.dragKey) return;
+  if (!state.dragKey) {
+    if (state.file) setStatus("busy"); // no answer to preview from: the boxes are stale until the release's answer
+    return;
+  }
   sliderControl.cancelPending();
   setStatus("preview");
   const floor = state.floors.get(state.dragKey);

@@ -41,7 +41,7 @@ export function drawDetections(ctx, detections, { scale, palette, lineWidth, fon
   ctx.font = `600 ${fontSize}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
   ctx.textBaseline = "middle";
   const boxes = detections.map((detection) => detection.box.map((value) => value * scale));
-  const tags = placeLabels(ctx, detections, boxes, fontSize, width, height);
+  const tags = labelPlaces(ctx, detections, boxes, fontSize, width, height);
   // Lowest score first, so the most confident boxes and labels end up on top; every label over every box.
   const order = detections.map((_, index) => index).reverse();
   for (const index of order) {
@@ -60,10 +60,11 @@ export function drawDetections(ctx, detections, { scale, palette, lineWidth, fon
 }
 
 /**
- * Where each label goes, best detection first: above its box, else inside its top, below it, inside its bottom,
+ * Where each label goes ({text, left, top, width, height, padding} per detection; `boxes` scaled to the canvas),
+ * best detection first: above its box, else inside its top, below it, inside its bottom,
  * else the first free place further down; the first place that covers no label already placed.
  */
-function placeLabels(ctx, detections, boxes, fontSize, canvasWidth, canvasHeight) {
+export function labelPlaces(ctx, detections, boxes, fontSize, canvasWidth, canvasHeight) {
   const padding = Math.round(fontSize * 0.35);
   const tagHeight = Math.round(fontSize * 1.45);
   const placed = [];
