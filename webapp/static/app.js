@@ -411,8 +411,12 @@ function bindToken() {
   if (!tokenInput) return;
   tokenInput.value = sessionStorage.getItem(TOKEN_KEY) ?? "";
   tokenInput.addEventListener("input", () => sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim()));
+  let loading = null; // the models' details being asked for with the token typed
   const tokenGiven = () => {
-    if (infoLocked && !modelsKnown()) modelInfoLoaded = loadModelInfo();
+    if (infoLocked && !modelsKnown() && !loading) {
+      loading = loadModelInfo().finally(() => (loading = null));
+      modelInfoLoaded = loading;
+    }
     requestPrediction();
   };
   tokenInput.addEventListener("change", tokenGiven);
