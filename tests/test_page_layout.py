@@ -187,21 +187,24 @@ def test_photo_and_score_slider_are_on_screen_together(browser, server, tmp_path
 
 WATCH_BOXES = """() => {
   window.__changes = [];
+  window.__previewDraws = [];
   let last = document.getElementById("overlay").dataset.boxCount;
   new MutationObserver(() => {
     const now = document.getElementById("overlay").dataset.boxCount;
+    if (document.body.dataset.status === "preview") window.__previewDraws.push(performance.now());
     if (now !== last) window.__changes.push({ at: performance.now(), count: Number(now), status: document.body.dataset.status });
     last = now;
   }).observe(document.getElementById("overlay"), { attributes: true, attributeFilter: ["data-box-count"] });
   window.__releasedAt = 0;
+  window.addEventListener("pointerdown", () => { window.__pressedAt = performance.now(); }, true);
   window.addEventListener("pointerup", () => { window.__releasedAt = performance.now(); }, true);
 }"""
 
 
-def slider_x(page: Page, value: float) -> tuple[float, float]:
-    """Where on screen the score slider's thumb is for `value` (the thumb is ~16 px wide in chromium)."""
-    rect = box(page, "#score_th")
-    low, high = (float(page.get_attribute("#score_th", name)) for name in ("min", "max"))
+def slider_x(page: Page, value: float, slider: str = "#score_th") -> tuple[float, float]:
+    """Where on screen a slider's thumb is for `value` (the thumb is ~16 px wide in chromium)."""
+    rect = box(page, slider)
+    low, high = (float(page.get_attribute(slider, name)) for name in ("min", "max"))
     thumb = 16
     x = rect["x"] + thumb / 2 + (value - low) / (high - low) * (rect["width"] - thumb)
     return x, rect["y"] + rect["height"] / 2
@@ -241,7 +244,11 @@ def test_a_dragged_slider_moves_the_boxes_before_release_over_a_slow_link(browse
     released_at = page.evaluate("window.__releasedAt")
     changes = page.evaluate("window.__changes")
     before_release = [c for c in changes if c["at"] < released_at]
-    print(f"drag: {len(before_release)} changes of the boxes shown before release: {before_release}")
+    draws = [t for t in page.evaluate("window.__previewDraws") if t < released_at]
+    rate = (len(draws) - 1) / ((draws[-1] - draws[0]) / 1000) if len(draws) > 1 else 0
+    print(f"drag: {len(before_release)} changes of the boxes shown before release, {len(draws)} preview draws "
+          f"({rate:.1f}/s, one per pointer move), the first {draws[0] - page.evaluate('window.__pressedAt'):.0f} ms "
+          f"after the press, the release {released_at - page.evaluate('window.__pressedAt'):.0f} ms after it")
     assert len(before_release) >= 2, changes
     assert all(c["status"] == "preview" for c in before_release)
     assert before_release[-1]["count"] < start_count
@@ -257,6 +264,48 @@ def test_a_dragged_slider_moves_the_boxes_before_release_over_a_slow_link(browse
     assert wait_for_answer(page) == "done"
     assert page.evaluate("window.__posts").copy()[posts_before + 1]["score_th"] == params["score_th"]
     assert table_rows(page) == as_rows(expected) and boxes_drawn(page) == len(expected)
+
+    # A second drag of the score slider reuses the floor's answer: nothing is asked until the release.
+    posts_before = len(page.evaluate("window.__posts"))
+    drag_slider(page, "#score_th", 0.35, 0.2)
+    assert len(page.evaluate("window.__posts")) == posts_before
+    assert page.evaluate("document.body.dataset.status") == "preview"
+    preview = table_rows(page)
+    page.mouse.up()
+    assert wait_for_answer(page) == "done"
+    assert len(page.evaluate("window.__posts")) == posts_before + 1 and table_rows(page) == preview
+    assert problems.page_errors == [] and problems.console_errors == []
+    page.context.close()
+
+
+def drag_slider(page: Page, slider: str, start: float, end: float, steps: int = 10) -> None:
+    """Press the slider's thumb at `start` and move to `end` (the pointer stays pressed)."""
+    x, y = slider_x(page, start, slider)
+    target, _ = slider_x(page, end, slider)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, steps + 1):
+        page.mouse.move(x + (target - x) * step / steps, y)
+        page.wait_for_timeout(30)
+
+
+def test_a_dragged_overlap_slider_waits_for_the_server(browser, server):
+    """The overlap needs the server's merging: no preview and nothing asked while it is dragged, the boxes are
+    greyed as stale, and the release brings the server's answer."""
+    page, problems = new_tab(browser, server.url, DESKTOP)
+    path = PHOTOS / "astronaut.jpg"
+    page.fill("#score_th", "0.1")
+    page.set_input_files("#file-input", str(path))
+    assert wait_for_answer(page) == "done"
+    posts_before = len(page.evaluate("window.__posts"))
+    drag_slider(page, "#nms_iou", 0.4, 0.9)
+    assert len(page.evaluate("window.__posts")) == posts_before
+    assert page.evaluate("document.body.dataset.status") == "busy"
+    page.mouse.up()
+    assert wait_for_answer(page) == "done"
+    assert len(page.evaluate("window.__posts")) == posts_before + 1
+    expected = api_detections(server.url, path, page_params(page))["detections"]
+    assert table_rows(page) == as_rows(expected)
     assert problems.page_errors == [] and problems.console_errors == []
     page.context.close()
 

@@ -9,7 +9,7 @@ import { chosenImageFormat } from "./download-format.js";
 import { drawDetections, fitOverlay, renderAnnotatedImage } from "./draw.js";
 import { describe, loadModels, modelsFailureText, modelsKnown, palette, showModelInHeader, titleOf } from "./model-info.js";
 import { initPageFeatures, loadFiles, onImageShown, onModelInfo, onNewImage, onResult, onSettingsSettled } from "./page-features.js";
-import { floorKey, floorParams, previewBody } from "./preview.js";
+import { HIDEABLE, floorKey, floorParams, previewBody } from "./preview.js";
 import { currentToken, requestParams } from "./request-params.js";
 import { clearResults, renderResults } from "./results.js";
 import { base64ToBlob, saveBlob, saveJson } from "./save.js";
@@ -286,13 +286,17 @@ function mayHelpToRetry(error) {
 
 // --- a slider dragged: the floor answer asked once, then boxes hidden in the browser (see preview.js) ---
 
-/** A pointer took a slider: ask the server for the floor's answer, unless it is known or on its way. */
+/**
+ * A pointer took a slider: ask the server for the floor's answer, unless it is known or on its way. Only a slider
+ * whose effect is hiding boxes has a preview (the overlap needs the server's merging: it waits for the release).
+ */
 function startDrag(param) {
   const model = requestParams().model ?? "";
-  if (!state.result || !state.sha256 || !state.seenBy.has(model) || !state.browserCanShow) return;
+  if (!HIDEABLE.includes(param) || !state.result || !state.sha256 || !state.seenBy.has(model)) return;
+  if (!state.browserCanShow) return; // the server draws the boxes into the picture: nothing to hide here
   const floor = floorParams(requestParams(), param, sliderRanges());
   state.dragKey = floorKey(floor);
-  if (!state.floors.has(state.dragKey)) askFloor(floor, state.dragKey);
+  if (!state.floors.has(state.dragKey) && !state.floorAsked.has(state.dragKey)) askFloor(floor, state.dragKey);
 }
 
 /** The dragged slider moved: the floor's answer, filtered to the values shown (until it comes: the boxes as they are). */
