@@ -35,7 +35,7 @@ class Parameter:
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("score_th", "score_th", float, 0.3, 0.0, 1.0, "Minimum score",
               "keep detections scoring at least this", (0.01, 1.0, 0.01)),
-    Parameter("nms_iou", "nms_iou", float, 0.4, 0.0, 1.0, "Overlap allowed (NMS IoU)",
+    Parameter("nms_iou", "nms_iou", float, 0.4, 0.0, 1.0, "Overlap allowed",
               "boxes of one class overlapping more than this are merged (lower merges more)", (0.0, 1.0, 0.01)),
     Parameter("min_height", "min_height", float, 0.03, 0.0, 1.0, "Minimum box height",
               "drop boxes shorter than this fraction of the image height", (0.0, 0.5, 0.01)),

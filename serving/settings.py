@@ -374,7 +374,8 @@ SETTINGS: tuple[Setting, ...] = (
         "INFO_REQUIRES_TOKEN",
         "flag",
         False,
-        "with `API_TOKENS` set, `/api/model`, `/api/models` and `/api/openapi.json` need a token too",
+        "with `API_TOKENS` set, `/api/model`, `/api/models` and `/api/openapi.json` need a token too, and the page "
+        "names no model (nor its defaults) until a token is typed",
     ),
     Setting(
         "METRICS_REQUIRES_TOKEN",

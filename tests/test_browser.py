@@ -82,7 +82,10 @@ def test_chosen_photo_draws_as_many_boxes_as_the_api_finds(watched_page, server,
     assert_top_box_drawn_in_place(page, expected["detections"][0], expected["image"]["width"], palette)
     summary = page.text_content("#summary")
     assert "object" in summary and "Server time" in summary
-    assert page.text_content("#model-name") == requests.get(f"{server.url}/api/models", timeout=10).json()["default"]
+    models = requests.get(f"{server.url}/api/models", timeout=10).json()
+    default = next(model for model in models["models"] if model["name"] == models["default"])
+    assert page.text_content("#model-name") == default["title"]  # the header names the model for people
+    assert default["family"].upper() in page.text_content("#model-details")
 
 
 def test_drop_and_paste_load_an_image(watched_page, server):

@@ -234,7 +234,7 @@ def test_class_chips_and_search_ask_the_server_and_reset_clears_them(tab, server
     sent = len(tab.posts())
     page.fill("#class-search", "unicorn")
     page.press("#class-search", "Enter")
-    assert "no class “unicorn”" in page.text_content("#class-search-hint")
+    assert "does not know “unicorn”" in page.text_content("#class-search-hint")
     page.wait_for_timeout(300)
     assert len(tab.posts()) == sent
     page.fill("#class-search", "Person")
@@ -242,7 +242,7 @@ def test_class_chips_and_search_ask_the_server_and_reset_clears_them(tab, server
     assert wait_for_answer(page) == "done"
     assert tab.posts()[-1]["classes"] == ["cup,person"]
     assert chip_state(page)["person"] == [0, True]
-    assert page.text_content("#class-filter-state") == "Only cup, person asked for."
+    assert page.text_content("#class-filter-state") == "Looking only for cup, person."
     save_screenshot(page, "class-filter")
 
     page.click("#reset-settings")
@@ -341,7 +341,8 @@ def test_camera_draws_boxes_live_one_frame_in_flight_and_slows_with_the_server(c
     page.unroute("**/api/predict")
     assert in_flight.most == 1
 
-    # Pause stops the frames; Snapshot puts the picture in the main view with its own answer.
+    # Pause stops the frames and clears the rate; Snapshot puts the picture, at the size live frames go, in the main
+    # view with its own answer (the live view's), and stops the camera.
     page.click("#camera-pause")
     while in_flight.open:  # the frame in flight still lands
         page.wait_for_timeout(50)
@@ -349,12 +350,17 @@ def test_camera_draws_boxes_live_one_frame_in_flight_and_slows_with_the_server(c
     paused_at = camera_frames(page)
     page.wait_for_timeout(600)
     assert camera_frames(page) == paused_at and page.text_content("#camera-pause") == "Resume"
+    assert page.text_content("#camera-rate") == "Paused"
+    live_boxes = int(page.get_attribute("#camera-overlay", "data-box-count"))
     page.click("#camera-snapshot")
     assert wait_for_answer(page) == "done"
     assert page.text_content("#file-name").startswith("camera-")
     assert "person" in listed_classes(page)
-    page.click("#camera-stop")
+    assert boxes_drawn(page) == live_boxes  # the same picture at the same size: the live view's answer
+    with Image.open(io.BytesIO(page_watch.last_posted_file())) as snapshot:
+        assert max(snapshot.size) == max(model_info["input_size"].values())
     assert page.locator("#camera").is_hidden() and page.locator("#camera-start").is_visible()
+
     page_watch.check_clean()
     page.context.close()
 

@@ -13,17 +13,21 @@ bp = Blueprint("views", __name__)
 @bp.get("/")
 def index() -> str:
     """The upload page."""
-    models = current_app.extensions.get("models")
+    config = current_app.config
+    # With INFO_REQUIRES_TOKEN the page names no model and shows no model's defaults: it asks for them with the token.
+    info_locked = bool(config["API_TOKENS"]) and bool(config["INFO_REQUIRES_TOKEN"])
+    models = None if info_locked else current_app.extensions.get("models")
     described = [models.describe(m) for m in models.entries] if models else []
     default = described[0] if described else None  # the default model comes first
     return render_template(
         "index.html",
-        model_name=default["name"] if default else "(loading)",
+        model_title=(default.get("title") or default["name"]) if default else "",
         models=described,
         parameters=default["parameters"] if default else wire.parameters_description({}),
-        auth_required=bool(current_app.config["API_TOKENS"]),
+        auth_required=bool(config["API_TOKENS"]),
+        info_locked=info_locked,
         # The page refuses larger files itself: the server may drop the connection before it can answer 413.
-        max_request_bytes=current_app.config["MAX_CONTENT_LENGTH"] or 0,
+        max_request_bytes=config["MAX_CONTENT_LENGTH"] or 0,
         examples=EXAMPLES,
     )
 

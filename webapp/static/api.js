@@ -49,25 +49,30 @@ export function busyMessage(seconds) {
   return `The server is busy, retrying in ${seconds} s…`;
 }
 
-/** GET /api/model: name, family, classes, palette. */
-export async function fetchModelInfo() {
+/** Headers for a GET of the model descriptions: the token too, for a server that wants it for them. */
+function infoHeaders(token) {
+  return token ? { Accept: "application/json", "X-Api-Token": token } : { Accept: "application/json" };
+}
+
+/** GET /api/model: name, family, classes, palette, limits. */
+export async function fetchModelInfo(token = "") {
   let response;
   try {
-    response = await fetch(MODEL_URL, { headers: { Accept: "application/json" } });
+    response = await fetch(MODEL_URL, { headers: infoHeaders(token) });
   } catch {
     throw new FriendlyError(UNREACHABLE);
   }
   const body = await readJson(response);
   if (!response.ok || !body) {
-    throw new FriendlyError(describeFailure(response.status, body?.error, false), { status: response.status });
+    throw new FriendlyError(describeFailure(response.status, body?.error, Boolean(token)), { status: response.status });
   }
   return body;
 }
 
 /** GET /api/models: every model this server serves ([] from a server without that endpoint). */
-export async function fetchModelList() {
+export async function fetchModelList(token = "") {
   try {
-    const response = await fetch(MODELS_URL, { headers: { Accept: "application/json" } });
+    const response = await fetch(MODELS_URL, { headers: infoHeaders(token) });
     const body = response.ok ? await readJson(response) : null;
     return body?.models ?? [];
   } catch {

@@ -28,8 +28,10 @@ const camera = {
  */
 export function bindCamera(options) {
   camera.options = options;
-  if (!navigator.mediaDevices?.getUserMedia) return; // no camera API (or not a secure origin): page unchanged
-  $("camera-start").hidden = false;
+  if (!navigator.mediaDevices?.getUserMedia) {
+    $("camera-start").hidden = true; // no camera API (or not a secure origin): nothing to offer
+    return;
+  }
   $("camera-start").addEventListener("click", () => start());
   $("camera-pause").addEventListener("click", () => (camera.paused ? resume() : pause()));
   $("camera-snapshot").addEventListener("click", snapshot);
@@ -60,6 +62,7 @@ async function start() {
   video.srcObject = stream;
   $("camera").hidden = false;
   $("camera-start").hidden = true;
+  document.body.dataset.camera = "on";
   setPaused(false);
   showRate();
   drawBoxes();
@@ -78,12 +81,13 @@ function stopTracks() {
   camera.controller?.abort();
 }
 
-function stop() {
+function stop({ focus = true } = {}) {
   stopTracks();
   $("camera-video").srcObject = null;
   $("camera").hidden = true;
   $("camera-start").hidden = false;
-  $("camera-start").focus();
+  delete document.body.dataset.camera;
+  if (focus) $("camera-start").focus();
 }
 
 function pause() {
@@ -104,13 +108,18 @@ async function switchCamera() {
   await start();
 }
 
-/** The video's current picture at full resolution goes to the main view (with its table and downloads). */
+/**
+ * The video's current picture goes to the main view (with its table and downloads), at the size live frames are
+ * sent, so it gets the answer the live view showed; the camera stops.
+ */
 async function snapshot() {
   const video = $("camera-video");
   if (!video.videoWidth) return;
   pause();
-  const blob = await grabFrame(video, Math.max(video.videoWidth, video.videoHeight), 0.92);
+  const side = Math.min(camera.options.getFrameSide(), Math.max(video.videoWidth, video.videoHeight));
+  const blob = await grabFrame(video, side, FRAME_QUALITY);
   const stamp = new Date().toISOString().slice(0, 19).replaceAll(":", "-");
+  stop({ focus: false });
   camera.options.onSnapshot(new File([blob], `camera-${stamp}.jpg`, { type: "image/jpeg" }));
 }
 
@@ -118,6 +127,7 @@ function setPaused(paused) {
   camera.paused = paused;
   $("camera-pause").textContent = paused ? "Resume" : "Pause";
   $("camera").dataset.state = paused ? "paused" : "live";
+  showRate();
 }
 
 /** One loop at a time: send a frame, wait for its answer, draw it, repeat. The server's pace sets the rate. */
@@ -212,6 +222,11 @@ function showRate() {
   const times = camera.answers;
   const output = $("camera-rate");
   $("camera").dataset.frames = String(camera.frames);
+  if (camera.paused) {
+    output.textContent = "Paused"; // no rate while nothing is sent
+    $("camera").dataset.fps = "0";
+    return;
+  }
   if (times.length < 2) {
     output.textContent = "Measuring…";
     $("camera").dataset.fps = "0";

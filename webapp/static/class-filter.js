@@ -80,7 +80,7 @@ function addFromSearch() {
   const name = findClass(text);
   const hint = $("class-search-hint");
   if (!name) {
-    hint.textContent = `This model has no class “${text}”. Pick one from the list.`;
+    hint.textContent = `This model does not know “${text}”. Pick one from the list.`;
     hint.classList.add("error-text");
     return;
   }
@@ -132,8 +132,8 @@ function renderChips() {
   if (focused !== null) (chips.find((chip) => chip.dataset.className === focused) ?? $("class-search")).focus();
   $("class-clear").hidden = filter.selected.length === 0;
   $("class-filter-state").textContent = filter.selected.length
-    ? `Only ${filter.selected.join(", ")} asked for.`
+    ? `Looking only for ${filter.selected.join(", ")}.`
     : names.length
-      ? "All classes shown. Press a class to ask for it alone."
-      : "All classes shown.";
+      ? "All kinds shown. Press one to look only for it."
+      : "All kinds shown.";
 }

@@ -31,41 +31,65 @@ export function fitOverlay(overlay, shown) {
 }
 
 /**
- * Draw `detections` (boxes in original-image pixels) on `ctx`, multiplied by `scale`.
- * `highlight` is the index of a detection to emphasise, or -1.
+ * Draw `detections` (boxes in original-image pixels, best first) on `ctx`, multiplied by `scale`.
+ * `highlight` is the index of a detection to emphasise, or -1. Labels (unless `labels` is false) are placed so
+ * they do not cover each other.
  */
-export function drawDetections(ctx, detections, { scale, palette, lineWidth, fontSize, highlight = -1 }) {
+export function drawDetections(ctx, detections, { scale, palette, lineWidth, fontSize, highlight = -1, labels = true }) {
   const { width, height } = ctx.canvas;
   ctx.save();
   ctx.font = `600 ${fontSize}px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
   ctx.textBaseline = "middle";
-  // Lowest score first, so the most confident boxes and labels end up on top.
+  const boxes = detections.map((detection) => detection.box.map((value) => value * scale));
+  const tags = labelPlaces(ctx, detections, boxes, fontSize, width, height);
+  // Lowest score first, so the most confident boxes and labels end up on top; every label over every box.
   const order = detections.map((_, index) => index).reverse();
   for (const index of order) {
-    const detection = detections[index];
-    const [x1, y1, x2, y2] = detection.box.map((value) => value * scale);
-    const colour = classColour(detection.class_id, palette);
-    const faded = highlight >= 0 && highlight !== index;
-    ctx.globalAlpha = faded ? 0.3 : 1;
+    const [x1, y1, x2, y2] = boxes[index];
+    ctx.globalAlpha = highlight >= 0 && highlight !== index ? 0.3 : 1;
     ctx.lineWidth = highlight === index ? lineWidth * 2 : lineWidth;
-    ctx.strokeStyle = colour;
+    ctx.strokeStyle = classColour(detections[index].class_id, palette);
     ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
-    drawLabel(ctx, `${detection.class_name} ${detection.score.toFixed(2)}`, colour, x1, y1, fontSize, width, height);
+  }
+  for (const index of labels ? order : []) {
+    const colour = classColour(detections[index].class_id, palette);
+    ctx.globalAlpha = highlight >= 0 && highlight !== index ? 0.3 : 1;
+    drawTag(ctx, tags[index], colour, fontSize);
   }
   ctx.restore();
 }
 
-/** A filled tag above the box's top-left corner (inside the box when there is no room above). */
-function drawLabel(ctx, text, colour, x, y, fontSize, canvasWidth, canvasHeight) {
+/**
+ * Where each label goes ({text, left, top, width, height, padding} per detection; `boxes` scaled to the canvas),
+ * best detection first: above its box, else inside its top, below it, inside its bottom,
+ * else the first free place further down; the first place that covers no label already placed.
+ */
+export function labelPlaces(ctx, detections, boxes, fontSize, canvasWidth, canvasHeight) {
   const padding = Math.round(fontSize * 0.35);
   const tagHeight = Math.round(fontSize * 1.45);
-  const tagWidth = Math.min(ctx.measureText(text).width + 2 * padding, canvasWidth);
-  const left = Math.max(0, Math.min(x, canvasWidth - tagWidth));
-  const top = Math.max(0, Math.min(y - tagHeight >= 0 ? y - tagHeight : y, canvasHeight - tagHeight));
+  const placed = [];
+  return detections.map((detection, index) => {
+    const text = `${detection.class_name} ${detection.score.toFixed(2)}`;
+    const tagWidth = Math.min(ctx.measureText(text).width + 2 * padding, canvasWidth);
+    const [x1, y1, x2, y2] = boxes[index];
+    const left = Math.max(0, Math.min(x1, canvasWidth - tagWidth));
+    const fits = (top) => top >= 0 && top + tagHeight <= canvasHeight;
+    const free = (top) => !placed.some((o) => left < o.left + o.width && o.left < left + tagWidth && top < o.top + o.height && o.top < top + tagHeight);
+    const tries = [y1 - tagHeight, y1, y2, y2 - tagHeight];
+    for (let top = y1 + tagHeight; top + tagHeight <= canvasHeight && tries.length < 40; top += tagHeight) tries.push(top);
+    const top = tries.find((candidate) => fits(candidate) && free(candidate)) ?? Math.max(0, Math.min(y1, canvasHeight - tagHeight));
+    const tag = { text, left, top, width: tagWidth, height: tagHeight, padding };
+    placed.push(tag);
+    return tag;
+  });
+}
+
+/** A filled tag with the label in black or white, whichever reads better on the class colour. */
+function drawTag(ctx, tag, colour) {
   ctx.fillStyle = colour;
-  ctx.fillRect(left, top, tagWidth, tagHeight);
+  ctx.fillRect(tag.left, tag.top, tag.width, tag.height);
   ctx.fillStyle = textColourOn(colour);
-  ctx.fillText(text, left + padding, top + tagHeight / 2, tagWidth - 2 * padding);
+  ctx.fillText(tag.text, tag.left + tag.padding, tag.top + tag.height / 2, tag.width - 2 * tag.padding);
 }
 
 /** The image at full resolution with the detections drawn, as a Blob of `type` (image/png or image/jpeg). */

@@ -4,6 +4,7 @@
 // no longer has it.
 import { FriendlyError, IMAGE_NOT_CACHED, busyMessage, retryWhenBusy } from "./api.js";
 import { describeSlotError, planBatches, postImages } from "./batch-api.js";
+import { drawDetections } from "./draw.js";
 import { saveJson } from "./save.js";
 import { inOriginalPixels, prepareUpload } from "./shrink.js";
 
@@ -17,7 +18,7 @@ const gallery = {
 };
 
 /**
- * `options`: getRequest() -> {params, token}, getLimits() -> {maxBatch, maxBytes, uploadSide},
+ * `options`: getRequest() -> {params, token}, getPalette(), getLimits() -> {maxBatch, maxBytes, uploadSide},
  * onOpen(file) shows one image in the main view.
  */
 export function bindGallery(options) {
@@ -135,6 +136,7 @@ function setRecord(item, record, token, text) {
     return;
   }
   const count = record.detections.length;
+  drawThumbnail(item, record);
   item.element.dataset.state = "done";
   item.element.dataset.count = String(count);
   status.textContent = count === 1 ? "1 object" : `${count} objects`;
@@ -150,6 +152,7 @@ function galleryItem(file, index) {
   const url = URL.createObjectURL(file);
   gallery.urls.push(url);
   const thumbnail = document.createElement("img");
+  thumbnail.className = "thumbnail";
   thumbnail.alt = "";
   thumbnail.decoding = "async";
   thumbnail.loading = "lazy";
@@ -165,6 +168,37 @@ function galleryItem(file, index) {
   button.addEventListener("click", () => gallery.options.onOpen(file));
   element.append(button);
   return element;
+}
+
+const THUMBNAIL_SIDE = 240; // canvas pixels of the longer side: sharp at the gallery's size on 2x screens
+
+/** The item's picture with its boxes (no labels at this size), in place of the plain thumbnail. */
+async function drawThumbnail(item, record) {
+  const old = item.element.querySelector(".thumbnail");
+  if (!old) return; // no preview: the browser cannot show this file
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(item.upload.blob, { imageOrientation: "from-image" });
+  } catch {
+    return;
+  }
+  const scale = THUMBNAIL_SIDE / Math.max(bitmap.width, bitmap.height);
+  const canvas = document.createElement("canvas");
+  canvas.className = "thumbnail";
+  canvas.setAttribute("aria-hidden", "true");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  drawDetections(ctx, record.detections, {
+    scale: canvas.width / record.image.width,
+    palette: gallery.options.getPalette(),
+    lineWidth: 2,
+    fontSize: 10,
+    labels: false,
+  });
+  if (old.isConnected) old.replaceWith(canvas);
 }
 
 function noPreview() {

@@ -17,7 +17,7 @@ const FALLBACK_FRAME_SIDE = 640; // camera frames until /api/model has answered
 const model = { info: null, palette: [] };
 let refreshCode = () => {};
 
-/** `loadFile(file)` shows one image in the main view; `ask()` asks again for it; `showMessage(text)`. */
+/** `loadFile(file, {caption})` shows one image in the main view; `ask()` asks again for it; `showMessage(text, options)`. */
 export function initPageFeatures({ loadFile, ask, showMessage }) {
   const request = () => ({ params: requestParams(), token: currentToken() });
   showPasteHint();
@@ -32,11 +32,15 @@ export function initPageFeatures({ loadFile, ask, showMessage }) {
   bindCamera({
     getRequest: request,
     getPalette: () => model.palette,
-    getFrameSide: inputSide, // live frames: what the model looks at, no more (speed over detail)
-    onSnapshot: loadFile,
+    getFrameSide: inputSide, // frames and snapshots: what the model looks at, no more (speed over detail)
+    onSnapshot: (file) => {
+      loadFile(file);
+      $("stage").scrollIntoView({ block: "nearest" });
+    },
   });
   bindGallery({
     getRequest: request,
+    getPalette: () => model.palette,
     getLimits: () => ({
       maxBatch: maxBatchOf(model.info),
       maxBytes: Number(document.body.dataset.maxRequestBytes) || 0,
@@ -51,14 +55,21 @@ export function initPageFeatures({ loadFile, ask, showMessage }) {
     params: requestParams(),
     authRequired: document.body.dataset.authRequired === "true",
   }));
-  // Another model knows other classes and sizes (the picker exists only when the server has several).
-  $("model")?.addEventListener("change", async (event) => {
-    const response = await fetch(`api/model?model=${encodeURIComponent(event.target.value)}`);
-    if (response.ok) onModelInfo(await response.json());
-  });
+  bindMoreSettings();
   // Any settings move changes the request the snippets show.
-  $("settings-title").closest("section").addEventListener("input", () => refreshCode());
-  $("settings-title").closest("section").addEventListener("click", () => refreshCode());
+  $("settings").addEventListener("input", () => refreshCode());
+  $("settings").addEventListener("click", () => refreshCode());
+}
+
+/** On phones only the score slider shows under the photo; "More settings" opens the others (a bottom sheet). */
+function bindMoreSettings() {
+  const toggle = $("more-settings-toggle");
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Fewer settings" : "More settings";
+    $("settings").dataset.expanded = String(open);
+  });
 }
 
 /** Several files chosen, dropped or pasted at once. */
@@ -66,7 +77,7 @@ export function loadFiles(files) {
   showGallery(files);
 }
 
-/** /api/model answered: class names for the search box, limits, the model's input size, colours. */
+/** The chosen model's description: class names for the search box, limits, the model's input size, colours. */
 export function onModelInfo(info) {
   model.info = info;
   model.palette = info.palette ?? [];

@@ -1,4 +1,5 @@
 // The detection list and summary beside the picture. Server text goes in as textContent, never as HTML.
+import { classParams } from "./class-filter.js";
 import { classColour } from "./draw.js";
 
 const $ = (id) => document.getElementById(id);
@@ -13,7 +14,10 @@ export function clearResults() {
   $("download-json").disabled = true;
 }
 
-/** One row per detection (class, score, box) and a line with the count and the server's timing. */
+/**
+ * One row per detection (class, score, box) and a line with the count and the server's timing. A preview (a slider
+ * dragged) changes the rows and the count only: the summary is read out by screen readers, once per answer.
+ */
 export function renderResults(body, palette, { onHighlight }) {
   const slot = body.responses[0];
   const rows = slot.detections.map((detection, index) => detectionRow(detection, index, palette, onHighlight));
@@ -23,7 +27,7 @@ export function renderResults(body, palette, { onHighlight }) {
   const count = $("result-count");
   count.textContent = String(rows.length);
   count.hidden = false;
-  $("summary").textContent = `${describeCount(rows.length)} ${describeTiming(body, slot)}`;
+  if (!body.preview) $("summary").textContent = `${describeCount(rows.length)} ${describeTiming(body, slot)}`.trim();
 }
 
 function detectionRow(detection, index, palette, onHighlight) {
@@ -70,6 +74,10 @@ function cell(children, className) {
 }
 
 function describeCount(count) {
+  const asked = classParams().classes;
+  if (count === 0 && asked) {
+    return `No ${asked.join(" or ")} found with these settings; try a lower minimum score, or look for all kinds.`;
+  }
   if (count === 0) return "Nothing found with these settings; try a lower minimum score.";
   return count === 1 ? "1 object found." : `${count} objects found.`;
 }

@@ -29,7 +29,7 @@ export function showTransfer({ elapsedMs, serverMs, sentBytes, upload }) {
   } else {
     parts[0] += ".";
   }
-  if (!sentBytes) parts.push("Sent the settings and the image's fingerprint, not the image.");
+  if (!sentBytes) parts.push("Sent only the settings: the server still had the image.");
   else if (upload.shrunk) {
     parts.push(
       `Sent ${kilobytes(sentBytes)}: a ${upload.width}×${upload.height} copy of the ${upload.originalWidth}×${upload.originalHeight} original.`,
