@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, make_dataclass
+from dataclasses import dataclass, field, make_dataclass
 from typing import Any
 
 from .errors import ParameterError
@@ -109,11 +109,6 @@ class PredictParams(_ThresholdFields):
             chosen[parameter.attribute] = _number(parameter, raw, strings_allowed)
         chosen["classes"] = _classes(values.get("classes"), strings_allowed)
         return cls(**chosen)
-
-    @classmethod
-    def attribute_names(cls) -> tuple[str, ...]:
-        """Every field, in declaration order."""
-        return tuple(f.name for f in fields(cls))
 
 
 def _number(parameter: Parameter, raw: Any, strings_allowed: bool) -> float | int:

@@ -6,7 +6,7 @@ Part 1, in process at one intra-op thread: `predict_bytes` on a 640x480, a 12 MP
 (8064x6048) JPEG of the same photo, against raw `session.run` measured interleaved in the same rounds.
 Part 2, the real service (the Procfile's gunicorn, 2 workers) on loopback: one image sent once, then re-asked
 with other thresholds by its sha256 and with its bytes again; the server's own `timings_ms.total` is reported
-(the issue's target: <= 2 ms by sha256, <= 3 ms plus parsing with the bytes), whichever worker answers.
+(the target: <= 2 ms by sha256, <= 3 ms plus parsing with the bytes), whichever worker answers.
 """
 from __future__ import annotations
 
