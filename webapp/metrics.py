@@ -7,9 +7,8 @@ tests) the process's default registry is served.
 from __future__ import annotations
 
 import os
-import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -22,6 +21,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .models import ModelSet
+from .request_log import request_seconds
 from .tokens import require_token
 
 REQUESTS = Counter("http_requests", "HTTP requests answered, by endpoint and status", ["method", "endpoint", "status"])
@@ -52,15 +52,11 @@ def init_metrics(app: Flask) -> None:
         info = model.detector.info
         MODEL_INFO.labels(info.name, info.family, info.sha256).set(1)
 
-    @app.before_request
-    def start_timer() -> None:
-        g.metrics_started = time.perf_counter()
-
     @app.after_request
     def record(response: Response) -> Response:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else UNMATCHED
         REQUESTS.labels(request.method if request.url_rule is not None else "other", endpoint, str(response.status_code)).inc()
-        REQUEST_SECONDS.labels(endpoint).observe(time.perf_counter() - g.get("metrics_started", time.perf_counter()))
+        REQUEST_SECONDS.labels(endpoint).observe(request_seconds())
         return response
 
     app.add_url_rule("/metrics", "metrics", serve_metrics, methods=["GET"])

@@ -3,7 +3,8 @@
     read and parse the body (parsing.py)
     for each image, in order:
         the deadline (REQUEST_TIMEOUT_S) -> the result cache (result_cache/) -> on a miss, the model thread
-        (serving/model_thread.py) runs Detector.candidates_from_bytes (inference/) -> Detector.select
+        (serving/model_thread.py) runs Detector.candidates_from_bytes (inference/) and Detector.select in one job
+        (a hit: Detector.select here)
         -> the slot's JSON (wire.py), with the annotated image when asked for
     the answer's status (a single failed image says why), the metrics and the rest of a batch's rate limit
 
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from inference import Candidates, Detections, InferenceError, ModelError
+from inference import Candidates, Detections, Detector, InferenceError, ModelError, PredictParams
 from inference.annotate import IMAGE_FORMATS, draw_detections, encode_image, shrink_to
 from inference.image_decoding import decode_image
 from serving.contract import MODEL_THREAD_KEY
@@ -149,13 +150,9 @@ def _slot(task: SlotInput, run: _Run) -> dict[str, Any]:
         return wire.error_slot(task)
     if run.deadline.passed():
         return wire.error_slot(run.deadline.error("started"))
-    found = _candidates(task, run)
-    if isinstance(found, ApiError):
-        return wire.error_slot(found)
-    try:
-        detections = task.model.detector.select(found, task.params)
-    except InferenceError as exc:  # an unknown class name in `classes`
-        return wire.error_slot(ApiError.from_inference(exc))
+    detections = _detections(task, run)
+    if isinstance(detections, ApiError):
+        return wire.error_slot(detections)
     slot = wire.detections_slot(detections, task.sha256, task.model.name)
     if task.annotate:
         annotated = _annotate(task, detections, run)
@@ -166,9 +163,10 @@ def _slot(task: SlotInput, run: _Run) -> dict[str, Any]:
     return slot
 
 
-def _candidates(task: PredictionTask, run: _Run) -> Candidates | ApiError:
-    """The image's candidates: from the cache, else computed from its bytes (and cached).
+def _detections(task: PredictionTask, run: _Run) -> Detections | ApiError:
+    """The image's detections: selected from its cached candidates, else computed from its bytes (and cached).
 
+    A miss is one model-thread job: decode, pre-process, run, family decode and the selection, one hand-off.
     With API tokens the entry is the client's own (result_cache.image_key): an image another client sent is a
     miss like one never sent and is computed again, so neither the answer nor its timing tells of others' traffic.
     """
@@ -177,20 +175,36 @@ def _candidates(task: PredictionTask, run: _Run) -> Candidates | ApiError:
     cached = run.cache.get(detector.info.sha256, key)
     if cached is not None:
         run.outcome.cache_hits += 1
-        return cached
+        return _selected(detector, cached, task.params)
     if task.image is None:
         return ApiError(404, "image_not_cached", f"this server does not have the image with sha256 {task.sha256} "
                         f"for model {task.model.name} (any more): send the image bytes again (image.content)")
     limits = {"max_pixels": run.config["MAX_IMAGE_PIXELS"], "max_side": run.config["MAX_IMAGE_SIDE"]}
     try:
-        found = run.in_model_thread(detector.candidates_from_bytes, task.image, **limits)
+        found, detections = run.in_model_thread(_computed, detector, task.image, limits, task.params)
     except InferenceError as exc:
         if isinstance(exc, ModelError):
             current_app.logger.error("prediction failed: %s", exc)
         return ApiError.from_inference(exc)
     run.outcome.inference_ms.append(found.timings_ms.get("inference", 0.0))
     run.cache.put(detector.info.sha256, key, found)
-    return found
+    return detections
+
+
+def _computed(
+    detector: Detector, image: bytes, limits: dict, params: PredictParams
+) -> tuple[Candidates, Detections | ApiError]:
+    """The model-thread job of a miss: the candidates (for the cache) and their selection (or its error)."""
+    found = detector.candidates_from_bytes(image, **limits)
+    return found, _selected(detector, found, params)
+
+
+def _selected(detector: Detector, found: Candidates, params: PredictParams) -> Detections | ApiError:
+    """The detections the parameters keep; an error for an unknown class name in `classes`."""
+    try:
+        return detector.select(found, params)
+    except InferenceError as exc:
+        return ApiError.from_inference(exc)
 
 
 def _annotate(task: PredictionTask, detections: Detections, run: _Run) -> bytes | ApiError:
