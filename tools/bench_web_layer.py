@@ -165,7 +165,7 @@ def step_calls(detector: Detector, jpeg: bytes) -> dict[str, Callable[[], object
     try:
         from inference import jpeg_fast
 
-        steps["decode (simplejpeg, pixels only)"] = lambda: jpeg_fast.decode_upright(jpeg, image.size, "RGB", 1)
+        steps["decode (simplejpeg, pixels only)"] = lambda: jpeg_fast.decode_rgb(jpeg, image.size, "RGB", 1)
     except ImportError:
         pass
     del transform
