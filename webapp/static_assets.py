@@ -7,7 +7,8 @@
   module thus changes the URL of every module that leads to it, and the page never mixes old and new modules.
 - The plain name (`/static/app.js`) still answers, with the same bytes, `Cache-Control: no-cache` and an ETag;
   so does an unknown hash of a known file (a page from before a deploy), so that no year-long cache keeps it.
-- Text files are compressed on first request (brotli or gzip, as the client accepts) and kept in memory.
+- Text files are compressed on first request (brotli or gzip, as the client accepts) and kept in memory; large
+  ones get brotli's best level from a thread meanwhile (BEST_NOW_MAX_BYTES).
 - `module_preloads('app.js')` lists the hashed URLs of every module the entry imports, for
   `<link rel="modulepreload">` in the page's head: the browser fetches the whole graph at once instead of
   discovering it one import level per round trip.
@@ -21,6 +22,7 @@ import hashlib
 import mimetypes
 import posixpath
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +51,10 @@ COMPRESSIBLE_TYPES = frozenset(
 )
 COMPRESSED_ANSWER_TYPES = frozenset({"text/html", "application/json"})  # what the views and the API answer to GET
 MIN_COMPRESS_BYTES = 1024  # smaller answers fit a packet or two either way
-BEST_BROTLI_MAX_BYTES = 64 * 1024  # brotli's best quality takes ~3 s per MB: larger files get quality 9
+# Brotli's best quality (11) takes ~3 s per MB of one core: a larger file is first served at quality 9 (0.1 s per MB)
+# while a thread makes quality 11 (brotli releases the GIL), used from then on. gzip -9 is fast at any size.
+BEST_NOW_MAX_BYTES = 64 * 1024
+FAST_BROTLI, BEST_BROTLI = 9, 11
 ENCODINGS = ("br", "gzip") if brotli else ("gzip",)  # in the server's order of preference
 _MEMO_ANSWERS = 32  # compressed HTML/JSON answers kept, by their bytes' sha256
 
@@ -75,16 +80,26 @@ class Asset:
     body: bytes = b""  # what is served (JavaScript: imports renamed to hashed names)
     digest: str = ""
     url_name: str = ""  # the hashed name
-    encoded: dict[str, bytes] = field(default_factory=dict)  # filled on first request
+    encoded: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # encoding -> (bytes, ETag); on first use
 
     @property
     def compressible(self) -> bool:
         return self.mimetype in COMPRESSIBLE_TYPES and len(self.body) >= MIN_COMPRESS_BYTES
 
-    def encoded_body(self, encoding: str) -> bytes:
+    def encoded_body(self, encoding: str) -> tuple[bytes, str]:
+        """The body in `encoding` and its ETag (which names the level: the bytes differ between levels)."""
         if encoding not in self.encoded:
-            self.encoded[encoding] = compress(self.body, encoding)
+            best = encoding != "br" or len(self.body) <= BEST_NOW_MAX_BYTES
+            self._encode(encoding, BEST_BROTLI if best else FAST_BROTLI)
+            if not best:
+                threading.Thread(
+                    target=self._encode, args=(encoding, BEST_BROTLI), daemon=True, name=f"brotli {self.name}"
+                ).start()
         return self.encoded[encoding]
+
+    def _encode(self, encoding: str, quality: int) -> None:
+        data = brotli.compress(self.body, quality=quality) if encoding == "br" else gzip.compress(self.body, 9, mtime=0)
+        self.encoded[encoding] = data, f"{self.digest[:32]}-{encoding}{quality if encoding == 'br' else ''}"
 
 
 class StaticAssets:
@@ -181,22 +196,15 @@ class StaticAssets:
         """The static endpoint's view."""
         asset, immutable = self.lookup(filename)
         encoding = chosen_encoding() if asset.compressible else None
-        body = asset.encoded_body(encoding) if encoding else asset.body
+        body, etag = asset.encoded_body(encoding) if encoding else (asset.body, f"{asset.digest[:32]}-identity")
         response = Response(body, mimetype=asset.mimetype)
         response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
-        response.set_etag(f"{asset.digest[:32]}-{encoding or 'identity'}")
+        response.set_etag(etag)
         if asset.compressible:
             response.vary.add("Accept-Encoding")
         if encoding:
             response.headers["Content-Encoding"] = encoding
         return response.make_conditional(request)
-
-
-def compress(data: bytes, encoding: str) -> bytes:
-    """`data` compressed once, at the best level worth its size."""
-    if encoding == "br":
-        return brotli.compress(data, quality=11 if len(data) <= BEST_BROTLI_MAX_BYTES else 9)
-    return gzip.compress(data, compresslevel=9, mtime=0)
 
 
 def chosen_encoding() -> str | None:
