@@ -13,10 +13,10 @@ import brotli
 import pytest
 import requests
 
+from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
 from webapp.static_assets import IMMUTABLE, REVALIDATE, StaticAssets
 from webapp.views import SECURITY_HEADERS
-from tools.servers import ROOT, gunicorn_server
 
 STATIC = ROOT / "webapp" / "static"
 HASHED_URL = re.compile(r"/static/(?:[\w./-]+/)?[\w.-]+\.[0-9a-f]{12}(?:\.[\w]+)?")
@@ -257,7 +257,7 @@ def test_a_large_file_goes_at_a_fast_level_first_then_at_the_best():
     best, best_etag = bundle.encoded_body("br")
     assert best_etag.endswith("-br11") and len(best) < len(fast)
     assert brotli.decompress(best) == brotli.decompress(fast) == bundle.raw
-    small, small_etag = assets.assets["style.css"].encoded_body("br")
+    _, small_etag = assets.assets["style.css"].encoded_body("br")
     assert small_etag.endswith("-br11")
 
 
