@@ -13,6 +13,8 @@ import brotli
 import pytest
 import requests
 
+from tools.browser_helpers import open_page, watch_page
+from tools.page_visits import slow_tab
 from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
 from webapp.static_assets import IMMUTABLE, REVALIDATE, StaticAssets
@@ -278,3 +280,34 @@ def test_under_the_procfiles_gunicorn_hashed_files_go_compressed():
         assert head.headers["Content-Length"] == response.headers["Content-Length"]
         for name, value in SECURITY_HEADERS.items():
             assert response.headers[name] == value
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_in_chromium_a_repeat_visit_fetches_no_static_file_and_docs_use_their_preload(browser):
+    """A returning visitor's browser asks only for the page (a 304) and the API; the modules load under the CSP;
+    /docs's preloaded OpenAPI document is the one Swagger UI uses (Chromium warns of a preload left unused)."""
+    fast = (1_000_000, 0)  # kbit/s, latency: the cache is measured here, not the link
+    with gunicorn_server(workers=1) as server:
+        context = browser.new_context()
+        page, first = slow_tab(context, *fast)
+        problems = watch_page(page)
+        open_page(page, server.url)
+        assert page.evaluate("window.__cspViolations") == [] and problems.console_errors == []
+        page.wait_for_timeout(300)
+        assert sum("/static/" in url for url in first.network_urls()) >= 10
+        page, repeat = slow_tab(context, *fast)
+        open_page(page, server.url)
+        page.wait_for_timeout(300)
+        asked = [url.removeprefix(server.url) for url in repeat.network_urls()]
+        assert "/" in asked and not [url for url in asked if url.startswith("/static/")], asked
+        page, docs = slow_tab(context, *fast)
+        problems = watch_page(page)
+        page.goto(f"{server.url}/docs")
+        page.wait_for_selector('#api-docs[data-status="ready"]', state="attached", timeout=20_000)
+        page.wait_for_timeout(3500)  # Chromium's unused-preload warning comes 3 s after load
+        assert [url for url in docs.network_urls() if url.endswith("/api/openapi.json")] == [
+            f"{server.url}/api/openapi.json"
+        ]
+        assert problems.console_errors == [] and problems.page_errors == []
+        context.close()
