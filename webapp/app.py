@@ -15,6 +15,7 @@ from .models import load_models
 from .rate_limits import init_rate_limits
 from .request_log import init_request_logging
 from .result_cache import open_cache
+from .static_assets import init_static_assets
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    init_static_assets(app)
     _register_error_handlers(app)
     init_metrics(app)
     init_rate_limits(app)
