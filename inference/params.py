@@ -72,6 +72,13 @@ CLASSES_HELP = "keep only these classes (names or ids; a comma-separated string 
 # Every parameter a request may carry in features[0] (or as a form field).
 REQUEST_FIELDS = (*PARAMETERS_BY_NAME, "classes")
 
+def merged_defaults(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Every parameter's default by request name, with `overrides` (e.g. a model's own score threshold) applied:
+    the one place a model's defaults meet the declared ones."""
+    overrides = overrides or {}
+    return {p.name: overrides.get(p.name, p.default) for p in PARAMETERS}
+
+
 _ThresholdFields = make_dataclass(
     "_ThresholdFields", [(p.attribute, p.kind, field(default=p.default)) for p in PARAMETERS], frozen=True
 )
@@ -101,10 +108,11 @@ class PredictParams(_ThresholdFields):
         if not isinstance(values, Mapping):
             raise ParameterError(f"features must be an object, got {type(values).__name__}")
         chosen: dict[str, Any] = {}
+        fallback = merged_defaults(defaults)
         for parameter in PARAMETERS:
             raw = values.get(parameter.name)
             if raw is None or (strings_allowed and raw == ""):
-                chosen[parameter.attribute] = (defaults or {}).get(parameter.name, parameter.default)
+                chosen[parameter.attribute] = fallback[parameter.name]
                 continue
             chosen[parameter.attribute] = _number(parameter, raw, strings_allowed)
         chosen["classes"] = _classes(values.get("classes"), strings_allowed)

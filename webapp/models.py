@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from inference import Detector, ModelError, ParameterError
 from inference.catalog import EMBEDDED_MODELS, EmbeddedModel
-from inference.params import PARAMETERS
+from inference.params import merged_defaults
 from inference.preprocess import limit_resize_threads
 
 from . import wire
@@ -47,7 +47,7 @@ class ModelSet:
 
     def describe(self, model: ServedModel) -> dict[str, Any]:
         """JSON for /api/model and /api/models."""
-        defaults = {**{p.name: p.default for p in PARAMETERS}, **model.default_params}
+        defaults = merged_defaults(model.default_params)
         return {**wire.model_description(model.detector.info, defaults, dict(model.facts)), "default": model is self.default}
 
 
