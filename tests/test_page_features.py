@@ -22,7 +22,7 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 from tools.browser_helpers import (
-    CHROMIUM_ARGS,
+    PHOTOS,
     api_detections,
     boxes_drawn,
     hex_rgb,
@@ -31,6 +31,7 @@ from tools.browser_helpers import (
     open_page,
     overlay_pixel_near,
     page_params,
+    save_screenshot,
     wait_for_answer,
     wait_until,
     watch_page,
@@ -40,9 +41,7 @@ from webapp.examples import EXAMPLES, THUMBNAIL_SIDE
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-PHOTOS = ROOT / "tests" / "data" / "photos"
 EXAMPLES_DIR = ROOT / "webapp" / "static" / "examples"
-SCREENSHOTS = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "test-artifacts") / "screenshots"
 MAX_BATCH = 2  # small, so a handful of images needs several requests
 FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 HOLD_S = 0.6  # extra answer time the camera test gives the server
@@ -159,15 +158,6 @@ def tab(browser, server):
     yield result
     result.check_clean()
     result.page.context.close()
-
-
-def save_screenshot(page: Page, name: str) -> Path:
-    """The viewport as a small palette PNG in SCREENSHOTS."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    path = SCREENSHOTS / f"{name}.png"
-    shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    return path
 
 
 def choose_example(page: Page, title: str) -> None:
@@ -611,7 +601,7 @@ def test_phone_layout_has_results_under_the_picture_and_no_paste_hint(browser, s
     assert page.locator("#paste-hint").is_hidden()
     choose_example(page, "Astronaut Eileen Collins")
     assert wait_for_answer(page) == "done"
-    top = lambda selector: page.locator(selector).bounding_box()["y"]  # noqa: E731
+    top = lambda selector: page.locator(selector).bounding_box()["y"]
     stage_bottom = top("#stage") + page.locator("#stage").bounding_box()["height"]
     assert stage_bottom < top("#results-title") < top("#settings-title")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing sticks out

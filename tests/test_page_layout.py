@@ -5,10 +5,9 @@ values said once, messages, Retry, gallery pictures with boxes). Screenshots of 
 and dark) go to test-artifacts/screenshots/, or with UPDATE_SCREENSHOTS=1 to docs/screenshots/."""
 from __future__ import annotations
 
-import io
 import math
-import os
 import re
+import shutil
 
 import pytest
 import requests
@@ -17,6 +16,8 @@ from playwright.sync_api import Page
 
 from inference.params import PARAMETERS
 from tools.browser_helpers import (
+    PHOTOS,
+    UPDATING_SCREENSHOTS,
     api_detections,
     boxes_drawn,
     hex_rgb,
@@ -26,14 +27,12 @@ from tools.browser_helpers import (
     wait_until,
     watch_page,
 )
+from tools.browser_helpers import save_screenshot as save_page_screenshot
 from tools.servers import ROOT, gunicorn_server
 from webapp.examples import EXAMPLES
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-PHOTOS = ROOT / "tests" / "data" / "photos"
-UPDATING = os.environ.get("UPDATE_SCREENSHOTS") == "1"
-SCREENSHOTS = ROOT / ("docs" if UPDATING else "test-artifacts") / "screenshots"
 README_SCREENSHOT = "result-desktop-light"  # also docs/screenshot.png, the one the README shows
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -115,13 +114,10 @@ def as_rows(detections: list[dict]) -> list[list[str]]:
 
 
 def save_screenshot(page: Page, name: str) -> None:
-    """The viewport as a small palette PNG in SCREENSHOTS."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    small = shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    small.save(SCREENSHOTS / f"{name}.png", optimize=True)
-    if UPDATING and name == README_SCREENSHOT:
-        small.save(ROOT / "docs" / "screenshot.png", optimize=True)
+    """The viewport in SCREENSHOTS; the README's screenshot too, when refreshing them."""
+    path = save_page_screenshot(page, name)
+    if UPDATING_SCREENSHOTS and name == README_SCREENSHOT:
+        shutil.copyfile(path, ROOT / "docs" / "screenshot.png")
 
 
 def tall_portrait(path) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +11,11 @@ from pathlib import Path
 import requests
 from playwright.sync_api import Browser, Page, Playwright
 
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ROOT / "tests" / "data" / "photos"
+# Browser tests' screenshots: docs/screenshots/ when refreshing them (UPDATE_SCREENSHOTS=1), else test-artifacts/.
+UPDATING_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+SCREENSHOTS = ROOT / ("docs" if UPDATING_SCREENSHOTS else "test-artifacts") / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -167,3 +174,14 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 def colour_distance(pixel: list[int] | tuple[int, ...], colour: tuple[int, int, int]) -> int:
     """Largest per-channel difference between a pixel and an RGB colour."""
     return max(abs(int(pixel[i]) - colour[i]) for i in range(3))
+
+
+def save_screenshot(page: Page, name: str) -> Path:
+    """The viewport as a small palette PNG in SCREENSHOTS."""
+    from PIL import Image
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    path = SCREENSHOTS / f"{name}.png"
+    shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    return path
