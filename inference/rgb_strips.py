@@ -1,0 +1,93 @@
+"""A loaded Pillow image of any mode -> upright (h, w, 3) uint8 RGB, reduced by a whole factor, a strip of rows at
+a time: besides the image in its own mode, only one strip's copies and the result are ever in memory (converting
+the whole image at once holds several full-size RGBA copies: a palette image with transparency went P -> RGBA ->
+composite -> RGB -> array)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
+
+# Rows of the stored image converted at once: about this many bytes of RGBA.
+STRIP_BYTES = 4 << 20
+# Modes whose box-filter reduce is meaningful in the mode itself: reduced first, then converted (fewer pixels to
+# convert, and the same pixels as reducing the whole image). Palette indices and bits cannot be averaged, and
+# Pillow does not reduce 16-bit: those are converted first.
+_REDUCED_NATIVELY = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"}
+_SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
+_WITH_ALPHA = {"RGBA", "LA", "PA", "RGBa", "La"}
+
+# EXIF orientation -> the stored image as a view of the upright array (writing to it fills the upright array).
+_STORED_VIEWS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    1: lambda up: up,
+    2: lambda up: up[:, ::-1],
+    3: lambda up: up[::-1, ::-1],
+    4: lambda up: up[::-1],
+    5: lambda up: up.transpose(1, 0, 2),
+    6: lambda up: np.rot90(up, 1),
+    7: lambda up: np.rot90(up, 2).transpose(1, 0, 2),
+    8: lambda up: np.rot90(up, -1),
+}
+TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def upright_rgb(image: Image.Image, factor: int = 1, orientation: int = 1) -> np.ndarray:
+    """The loaded `image` turned upright by its EXIF `orientation`, as RGB, its stored size divided by `factor`
+    (rounded up, box filter as Image.reduce)."""
+    width, height = image.size
+    out_w, out_h = math.ceil(width / factor), math.ceil(height / factor)
+    shape = (out_w, out_h, 3) if orientation in TRANSPOSING_ORIENTATIONS else (out_h, out_w, 3)
+    upright = np.empty(shape, np.uint8)
+    stored = _STORED_VIEWS.get(orientation, _STORED_VIEWS[1])(upright)
+    convert = _strip_converter(image)
+    rows = max(1, STRIP_BYTES // (width * 4 * factor)) * factor
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows)))
+        if factor > 1 and strip.mode in _REDUCED_NATIVELY:
+            rgb = convert(strip.reduce(factor))
+        else:
+            rgb = convert(strip)
+            rgb = rgb.reduce(factor) if factor > 1 else rgb
+        stored[top // factor : top // factor + rgb.height] = np.asarray(rgb)
+    return upright
+
+
+def _strip_converter(image: Image.Image) -> Callable[[Image.Image], Image.Image]:
+    """A function taking a strip of `image` (or of its reduced copy) to RGB; what depends on the whole image (the
+    value range of 32-bit or float pixels) is decided here, once."""
+    mode = image.mode
+    if mode in _SIXTEEN_BIT:
+        return lambda strip: _grey(np.asarray(strip) >> 8)
+    if mode == "I":
+        # Plain "I" declares no depth: 8-bit values when they fit, else 16-bit; clipped so nothing wraps around.
+        shift = 8 if image.getextrema()[1] > 255 else 0
+        return lambda strip: _grey(np.clip(np.asarray(strip).astype(np.int64) >> shift, 0, 255))
+    if mode == "F":
+        # A guess: floats are 0..1 (scientific TIFFs) or 0..255; a 0..255 image this dark is taken for 0..1.
+        scale = 255.0 if _float_max(image) <= 1.0 else 1.0
+        return lambda strip: _grey(np.clip(np.nan_to_num(np.asarray(strip, np.float32) * scale), 0, 255))
+    if mode in _WITH_ALPHA or (mode == "P" and "transparency" in image.info):
+        return _on_white
+    return lambda strip: strip if strip.mode == "RGB" else strip.convert("RGB")
+
+
+def _grey(values: np.ndarray) -> Image.Image:
+    grey = values.astype(np.uint8)
+    return Image.fromarray(np.repeat(grey[:, :, None], 3, axis=2), "RGB")
+
+
+def _on_white(strip: Image.Image) -> Image.Image:
+    """Transparent pixels carry arbitrary colours; show them as white, as a viewer would."""
+    rgba = strip.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _float_max(image: Image.Image) -> float:
+    width, height = image.size
+    rows = max(1, STRIP_BYTES // (width * 4))
+    found = [np.nanmax(np.asarray(image.crop((0, top, width, min(height, top + rows)))), initial=0.0)
+             for top in range(0, height, rows)]
+    return float(max(found, default=0.0))
