@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -185,3 +186,29 @@ def decode_in_child(data: bytes, target_size: tuple[int, int] | None = (640, 640
 
 def noise(width: int, height: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def progressive_jpeg(w: int, h: int) -> bytes:
+    """Every DCT coefficient of the image is held until the last scan, whatever the scale decoded."""
+    return _saved(Image.new("RGB", (w, h), (90, 120, 150)), "JPEG", quality=50, progressive=True, subsampling=0)
+
+
+WORST_CASES["progressive JPEG 4:4:4"] = progressive_jpeg
+
+_REFUSAL = re.compile(r"= (\d+) pixels(?: \(.*which takes ([\d.e+]+)x)?.*the limit is (\d+) RGB pixels")
+
+
+def largest_accepted(maker: Callable[[int, int], bytes], width: int, height: int, target_size, tries: int = 5):
+    """(width, height, data, outcome) of the largest image of `maker`'s kind, with the aspect of width x height,
+    that decoding accepts: each refusal says how far over the limit the image was."""
+    for _ in range(tries):
+        data = maker(width, height)
+        outcome = decode_in_child(data, target_size)
+        if "refused" not in outcome:
+            return width, height, data, outcome
+        found = _REFUSAL.search(outcome["message"])
+        assert found, outcome["message"]
+        pixels, weight, limit = int(found[1]), float(found[2] or 1), int(found[3])
+        shrink = min(0.98, (limit / (pixels * weight)) ** 0.5 * 0.99)
+        width, height = int(width * shrink), int(height * shrink)
+    raise AssertionError(f"still refused at {width}x{height}: {outcome}")
