@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import pytest
 from conftest import DATA
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile
 
 from inference import (
     CorruptImageError,
