@@ -68,7 +68,10 @@ def _strip_converter(image: Image.Image) -> Callable[[Image.Image], Image.Image]
         # A guess: floats are 0..1 (scientific TIFFs) or 0..255; a 0..255 image this dark is taken for 0..1.
         scale = 255.0 if _float_max(image) <= 1.0 else 1.0
         return lambda strip: _grey(np.clip(np.nan_to_num(np.asarray(strip, np.float32) * scale), 0, 255))
-    if mode in _WITH_ALPHA or (mode == "P" and "transparency" in image.info):
+    if mode == "P":
+        colours = _palette_on_white(image).tobytes()
+        return lambda strip: _repainted(strip, colours)
+    if mode in _WITH_ALPHA:
         return _on_white
     return lambda strip: strip if strip.mode == "RGB" else strip.convert("RGB")
 
@@ -83,6 +86,21 @@ def _on_white(strip: Image.Image) -> Image.Image:
     rgba = strip.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _palette_on_white(image: Image.Image) -> np.ndarray:
+    """The RGB colour of each of the 256 palette indices, transparent ones composited on white: a lookup table
+    that converts a strip in one step (and every pixel exactly as converting the whole image would)."""
+    indices = image.crop((0, 0, 1, 1)).resize((256, 1))  # the palette and transparency of `image`
+    indices.putdata(range(256))
+    return np.asarray(_on_white(indices))[0]
+
+
+def _repainted(strip: Image.Image, colours: bytes) -> Image.Image:
+    """A palette strip in RGB, through an opaque palette of `colours`."""
+    strip.info.pop("transparency", None)
+    strip.putpalette(colours, "RGB")
+    return strip.convert("RGB")
 
 
 def _float_max(image: Image.Image) -> float:
