@@ -113,10 +113,12 @@ def _check_memory(image: Image.Image, jpeg: JpegLayout | None, max_pixels: int) 
     """Refuse images with more than `max_pixels` pixels, or whose decoding would hold more memory than
     `max_pixels` 8-bit RGB pixels do."""
     width, height = image.size
-    weight = max(1.0, full_size_bytes(image, jpeg) / (width * height * RGB_PIXEL_BYTES))
-    if width * height * weight > max_pixels:
-        heavier = (f" ({image.format} of mode {image.mode}, which takes {weight:.3g}x the memory of RGB to decode)"
-                   if weight > 1 else "")  # fmt: skip
+    held, budget = full_size_bytes(image, jpeg), max_pixels * RGB_PIXEL_BYTES
+    if width * height > max_pixels or held > budget:
+        heavier = ""
+        if held > max(budget, width * height * RGB_PIXEL_BYTES):
+            heavier = (f" ({image.format} of mode {image.mode}, whose decoding holds {held / 2**20:.1f} MiB where"
+                       f" {max_pixels} RGB pixels hold {budget / 2**20:.1f} MiB)")  # fmt: skip
         raise ImageTooLargeError(
             f"the image has {width}x{height} = {width * height} pixels{heavier}; the limit is {max_pixels} RGB pixels"
         )

@@ -44,11 +44,13 @@ def upright_rgb(image: Image.Image, factor: int = 1, orientation: int = 1) -> np
     convert = _strip_converter(image)
     rows = max(1, STRIP_BYTES // (width * 4 * factor)) * factor
     for top in range(0, height, rows):
-        strip = image.crop((0, top, width, min(height, top + rows)))
-        if factor > 1 and strip.mode in _REDUCED_NATIVELY:
-            rgb = convert(strip.reduce(factor))
+        box = (0, top, width, min(height, top + rows))
+        if factor > 1 and image.mode in _REDUCED_NATIVELY:
+            # Reduced straight from the image, but LA and RGBA are first premultiplied: that copy is a strip's.
+            native = image.crop(box).reduce(factor) if image.mode in _WITH_ALPHA else image.reduce(factor, box)
+            rgb = convert(native)
         else:
-            rgb = convert(strip)
+            rgb = convert(image.crop(box))
             rgb = rgb.reduce(factor) if factor > 1 else rgb
         stored[top // factor : top // factor + rgb.height] = np.asarray(rgb)
     return upright

@@ -195,7 +195,8 @@ def progressive_jpeg(w: int, h: int) -> bytes:
 
 WORST_CASES["progressive JPEG 4:4:4"] = progressive_jpeg
 
-_REFUSAL = re.compile(r"= (\d+) pixels(?: \(.*which takes ([\d.e+]+)x)?.*the limit is (\d+) RGB pixels")
+_REFUSAL = re.compile(r"= (\d+) pixels(?: \(.* holds ([\d.]+) MiB where \d+ RGB pixels hold ([\d.]+) MiB\))?;"
+                      r" the limit is (\d+) RGB pixels")
 
 
 def largest_accepted(maker: Callable[[int, int], bytes], width: int, height: int, target_size, tries: int = 5):
@@ -208,7 +209,7 @@ def largest_accepted(maker: Callable[[int, int], bytes], width: int, height: int
             return width, height, data, outcome
         found = _REFUSAL.search(outcome["message"])
         assert found, outcome["message"]
-        pixels, weight, limit = int(found[1]), float(found[2] or 1), int(found[3])
-        shrink = min(0.98, (limit / (pixels * weight)) ** 0.5 * 0.99)
+        pixels, held, budget, limit = int(found[1]), float(found[2] or 0), float(found[3] or 1), int(found[4])
+        shrink = min(0.98, min(limit / pixels, budget / max(held, 1e-9)) ** 0.5 * 0.99)
         width, height = int(width * shrink), int(height * shrink)
     raise AssertionError(f"still refused at {width}x{height}: {outcome}")
