@@ -1,11 +1,13 @@
 """The memory a decode holds at full size, by format and colour mode, measured with tens of megapixels
 (tests/test_resource_bounds.py measures every case in a fresh process). What the pixels become afterwards (the
-RGB strips, the reduced copy) is converted a strip at a time and is not counted here."""
+RGB strips, the reduced copy) is converted a strip at a time and is not counted here, nor are buffers no larger
+than a strip."""
 from __future__ import annotations
 
 from PIL import Image
 
 from .jpeg_layout import JpegLayout
+from .rgb_strips import STRIP_BYTES
 
 # What `MAX_IMAGE_PIXELS` counts: an 8-bit RGB pixel, as Pillow holds it (one 32-bit word).
 RGB_PIXEL_BYTES = 4
@@ -18,6 +20,8 @@ _WORD = 4
 # Pillow decodes a WebP with libwebp's animation decoder, whose two canvases (current and previous frame) and the
 # frame it hands over are three more full-size RGBA copies beside the image.
 _WEBP_DECODER_BYTES = 3 * 4
+# Pillow expands a run-length BMP in Python into a bytearray, then a bytes copy of it, before the raw decode.
+_BMP_RLE_BYTES = 2
 
 
 def storage_bytes(mode: str) -> int:
@@ -33,14 +37,21 @@ def full_size_bytes(image: Image.Image, jpeg: JpegLayout | None = None) -> int:
         held += jpeg.coefficient_bytes
     elif image.format == "WEBP":
         held += width * height * _WEBP_DECODER_BYTES
-    elif image.format == "TIFF":
-        held += _tiff_strip_bytes(image)
+    elif image.format == "TIFF" and _codecs(image) & {"libtiff"}:
+        strip = _tiff_strip_bytes(image)
+        held += strip if strip > STRIP_BYTES else 0  # no more than one of our own strips: not counted either
+    elif image.format == "BMP" and _codecs(image) & {"bmp_rle"}:
+        held += width * height * _BMP_RLE_BYTES
     return held
 
 
+def _codecs(image: Image.Image) -> set[str]:
+    return {tile[0] for tile in image.tile}
+
+
 def _tiff_strip_bytes(image: Image.Image) -> int:
-    """libtiff decodes a strip or tile at a time into a buffer of the file's own depth (a whole image when the
-    file is one strip)."""
+    """libtiff (compressed TIFFs) decodes a strip or tile at a time into a buffer of the file's own depth (a whole
+    image when the file is one strip); uncompressed ones are read straight into the image."""
     tags = image.tag_v2
     width, height = image.size
     samples = int(tags.get(277, 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -127,6 +128,27 @@ def float_tiff(w: int, h: int) -> bytes:
     return _saved(Image.new("F", (w, h), 0.5), "TIFF", compression="tiff_adobe_deflate")
 
 
+def one_strip_float_tiff(w: int, h: int) -> bytes:
+    """Compressed as one strip: libtiff decodes it into a buffer as large as the image, beside the image."""
+    from PIL import TiffImagePlugin
+
+    saved, TiffImagePlugin.STRIP_SIZE = TiffImagePlugin.STRIP_SIZE, 1 << 40
+    try:
+        return _saved(Image.new("F", (w, h), 0.5), "TIFF", compression="tiff_adobe_deflate")
+    finally:
+        TiffImagePlugin.STRIP_SIZE = saved
+
+
+def rle_bmp(w: int, h: int) -> bytes:
+    """8-bit run-length BMP (Pillow cannot write one): rows of 255-pixel runs."""
+    row = bytes([255, 1]) * (w // 255) + (bytes([w % 255, 1]) if w % 255 else b"") + b"\x00\x00"
+    data = row * h + b"\x00\x01"
+    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
+    info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 8, 1, len(data), 2835, 2835, 256, 0)
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(data), 0, 0, offset) + info + palette + data
+
+
 # Name -> maker(width, height).
 WORST_CASES: dict[str, Callable[[int, int], bytes]] = {
     "palette+tRNS PNG": palette_trns_png,
@@ -149,6 +171,8 @@ WORST_CASES: dict[str, Callable[[int, int], bytes]] = {
     "palette BMP": palette_bmp,
     "1-bit TIFF": bilevel_tiff,
     "float TIFF": float_tiff,
+    "one-strip float TIFF": one_strip_float_tiff,
+    "run-length BMP": rle_bmp,
 }
 
 # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec.
