@@ -14,10 +14,10 @@ import numpy as np
 import orjson
 import pytest
 import requests
-from decode_worst_cases import palette_trns_png, png_chunk, progressive_jpeg, raw_png, webp_lossless
 from PIL import Image
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from tools.decode_worst_cases import palette_trns_png, png_chunk, progressive_jpeg, raw_png, webp_lossless
 from tools.servers import gunicorn_server, worker_pids
 from webapp import config as config_module
 

@@ -11,7 +11,9 @@ import time
 import numpy as np
 import pytest
 import requests
-from decode_worst_cases import (
+from PIL import Image
+
+from tools.decode_worst_cases import (
     WORST_CASES,
     bilevel_png,
     largest_accepted,
@@ -20,8 +22,6 @@ from decode_worst_cases import (
     progressive_jpeg,
     webp_lossy,
 )
-from PIL import Image
-
 from tools.servers import ROOT, gunicorn_server, memory_mib, wait_workers_serving, worker_pids
 from webapp.config import from_environment
 
