@@ -40,7 +40,7 @@ _DAMAGED_DATA_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
 class DecodedImage:
     """Upright RGB pixels, plus the upright size of the full-resolution image.
 
-    `pixels` may be smaller than `original_size` when a reduced-size JPEG decode was asked for;
+    `pixels` may be smaller than `original_size` when a target size was given (a reduced decode);
     boxes are always reported in `original_size` pixels.
     """
 
@@ -67,8 +67,8 @@ def decode_image(
     `target_size` (width, height) is the model input the pixels will be resized to (`keep_aspect`: a
     letterbox, else a stretch): JPEG decoding then skips detail the resize would throw away (1/2..1/8
     scale), other formats are reduced by the largest whole factor that still fills it (a box filter, in the
-    stored orientation), and `max_pixels` counts the memory of the pixels actually decoded, so a 48 MP photo
-    decoded at 1/8 passes.
+    stored orientation). `max_pixels` bounds the pixels decoded (a 48 MP photo decoded at 1/8 passes) and the
+    memory held while decoding, in 8-bit RGB pixels' worth (inference/decode_cost.py).
     """
     if not data:
         raise EmptyImageError("the image is empty (0 bytes)")
@@ -79,20 +79,19 @@ def decode_image(
             f"the JPEG has {jpeg.scans} scans; at most {MAX_JPEG_SCANS} are decoded (encoders write about 10)"
         )
     if jpeg is None:
-        _check_memory(image, jpeg, max_pixels)
+        _check_memory(image, None, max_pixels)  # before the EXIF: a PNG reads its whole file for it
     with _image_errors("the image data is damaged or truncated"):
-        # PNG looks for EXIF after the pixel data, so this reads (and may trip over) the whole file.
         orientation = image.getexif().get(0x0112, 1)
     transposing = orientation in TRANSPOSING_ORIENTATIONS
     full_w, full_h = image.size[::-1] if transposing else image.size
     needed = needed_size((full_w, full_h), target_size, keep_aspect) if target_size is not None else None
-    if jpeg is not None and needed is not None:
-        image.draft("RGB", needed[::-1] if transposing else needed)  # in stored (pre-rotation) orientation
-    if jpeg is not None:
-        _check_memory(image, jpeg, max_pixels)  # after the draft: what will really be in memory
+    stored_needed = needed[::-1] if needed is not None and transposing else needed  # pre-rotation orientation
     factor = 1
-    if needed is not None and jpeg is None:
-        stored_needed = needed[::-1] if transposing else needed
+    if jpeg is not None:
+        if stored_needed is not None:
+            image.draft("RGB", stored_needed)
+        _check_memory(image, jpeg, max_pixels)  # after the draft: what will really be in memory
+    elif stored_needed is not None:
         factor = max(1, min(image.width // stored_needed[0], image.height // stored_needed[1]))
     with _image_errors("the image data is damaged or truncated"):
         image.load()
