@@ -21,7 +21,8 @@ from inference import (
     UnsupportedImageError,
     decode_image,
 )
-from inference.image_decoding import MAX_JPEG_SCANS
+from inference.decode_cost import RGB_PIXEL_BYTES, full_size_bytes, storage_bytes
+from inference.image_decoding import DEFAULT_MAX_PIXELS, MAX_JPEG_SCANS
 from inference.jpeg_layout import jpeg_layout
 
 
@@ -530,3 +531,18 @@ def test_the_memory_a_format_holds_is_what_the_pixel_limit_counts() -> None:
     with pytest.raises(ImageTooLargeError, match="JPEG of mode RGB"):
         decode_image(progressive, max_pixels=5_000_000, target_size=(200, 200))
     assert decode_image(progressive, max_pixels=6_100_000, target_size=(200, 200)).size == (250, 250)
+
+
+def test_the_costs_docs_deploy_md_states_are_the_code_s() -> None:
+    doc = " ".join((DATA.parent.parent / "docs" / "deploy.md").read_text().split())
+    budget_mib = DEFAULT_MAX_PIXELS * RGB_PIXEL_BYTES / 2**20
+    assert f"({RGB_PIXEL_BYTES} bytes each: {budget_mib:.0f} MiB at the default)" in doc
+    webp = Image.open(io.BytesIO(encode(Image.new("RGB", (10, 10)), "WEBP", lossless=True)))
+    webp_bytes = full_size_bytes(webp) // 100
+    assert f"a WebP {webp_bytes} " in doc
+    assert f"WebP is refused above {DEFAULT_MAX_PIXELS * RGB_PIXEL_BYTES // webp_bytes / 1e6:.0f} MP" in doc
+    stored = {mode: storage_bytes(mode) for mode in ("P", "1", "L", "I;16", "RGB", "RGBA", "LA", "CMYK", "F")}
+    assert stored["P"] == stored["1"] == stored["L"] == 1 and stored["I;16"] == 2
+    assert {stored[mode] for mode in ("RGB", "RGBA", "LA", "CMYK", "F")} == {4}
+    assert "a palette, 1-bit or grey pixel takes 1 byte, 16-bit grey 2, RGB, RGBA, LA, CMYK and float 4" in doc
+    assert f"more than {MAX_JPEG_SCANS} scans" in doc
