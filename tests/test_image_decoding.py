@@ -22,7 +22,7 @@ from inference import (
     decode_image,
 )
 from inference.decode_cost import RGB_PIXEL_BYTES, full_size_bytes, storage_bytes
-from inference.image_decoding import DEFAULT_MAX_PIXELS, MAX_JPEG_SCANS
+from inference.image_decoding import DEFAULT_MAX_PIXELS, MAX_JPEG_SCANS, PNG_TEXT_BYTES
 from inference.jpeg_layout import jpeg_layout
 
 
@@ -433,7 +433,16 @@ METADATA_BOMBS = {
     "iCCP": png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(bytes(20_000_000), 9)),
     "iTXt": png_chunk(b"iTXt", b"Comment\0\1\0\0\0" + zlib.compress(bytes(20_000_000), 9)),
     "80 zTXt of 0.9 MB": b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(80)),
+    "5 zTXt of 0.9 MB": b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(5)),
 }
+
+
+def test_a_png_keeps_a_few_megabytes_of_text(chelsea_crop) -> None:
+    png = encode(Image.fromarray(chelsea_crop), "PNG")
+    at = png.index(b"IDAT") - 4
+    chunks = PNG_TEXT_BYTES // 900_000
+    text = b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(chunks))
+    assert decode_image(png[:at] + text + png[at:]).size == (64, 48)
 
 
 @pytest.mark.parametrize("where", ["before the pixels", "after the pixels"])
@@ -546,3 +555,4 @@ def test_the_costs_docs_deploy_md_states_are_the_code_s() -> None:
     assert {stored[mode] for mode in ("RGB", "RGBA", "LA", "CMYK", "F")} == {4}
     assert "a palette, 1-bit or grey pixel takes 1 byte, 16-bit grey 2, RGB, RGBA, LA, CMYK and float 4" in doc
     assert f"more than {MAX_JPEG_SCANS} scans" in doc
+    assert f"{PNG_TEXT_BYTES / 2**20:g} MiB in all (`PNG_TEXT_BYTES`" in doc

@@ -72,6 +72,12 @@ def rgb_png(w: int, h: int) -> bytes:
     return raw_png(w, h, 8, 2, b"\x5a\x78\x96")
 
 
+def rgb_png_with_text(w: int, h: int) -> bytes:
+    """Pixels and as much compressed text as a PNG may carry beside them (3 MB, 3 KB in the file)."""
+    text = b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 1_000_000, 9)) for i in range(3))
+    return raw_png(w, h, 8, 2, b"\x5a\x78\x96", extra=text)
+
+
 def rgba_png(w: int, h: int) -> bytes:
     return raw_png(w, h, 8, 6, b"\x5a\x78\x96\x80")
 
@@ -157,6 +163,7 @@ WORST_CASES: dict[str, Callable[[int, int], bytes]] = {
     "L PNG": grey_png,
     "LA PNG": grey_alpha_png,
     "RGB PNG": rgb_png,
+    "RGB PNG with 3 MB of text": rgb_png_with_text,
     "RGBA PNG": rgba_png,
     "16-bit grey PNG": grey16_png,
     "16-bit RGB PNG": rgb16_png,
