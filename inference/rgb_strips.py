@@ -19,16 +19,15 @@ _REDUCED_NATIVELY = {"L", "LA", "La", "RGB", "RGBA", "RGBa", "CMYK", "YCbCr", "L
 _SIXTEEN_BIT = {"I;16", "I;16B", "I;16L", "I;16N"}
 _WITH_ALPHA = {"RGBA", "LA", "PA", "RGBa", "La"}
 
-# EXIF orientation -> the stored image as a view of the upright array (writing to it fills the upright array).
-_STORED_VIEWS: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-    1: lambda up: up,
-    2: lambda up: up[:, ::-1],
-    3: lambda up: up[::-1, ::-1],
-    4: lambda up: up[::-1],
-    5: lambda up: up.transpose(1, 0, 2),
-    6: lambda up: np.rot90(up, 1),
-    7: lambda up: np.rot90(up, 2).transpose(1, 0, 2),
-    8: lambda up: np.rot90(up, -1),
+# EXIF orientation -> the transpose that turns the stored image upright, as ImageOps.exif_transpose does.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
 }
 TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
@@ -36,11 +35,13 @@ TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 def upright_rgb(image: Image.Image, factor: int = 1, orientation: int = 1) -> np.ndarray:
     """The loaded `image` turned upright by its EXIF `orientation`, as RGB, its stored size divided by `factor`
     (rounded up, box filter as Image.reduce)."""
+    method = _UPRIGHT.get(orientation)
+    if factor == 1 and method is None and image.mode == "RGB":
+        return np.asarray(image)  # nothing to convert: one copy, as Pillow makes it
     width, height = image.size
     out_w, out_h = math.ceil(width / factor), math.ceil(height / factor)
-    shape = (out_w, out_h, 3) if orientation in TRANSPOSING_ORIENTATIONS else (out_h, out_w, 3)
-    upright = np.empty(shape, np.uint8)
-    stored = _STORED_VIEWS.get(orientation, _STORED_VIEWS[1])(upright)
+    transposing = orientation in TRANSPOSING_ORIENTATIONS
+    upright = np.empty((out_w, out_h, 3) if transposing else (out_h, out_w, 3), np.uint8)
     convert = _strip_converter(image)
     rows = max(1, STRIP_BYTES // (width * 4 * factor)) * factor
     for top in range(0, height, rows):
@@ -52,8 +53,23 @@ def upright_rgb(image: Image.Image, factor: int = 1, orientation: int = 1) -> np
         else:
             rgb = convert(image.crop(box))
             rgb = rgb.reduce(factor) if factor > 1 else rgb
-        stored[top // factor : top // factor + rgb.height] = np.asarray(rgb)
+        first = top // factor
+        upright[_upright_region(orientation, first, first + rgb.height, upright.shape)] = np.asarray(
+            rgb.transpose(method) if method is not None else rgb
+        )
     return upright
+
+
+def _upright_region(orientation: int, first: int, end: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Where stored rows first..end land in the upright array: rows, reversed rows, columns or reversed columns."""
+    height, width = shape[:2]
+    if orientation in (3, 4):
+        return slice(height - end, height - first), slice(None)
+    if orientation in (5, 8):
+        return slice(None), slice(first, end)
+    if orientation in (6, 7):
+        return slice(None), slice(width - end, width - first)
+    return slice(first, end), slice(None)
 
 
 def _strip_converter(image: Image.Image) -> Callable[[Image.Image], Image.Image]:
