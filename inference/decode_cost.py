@@ -8,6 +8,7 @@ from PIL import Image
 
 from .jpeg_layout import JpegLayout
 from .rgb_strips import STRIP_BYTES
+from .webp_pixels import ANIMATED_WEBP_PEAK_BYTES, WEBP_PEAK_BYTES
 
 # What `MAX_IMAGE_PIXELS` counts: an 8-bit RGB pixel, as Pillow holds it (one 32-bit word).
 RGB_PIXEL_BYTES = 4
@@ -17,9 +18,6 @@ RGB_PIXEL_BYTES = 4
 _STORAGE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 _WORD = 4
 
-# Pillow decodes a WebP with libwebp's animation decoder, whose two canvases (current and previous frame) and the
-# frame it hands over are three more full-size RGBA copies beside the image.
-_WEBP_DECODER_BYTES = 3 * 4
 # Pillow expands a run-length BMP in Python into a bytearray, then a bytes copy of it, before the raw decode.
 _BMP_RLE_BYTES = 2
 
@@ -32,11 +30,11 @@ def storage_bytes(mode: str) -> int:
 def full_size_bytes(image: Image.Image, jpeg: JpegLayout | None = None) -> int:
     """Peak bytes held at full size while `image` (opened, not loaded; a JPEG after its draft) is decoded."""
     width, height = image.size
+    if image.format == "WEBP":  # decoded by OpenCV, not into a Pillow image
+        return width * height * (ANIMATED_WEBP_PEAK_BYTES if getattr(image, "is_animated", False) else WEBP_PEAK_BYTES)
     held = width * height * storage_bytes(image.mode)
     if jpeg is not None:
         held += jpeg.coefficient_bytes
-    elif image.format == "WEBP":
-        held += width * height * _WEBP_DECODER_BYTES
     elif image.format == "TIFF" and _codecs(image) & {"libtiff"}:
         strip = _tiff_strip_bytes(image)
         held += strip if strip > STRIP_BYTES else 0  # no more than one of our own strips: not counted either

@@ -20,6 +20,7 @@ from .errors import (
 )
 from .jpeg_layout import JpegLayout, jpeg_layout
 from .rgb_strips import TRANSPOSING_ORIENTATIONS, upright_rgb
+from .webp_pixels import webp_pixels
 
 # JPEG includes MPO (phone cameras): Pillow's JPEG plugin opens those itself.
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
@@ -98,8 +99,12 @@ def decode_image(
     elif stored_needed is not None:
         factor = max(1, min(image.width // stored_needed[0], image.height // stored_needed[1]))
     with _image_errors("the image data is damaged or truncated"):
-        image.load()
-        pixels = upright_rgb(image, factor, orientation)
+        if image.format == "WEBP":
+            source = webp_pixels(data)
+        else:
+            image.load()
+            source = image
+        pixels = upright_rgb(source, factor, orientation)
     return DecodedImage(pixels=pixels, original_size=(full_w, full_h))
 
 

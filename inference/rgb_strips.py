@@ -10,6 +10,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from .webp_pixels import ArrayImage
+
 # Rows of the stored image converted at once: about this many bytes of RGBA.
 STRIP_BYTES = 4 << 20
 # Modes whose box-filter reduce is meaningful in the mode itself: reduced first, then converted (fewer pixels to
@@ -32,8 +34,8 @@ _UPRIGHT = {
 TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
 
-def upright_rgb(image: Image.Image, factor: int = 1, orientation: int = 1) -> np.ndarray:
-    """The loaded `image` turned upright by its EXIF `orientation`, as RGB, its stored size divided by `factor`
+def upright_rgb(image: Image.Image | ArrayImage, factor: int = 1, orientation: int = 1) -> np.ndarray:
+    """The loaded `image` (or WebP pixels) turned upright by its EXIF `orientation`, as RGB, its stored size divided by `factor`
     (rounded up, box filter as Image.reduce)."""
     # Strips even when there is nothing to convert: np.asarray of a whole image goes through Pillow's tobytes, whose
     # chunks fragment the heap (a worker's next 40 MP decode then peaked 70 MiB higher).

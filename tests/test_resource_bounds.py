@@ -150,7 +150,7 @@ CASES = {
     "1-bit PNG, 40 MP, annotated": lambda: annotated(bilevel_png(8000, 5000)),
     "palette GIF with transparency, 40 MP, annotated": lambda: annotated(palette_gif(8000, 5000)),
     "WebP, 40 MP (refused)": lambda: annotated(webp_lossy(8000, 5000)),
-    "WebP, the largest accepted (9.8 MP), annotated": lambda: annotated(webp_lossy(3960, 2475)),
+    "WebP, the largest accepted (19.6 MP), annotated": lambda: annotated(webp_lossy(5600, 3500)),
     "progressive 4:4:4 JPEG, 144 MP (refused)": lambda: annotated(progressive_jpeg(12000, 12000)),
     BATCH: lambda: annotated(
         *[palette_trns_png(8000, 5000)] * from_environment()["MAX_BATCH"]),
@@ -180,7 +180,7 @@ def test_worst_requests_get_a_quick_bounded_answer_within_the_memory_bound(serve
 # The largest target a decode is given in the service: the annotation's (the model inputs are smaller).
 ANNOTATE_TARGET = (from_environment()["ANNOTATE_MAX_SIDE"],) * 2
 # Where the search for the largest accepted image starts: the pixel limit's 8000x5000, smaller for the slow encoders.
-SEARCH_FROM = {"WebP lossy": (4000, 2500), "WebP lossless": (4000, 2500)}
+SEARCH_FROM = {name: (6400, 4000) for name in WORST_CASES if "WebP" in name}
 
 
 @pytest.mark.timeout(300)

@@ -244,3 +244,16 @@ def largest_accepted(maker: Callable[[int, int], bytes], width: int, height: int
         shrink = min(0.98, min(limit / pixels, budget / max(held, 1e-9)) ** 0.5 * 0.99)
         width, height = int(width * shrink), int(height * shrink)
     raise AssertionError(f"still refused at {width}x{height}: {outcome}")
+
+
+def webp_lossy_alpha(w: int, h: int) -> bytes:
+    return _saved(Image.new("RGBA", (w, h), (90, 120, 150, 200)), "WEBP", quality=10)
+
+
+def animated_webp(w: int, h: int) -> bytes:
+    frames = [Image.new("RGBA", (w, h), (90, 120, 150, 200)), Image.new("RGBA", (w, h), (150, 120, 90, 100))]
+    return _saved(frames[0], "WEBP", lossless=True, save_all=True, append_images=frames[1:])
+
+
+WORST_CASES["WebP lossy with alpha"] = webp_lossy_alpha
+WORST_CASES["animated WebP"] = animated_webp

@@ -15,8 +15,10 @@ from tools.servers import ROOT, gunicorn_server, memory_mib, wait_workers_servin
 
 # Sizes tried besides the pixel limit's 8000x5000: the largest each kind's memory weight accepts.
 SIZES = {
-    "WebP lossy": [(8000, 5000), (3960, 2475)],
-    "WebP lossless": [(8000, 5000), (3960, 2475)],
+    "WebP lossy": [(8000, 5000), (5600, 3500)],
+    "WebP lossless": [(8000, 5000), (5600, 3500)],
+    "WebP lossy with alpha": [(8000, 5000), (5600, 3500)],
+    "animated WebP": [(8000, 5000), (4572, 2857)],
     "progressive JPEG 4:4:4": [(12000, 12000), (8000, 5000), (5986, 3741)],
     "one-strip float TIFF": [(8000, 5000), (5600, 3500)],
 }
