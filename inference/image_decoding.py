@@ -125,11 +125,13 @@ def _check_memory(image: Image.Image, jpeg: JpegLayout | None, max_pixels: int) 
     if width * height > max_pixels or held > budget:
         heavier = ""
         if held > max(budget, width * height * RGB_PIXEL_BYTES):
-            heavier = (f" ({image.format} of mode {image.mode}, whose decoding holds {held / 2**20:.1f} MiB where"
+            why = ", a progressive JPEG's coefficients at full size included" if jpeg and jpeg.coefficient_bytes else ""
+            heavier = (f" ({image.format} of mode {image.mode}, whose decoding holds {held / 2**20:.1f} MiB{why}, where"
                        f" {max_pixels} RGB pixels hold {budget / 2**20:.1f} MiB)")  # fmt: skip
-        raise ImageTooLargeError(
-            f"the image has {width}x{height} = {width * height} pixels{heavier}; the limit is {max_pixels} RGB pixels"
-        )
+        what = f"the image has {width}x{height}"
+        if jpeg is not None and (jpeg.width, jpeg.height) != (width, height):
+            what = f"the {jpeg.width}x{jpeg.height} JPEG is decoded at {width}x{height}"
+        raise ImageTooLargeError(f"{what} = {width * height} pixels{heavier}; the limit is {max_pixels} RGB pixels")
 
 
 @contextmanager

@@ -250,9 +250,9 @@ CASES = [
     Case("palette_png_with_transparency_at_the_pixel_limit_is_accepted",
          lambda: multipart(image=jpeg_file(palette_trns_png(8000, 5000), "p.png")), 200, size=(8000, 5000)),
     Case("webp_over_its_share_of_the_memory", lambda: multipart(image=jpeg_file(webp_lossless(7000, 4000), "w.webp")),
-         422, "image_too_large", "WEBP of mode RGBA, whose decoding holds 213.6 MiB"),
+         422, "image_too_large", "WEBP of mode RGBA, whose decoding holds 213.6 MiB, where"),
     Case("progressive_jpeg_whose_coefficients_are_too_large",
-         lambda: multipart(image=jpeg_file(progressive_jpeg(8000, 5000))), 422, "image_too_large", "JPEG of mode RGB"),
+         lambda: multipart(image=jpeg_file(progressive_jpeg(8000, 5000))), 422, "image_too_large", "coefficients"),
     # Multipart forms.
     Case("multipart_without_file", lambda: multipart(score_th="0.5"), 400, "missing_image", 'no file field named "image"'),
     Case("multipart_image_as_text_field", lambda: multipart(image=GOOD_CONTENT), 400, "missing_image", "no file field"),

@@ -226,7 +226,7 @@ def progressive_jpeg(w: int, h: int) -> bytes:
 
 WORST_CASES["progressive JPEG 4:4:4"] = progressive_jpeg
 
-_REFUSAL = re.compile(r"= (\d+) pixels(?: \(.* holds ([\d.]+) MiB where \d+ RGB pixels hold ([\d.]+) MiB\))?;"
+_REFUSAL = re.compile(r"= (\d+) pixels(?: \(.* holds ([\d.]+) MiB.* where \d+ RGB pixels hold ([\d.]+) MiB\))?;"
                       r" the limit is (\d+) RGB pixels")
 
 
