@@ -52,12 +52,15 @@ def _tiff_strip_bytes(image: Image.Image) -> int:
     image when the file is one strip); uncompressed ones are read straight into the image."""
     tags = image.tag_v2
     width, height = image.size
-    samples = int(tags.get(277, 1))
-    bits = tags.get(258, (8,))
-    bits = tuple(bits) if isinstance(bits, tuple) else (int(bits),)
-    pixel_bits = sum(bits) if len(bits) == samples else bits[0] * samples
-    if 322 in tags and 323 in tags:
-        area = int(tags[322]) * int(tags[323])
-    else:
-        area = width * min(height, int(tags.get(278, height)) or height)
+    try:
+        samples = int(tags.get(277, 1))
+        bits = tags.get(258, (8,))
+        bits = tuple(int(b) for b in bits) if isinstance(bits, tuple) else (int(bits),)
+        pixel_bits = sum(bits) if len(bits) == samples else bits[0] * samples
+        if 322 in tags and 323 in tags:
+            area = int(tags[322]) * int(tags[323])
+        else:
+            area = width * min(height, int(tags.get(278, height)) or height)
+    except (TypeError, ValueError, IndexError):  # tags a damaged file got wrong: assume a whole-image strip
+        area, pixel_bits = width * height, 64
     return area * pixel_bits // 8

@@ -83,9 +83,9 @@ def decode_image(
         raise ImageTooLargeError(
             f"the JPEG has {jpeg.scans} scans; at most {MAX_JPEG_SCANS} are decoded (encoders write about 10)"
         )
-    if jpeg is None:
-        _check_memory(image, None, max_pixels)  # before the EXIF: a PNG reads its whole file for it
     with _image_errors("the image data is damaged or truncated"):
+        if jpeg is None:
+            _check_memory(image, None, max_pixels)  # before the EXIF: a PNG reads its whole file for it
         orientation = image.getexif().get(0x0112, 1)
     transposing = orientation in TRANSPOSING_ORIENTATIONS
     full_w, full_h = image.size[::-1] if transposing else image.size
@@ -93,9 +93,10 @@ def decode_image(
     stored_needed = needed[::-1] if needed is not None and transposing else needed  # pre-rotation orientation
     factor = 1
     if jpeg is not None:
-        if stored_needed is not None:
-            image.draft("RGB", stored_needed)
-        _check_memory(image, jpeg, max_pixels)  # after the draft: what will really be in memory
+        with _image_errors("the image data is damaged or truncated"):
+            if stored_needed is not None:
+                image.draft("RGB", stored_needed)
+            _check_memory(image, jpeg, max_pixels)  # after the draft: what will really be in memory
     elif stored_needed is not None:
         factor = max(1, min(image.width // stored_needed[0], image.height // stored_needed[1]))
     with _image_errors("the image data is damaged or truncated"):

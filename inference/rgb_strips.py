@@ -35,8 +35,8 @@ TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
 
 def upright_rgb(image: Image.Image | ArrayImage, factor: int = 1, orientation: int = 1) -> np.ndarray:
-    """The loaded `image` (or WebP pixels) turned upright by its EXIF `orientation`, as RGB, its stored size divided by `factor`
-    (rounded up, box filter as Image.reduce)."""
+    """The loaded `image` (or WebP pixels) turned upright by its EXIF `orientation`, as RGB, its stored size
+    divided by `factor` (rounded up, box filter as Image.reduce)."""
     # Strips even when there is nothing to convert: np.asarray of a whole image goes through Pillow's tobytes, whose
     # chunks fragment the heap (a worker's next 40 MP decode then peaked 70 MiB higher).
     method = _UPRIGHT.get(orientation)

@@ -262,7 +262,7 @@ def test_truncated_images_are_corrupt(chelsea_crop, fmt) -> None:
         decode_image(data[: len(data) // 2])
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
 def test_damaged_bytes_raise_only_image_errors(chelsea_crop, fmt) -> None:
     """Cuts and flipped bytes anywhere: a clean decode or an ImageError, never anything else."""
     data = encode(Image.fromarray(chelsea_crop), fmt)
