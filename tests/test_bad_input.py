@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 import requests
 from PIL import Image
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from tools.decode_worst_cases import palette_trns_png, png_chunk, progressive_jpeg, raw_png, webp_lossless
 from tools.servers import gunicorn_server, worker_pids
 from webapp import config as config_module
 
@@ -86,6 +88,21 @@ def png_16_bit() -> bytes:
 def cmyk_jpeg() -> bytes:
     """A CMYK JPEG, as print workflows write them."""
     return encode(Image.new("CMYK", (64, 64), (0, 100, 200, 10)), "JPEG")
+
+
+def png_metadata_bomb() -> bytes:
+    """A 64x64 PNG whose 43 KB zTXt comment decompresses to 40 MB."""
+    comment = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(40_000_000), 9))
+    return raw_png(64, 64, 8, 2, b"\x10\x20\x30", extra=comment)
+
+
+def jpeg_with_random_icc() -> bytes:
+    """A single-scan JPEG whose 300 KB colour profile of random bytes holds "FF DA" more often than a JPEG may
+    have scans."""
+    icc = bytearray(np.random.default_rng(5).integers(0, 256, 300_000, dtype=np.uint8).tobytes())
+    icc[1000::2500] = b"\xff" * len(icc[1000::2500])
+    icc[1001::2500] = b"\xda" * len(icc[1001::2500])
+    return encode(Image.open(PHOTOS / "coffee.jpg"), "JPEG", icc_profile=bytes(icc))
 
 
 def blank_png(width: int, height: int) -> bytes:
@@ -228,6 +245,16 @@ CASES = [
     Case("animated_gif_is_accepted", lambda: as_json(one_image(b64(animated_gif()))), 200, size=(64, 64)),
     Case("png_16_bit_is_accepted", lambda: as_json(one_image(b64(png_16_bit()))), 200, size=(64, 64)),
     Case("cmyk_jpeg_is_accepted", lambda: as_json(one_image(b64(cmyk_jpeg()))), 200, size=(64, 64)),
+    Case("png_metadata_bomb", lambda: as_json(one_image(b64(png_metadata_bomb()))), 422, "image_too_large",
+         "metadata (text or colour-profile chunks) is too large"),
+    Case("jpeg_with_ff_da_in_its_colour_profile_is_accepted", lambda: as_json(one_image(b64(jpeg_with_random_icc()))),
+         200, size=(600, 400)),
+    Case("palette_png_with_transparency_at_the_pixel_limit_is_accepted",
+         lambda: multipart(image=jpeg_file(palette_trns_png(8000, 5000), "p.png")), 200, size=(8000, 5000)),
+    Case("webp_over_its_share_of_the_memory", lambda: multipart(image=jpeg_file(webp_lossless(7000, 4000), "w.webp")),
+         422, "image_too_large", "WEBP of mode RGBA, whose decoding holds 213.6 MiB, where"),
+    Case("progressive_jpeg_whose_coefficients_are_too_large",
+         lambda: multipart(image=jpeg_file(progressive_jpeg(8000, 5000))), 422, "image_too_large", "coefficients"),
     # Multipart forms.
     Case("multipart_without_file", lambda: multipart(score_th="0.5"), 400, "missing_image", 'no file field named "image"'),
     Case("multipart_image_as_text_field", lambda: multipart(image=GOOD_CONTENT), 400, "missing_image", "no file field"),
