@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Self
 
 from .annotate import require_pillow
 from .bulk import Runner, Settings, default_batch_size, default_concurrency
@@ -157,7 +158,7 @@ class _stop_on_ctrl_c:
     def __init__(self, stop: threading.Event, runner: Runner) -> None:
         self.stop, self.runner, self.interrupted, self._previous = stop, runner, False, None
 
-    def __enter__(self) -> _stop_on_ctrl_c:
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         return self

@@ -7,7 +7,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -76,7 +76,7 @@ class DetectionClient:
         if token:
             self._session.headers["X-Api-Token"] = token
 
-    def __enter__(self) -> DetectionClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

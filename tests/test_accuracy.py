@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tools.evaluate_coco import COCO_DEV, SWEEP, evaluate, precision_recall
-from tools.evaluate_models import match_image
 
 from inference.catalog import DEFAULT_MODEL, EMBEDDED_MODELS, embedded_model
 from inference.labels import coco_class_names
+from tools.evaluate_coco import COCO_DEV, SWEEP, evaluate, precision_recall
+from tools.evaluate_models import match_image
 
 CARD = Path(__file__).resolve().parent.parent / "inference" / "models" / "MODEL_CARD.md"
 

@@ -264,7 +264,7 @@ def test_annotated_images_are_jpeg_at_most_annotate_max_side(app, client, photo_
     assert jpeg.startswith(b"\xff\xd8") and slot["annotated_image_type"] == "image/jpeg"
     drawn = Image.open(io.BytesIO(jpeg))
     assert drawn.size == (256, 256) and (slot["image"]["width"], slot["image"]["height"]) == (512, 512)
-    x1, y1, x2, y2 = (round(v / 2) for v in slot["detections"][0]["box"])  # the box, at half scale
+    x1, y1, _x2, y2 = (round(v / 2) for v in slot["detections"][0]["box"])  # the box, at half scale
     colour = class_color(slot["detections"][0]["class_id"])
     left_edge = drawn.convert("RGB").getpixel((x1, (y1 + y2) // 2))
     assert sum(abs(a - b) for a, b in zip(left_edge, colour)) < 120, (left_edge, colour)  # JPEG: close, not exact

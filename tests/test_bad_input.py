@@ -177,9 +177,9 @@ CASES = [
     Case("truncated_json", lambda: raw_json('{"requests": [{"image": {"content": "QUJD'), 400, "malformed_json", "not valid JSON"),
     Case("empty_body", lambda: raw_json(b""), 400, "malformed_json", "not valid JSON"),
     Case("invalid_utf8", lambda: raw_json(b'{"requests": "\xff\xfe"}'), 400, "malformed_json", "UTF-8"),
-    Case("raw_nan", lambda: raw_json('{"requests": [{"image": {"content": "%s"}, "features": [{"score_th": NaN}]}]}' % GOOD_CONTENT),
+    Case("raw_nan", lambda: raw_json(f'{{"requests": [{{"image": {{"content": "{GOOD_CONTENT}"}}, "features": [{{"score_th": NaN}}]}}]}}'),
          400, "malformed_json", "not valid JSON"),
-    Case("number_overflowing_to_infinity", lambda: raw_json('{"requests": [{"image": {"content": "%s"}, "features": [{"score_th": 1e400}]}]}' % GOOD_CONTENT),
+    Case("number_overflowing_to_infinity", lambda: raw_json(f'{{"requests": [{{"image": {{"content": "{GOOD_CONTENT}"}}, "features": [{{"score_th": 1e400}}]}}]}}'),
          400, "malformed_json", "infinity"),
     Case("huge_nesting", lambda: raw_json('{"requests": ' + "[" * 100_000 + "]" * 100_000 + "}"), 400, "malformed_json", "not valid JSON"),
     # Wrong types at the top level.
@@ -274,9 +274,9 @@ CASES = [
     # Batches, methods, paths.
     Case("batch_over_the_limit", lambda: as_json({"requests": one_image(GOOD_CONTENT)["requests"] * (DEFAULT_MAX_BATCH + 1)}),
          413, "batch_too_large", "17 images in one request; the limit is 16"),
-    Case("get_on_predict", lambda: {}, 405, "method_not_allowed", "", method="GET"),
+    Case("get_on_predict", dict, 405, "method_not_allowed", "", method="GET"),
     Case("post_on_model_info", lambda: as_json({}), 405, "method_not_allowed", "", path="/api/model"),
-    Case("unknown_api_path", lambda: {}, 404, "not_found", "", method="GET", path="/api/predictions"),
+    Case("unknown_api_path", dict, 404, "not_found", "", method="GET", path="/api/predictions"),
 ]
 
 
@@ -462,7 +462,7 @@ def wire_request(case: Case) -> tuple[dict[str, str], bytes]:
     try:
         environ = builder.get_environ()
         body = environ["wsgi.input"].read()
-        headers = {"Content-Type": environ[key] for key in ["CONTENT_TYPE"] if environ.get(key)}
+        headers = {"Content-Type": environ["CONTENT_TYPE"]} if environ.get("CONTENT_TYPE") else {}
         return headers, body
     finally:
         builder.close()

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tools.servers import established_connections, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
 from serving.worker import QUEUE_PER_WORKER
 from tools.loadgen import PHOTOS, Outcome, make_payloads, run_load, send_one
+from tools.servers import established_connections, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
 
 pytestmark = pytest.mark.server
 

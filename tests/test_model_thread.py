@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 import gevent
-import pytest
 
 from serving.model_thread import ModelThread
 

@@ -2,6 +2,7 @@
 Retry-After without sending anything, then retries by itself and shows the answer. Real gunicorn, real chromium."""
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -50,7 +51,7 @@ def test_a_429_shows_busy_then_the_page_retries_after_retry_after(server):
 
     statuses = [status for _, status, _ in answers]
     assert statuses[:2] == [200, 200] and statuses[-1] == 200 and set(statuses) == {200, 429}
-    for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
+    for (refused_at, status, retry_after), (next_at, _, _) in itertools.pairwise(answers):
         if status == 429:  # nothing was sent before the server's Retry-After had passed
             assert next_at - refused_at >= int(retry_after) - 0.5
     assert problems.page_errors == []
@@ -75,7 +76,7 @@ def test_the_camera_waits_out_a_429_then_goes_on_with_fewer_frames(server):
         browser.close()
 
     assert any(status == 429 for _, status, _ in answers) and answers[-1][1] == 200
-    for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
+    for (refused_at, status, retry_after), (next_at, _, _) in itertools.pairwise(answers):
         if status == 429:
             assert next_at - refused_at >= max(int(retry_after), 0.5) - 0.3
     assert problems.page_errors == []

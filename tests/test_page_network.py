@@ -268,7 +268,7 @@ def test_48mp_photo_works(network_page, tmp_path):
 
 def test_annotated_download_is_drawn_on_the_full_resolution_original(network_page, tmp_path):
     """A 3 MP photo is sent shrunk, but the downloaded image is the original's size with the box where it belongs."""
-    page, posts, _ = network_page
+    page, _posts, _ = network_page
     path = tmp_path / "phone-3mp.jpg"
     person_box = phone_photo(path, (2000, 1500), noise=0)
     page.set_input_files("#file-input", str(path))
@@ -310,7 +310,7 @@ def test_an_evicted_image_is_sent_again_transparently(browser):
 def test_an_error_keeps_the_previous_result_and_retry_asks_again(network_page):
     """The server unreachable on a slider move: the boxes and table stay (greyed), an error and Retry show; once
     the server is back, Retry brings the answer for the current settings."""
-    page, posts, _ = network_page
+    page, _posts, _ = network_page
     page.fill("#score_th", "0.2")
     page.set_input_files("#file-input", str(COFFEE))
     assert wait_for_answer(page) == "done"

@@ -7,7 +7,6 @@ import pytest
 from inference import PredictParams
 from inference.postprocess import class_aware_nms, min_size_mask, select_detections
 
-
 BOX = [0, 0, 10, 10]
 OVERLAPPING = [0, 5, 10, 15]  # IoU 1/3 with BOX
 APART = [20, 20, 30, 30]

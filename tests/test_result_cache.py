@@ -135,8 +135,9 @@ def test_cache_off_means_every_reference_misses(uncached_app, photo_bytes):
 
 def _fill(directory: str, start: int) -> None:
     """Another process writing the same cache (as a second gunicorn worker would)."""
-    from inference.candidates import Candidates
     import numpy as np
+
+    from inference.candidates import Candidates
 
     cache = LocalCache(directory, 2_000_000)
     for i in range(start, start + 100):

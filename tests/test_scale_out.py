@@ -22,9 +22,8 @@ from tools.servers import free_port, gunicorn_server
 from webapp import config as config_module
 from webapp.app import create_app
 from webapp.rate_limits import REFUSAL_HOLD_S, RateLimits
-from webapp.result_cache import KEY_PREFIX, RedisCache
 from webapp.redis_link import PAUSE_AFTER_FAILURE_S
-from webapp.result_cache import cache_key
+from webapp.result_cache import KEY_PREFIX, RedisCache, cache_key
 
 pytestmark = pytest.mark.skipif(
     not (nginx_binary() and shutil.which("redis-server")),
@@ -224,7 +223,7 @@ def limited_app(**config) -> object:
 def test_with_tokens_each_token_has_its_own_budget_and_bad_tokens_count_by_address():
     client = limited_app(API_TOKENS=["token-a", "token-b"])
     post = lambda token, address="10.0.0.1": client.post("/api/predict", json={}, headers={"X-Api-Token": token},
-                                                          environ_base={"REMOTE_ADDR": address})  # noqa: E731
+                                                          environ_base={"REMOTE_ADDR": address})
     assert post("token-a").status_code == 503  # admitted: no model loaded in this app
     refused = post("token-a", address="10.0.0.2")  # the token, not the address, is the client
     assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
@@ -255,7 +254,7 @@ def test_the_429_is_the_one_the_openapi_document_describes():
 def test_x_forwarded_for_is_trusted_only_behind_configured_proxies(trusted, second_status):
     client = limited_app(TRUSTED_PROXIES=trusted)
     post = lambda forwarded: client.post("/api/predict", json={}, headers={"X-Forwarded-For": forwarded},
-                                         environ_base={"REMOTE_ADDR": "10.0.0.9"})  # noqa: E731
+                                         environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert post("203.0.113.1").status_code == 503
     assert post("198.51.100.1, 203.0.113.2").status_code == second_status  # another client only via a trusted proxy
 
@@ -283,7 +282,7 @@ def test_the_default_limit_admits_one_person_using_the_page(monkeypatch):
 
 def test_an_unreachable_redis_is_a_miss_then_skipped_for_a_pause(caplog):
     cache = RedisCache(f"redis://127.0.0.1:{free_port()}/0", ttl_s=60)  # nothing listens there
-    errors = lambda: REGISTRY.get_sample_value("cache_errors_total", {"operation": "get"}) or 0.0  # noqa: E731
+    errors = lambda: REGISTRY.get_sample_value("cache_errors_total", {"operation": "get"}) or 0.0
     before = errors()
     assert cache.get("m" * 64, "i" * 64) is None
     cache.put("m" * 64, "i" * 64, Candidates.from_class_scores(np.zeros((0, 4)), np.zeros((0, 80)), (4, 3)))

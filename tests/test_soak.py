@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tools.servers import ROOT, gunicorn_server, wait_workers_serving, worker_pids
 from tools.loadgen import Outcome, format_summary, make_payloads, run_load, send_one, summarize
+from tools.servers import ROOT, gunicorn_server, wait_workers_serving, worker_pids
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -66,7 +66,7 @@ def test_soak_5000_requests_without_errors_or_memory_growth():
     with gunicorn_server(workers=2) as server:
         # Both workers must have run the model before the first memory sample, whatever gets which connection.
         warm_up = make_payloads(["astronaut.jpg"], ["json"])[0]
-        predict_once = lambda session: send_one(session, server.url, warm_up, 0, 30.0)  # noqa: E731
+        predict_once = lambda session: send_one(session, server.url, warm_up, 0, 30.0)
         assert len(wait_workers_serving(server, probe=predict_once)) == 2
         reference = reference_labels(server.url)
         deadline = time.monotonic() + LOAD_BUDGET_S

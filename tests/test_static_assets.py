@@ -13,12 +13,12 @@ import brotli
 import pytest
 import requests
 
+from serving.contract import SECURITY_HEADERS
 from tools.browser_helpers import open_page, watch_page
 from tools.page_visits import slow_tab
 from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
 from webapp.static_assets import IMMUTABLE, REVALIDATE, StaticAssets
-from serving.contract import SECURITY_HEADERS
 
 STATIC = ROOT / "webapp" / "static"
 HASHED_URL = re.compile(r"/static/(?:[\w./-]+/)?[\w.-]+\.[0-9a-f]{12}(?:\.[\w]+)?")

@@ -101,7 +101,7 @@ def page_phases(page: Page) -> dict[str, float]:
     """Seconds between the page's own performance marks for the last image: prepare, ask, draw."""
     marks = {m["name"]: m["startTime"] for m in page.evaluate(
         "performance.getEntriesByType('mark').map((m) => ({name: m.name, startTime: m.startTime}))")}
-    between = lambda a, b: (marks[f"page:{b}"] - marks[f"page:{a}"]) / 1000  # noqa: E731
+    between = lambda a, b: (marks[f"page:{b}"] - marks[f"page:{a}"]) / 1000
     return {"prepare": between("image-chosen", "upload-ready"), "ask": between("upload-ready", "answer-received"),
             "draw": between("answer-received", "boxes-drawn")}
 

@@ -21,7 +21,6 @@ Usage:  python -m tools.make_sample_data [--out tests/data]
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -54,11 +53,11 @@ PHOTOS = [
 def package_data_dir(package: str) -> Path:
     """Folder holding the offline sample images of an installed package."""
     if package == "skimage":
-        import skimage.data  # noqa: PLC0415
+        import skimage.data
 
         return Path(skimage.data.__file__).resolve().parent
     if package == "matplotlib":
-        import matplotlib  # noqa: PLC0415
+        import matplotlib
 
         return Path(matplotlib.get_data_path()) / "sample_data"
     raise ValueError(f"unknown package {package!r}")

@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["yolox_nano", "deimv2_femto"])
     args = parser.parse_args(argv)
-    print(f"| model | images | MEMORY USAGE per image, bytes (min / median / max) | value bytes (median) "
-          f"| used_memory growth per image | images per 100 MiB |")
+    print("| model | images | MEMORY USAGE per image, bytes (min / median / max) | value bytes (median) "
+          "| used_memory growth per image | images per 100 MiB |")
     print("| --- | --- | --- | --- | --- | --- |")
     for model in args.models:
         with redis_server(maxmemory="1gb") as redis:

@@ -33,10 +33,10 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 ROOT = Path(__file__).resolve().parent.parent
-from tools.evaluate_coco import AP_PARAMS, COCO_DEV, load_detector
-from inference import Detector, PredictParams
+from inference import Detector, ModelError, PredictParams
 from inference.catalog import EMBEDDED_MODELS, embedded_model
 from inference.labels import find_class
+from tools.evaluate_coco import AP_PARAMS, COCO_DEV, load_detector
 
 SHRINK_JS = ROOT / "webapp" / "static" / "shrink.js"
 GROUND_TRUTH = ROOT / "tests" / "data" / "ground_truth.json"
@@ -186,7 +186,7 @@ def embedded_defaults(name: str) -> dict:
     """The model's own default parameters (e.g. its score threshold)."""
     try:
         return dict(embedded_model(name).default_params)
-    except Exception:
+    except ModelError:  # a model brought by the user: the declared defaults
         return {}
 
 
@@ -198,7 +198,7 @@ def match(original, shrunk) -> tuple[list[float], list[str]]:
     mapped = shrunk.xyxy * np.array([sx, sy, sx, sy], np.float32)
     free = set(range(len(shrunk)))
     deviations, alone = [], []
-    describe = lambda found, i, where: f"{found.labels()[i]} {found.confidence[i]:.2f} on the {where}"  # noqa: E731
+    describe = lambda found, i, where: f"{found.labels()[i]} {found.confidence[i]:.2f} on the {where}"
     for i, box in enumerate(original.xyxy):
         candidates = [j for j in free if shrunk.class_id[j] == original.class_id[i]]
         best = max(candidates, key=lambda j: iou(box, mapped[j]), default=None)

@@ -27,9 +27,9 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 ROOT = Path(__file__).resolve().parent.parent
-from tools.evaluate_coco import COCO_DEV, evaluate
 from inference import Detector
 from inference.preprocess import prepare_input
+from tools.evaluate_coco import COCO_DEV, evaluate
 
 DEFAULT_MODEL = ROOT / "inference" / "models" / "yolox_nano.onnx"
 MIN_OPSET = 13
