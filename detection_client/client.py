@@ -1,4 +1,5 @@
 """DetectionClient: post images to /api/predict in the origin's JSON shape, one or a batch per request, with retries."""
+
 from __future__ import annotations
 
 import base64
@@ -264,8 +265,15 @@ def features(
     model: str | None = None,
 ) -> dict:
     """The request's `features[0]`: only the parameters given (the server fills in its defaults)."""
-    chosen = {"score_th": score_th, "nms_iou": nms_iou, "min_height": min_height, "min_width": min_width,
-              "maxResults": max_results, "classes": classes, "model": model}  # fmt: skip
+    chosen = {
+        "score_th": score_th,
+        "nms_iou": nms_iou,
+        "min_height": min_height,
+        "min_width": min_width,
+        "maxResults": max_results,
+        "classes": classes,
+        "model": model,
+    }
     return {name: value for name, value in chosen.items() if value is not None}
 
 

@@ -1,4 +1,5 @@
 """When to try a request again and how long to wait: exponential backoff with jitter, Retry-After honoured."""
+
 from __future__ import annotations
 
 import random
@@ -50,4 +51,3 @@ class Backoff:
         """Raise Interrupted if asked to stop (before sending anything new)."""
         if self.stop.is_set():
             raise Interrupted("stopped before sending")
-

@@ -2,6 +2,7 @@
 (tests/test_resource_bounds.py measures every case in a fresh process). What the pixels become afterwards (the
 RGB strips, the reduced copy) is converted a strip at a time and is not counted here, nor are buffers no larger
 than a strip."""
+
 from __future__ import annotations
 
 from PIL import Image

@@ -1,4 +1,5 @@
 """Image bytes -> upright 8-bit RGB array, with size limits checked before any pixel is decoded."""
+
 from __future__ import annotations
 
 import io
@@ -127,8 +128,10 @@ def _check_memory(image: Image.Image, jpeg: JpegLayout | None, max_pixels: int) 
         heavier = ""
         if held > max(budget, width * height * RGB_PIXEL_BYTES):
             why = ", a progressive JPEG's coefficients at full size included" if jpeg and jpeg.coefficient_bytes else ""
-            heavier = (f" ({image.format} of mode {image.mode}, whose decoding holds {held / 2**20:.1f} MiB{why}, where"
-                       f" {max_pixels} RGB pixels hold {budget / 2**20:.1f} MiB)")  # fmt: skip
+            heavier = (
+                f" ({image.format} of mode {image.mode}, whose decoding holds {held / 2**20:.1f} MiB{why}, where"
+                f" {max_pixels} RGB pixels hold {budget / 2**20:.1f} MiB)"
+            )
         what = f"the image has {width}x{height}"
         if jpeg is not None and (jpeg.width, jpeg.height) != (width, height):
             what = f"the {jpeg.width}x{jpeg.height} JPEG is decoded at {width}x{height}"

@@ -1,5 +1,6 @@
 """What a JPEG's marker segments say about the cost of decoding it, read by walking the segments as libjpeg does:
 the number of scans, and whether the whole image's DCT coefficients are held at once (progressive or multi-scan)."""
+
 from __future__ import annotations
 
 import math

@@ -2,6 +2,7 @@
 a time: besides the image in its own mode, only one strip's copies and the result are ever in memory (converting
 the whole image at once holds several full-size RGBA copies: a palette image with transparency went P -> RGBA ->
 composite -> RGB -> array)."""
+
 from __future__ import annotations
 
 import math
@@ -126,6 +127,8 @@ def _repainted(strip: Image.Image, colours: bytes) -> Image.Image:
 def _float_max(image: Image.Image) -> float:
     width, height = image.size
     rows = max(1, STRIP_BYTES // (width * 4))
-    found = [np.nanmax(np.asarray(image.crop((0, top, width, min(height, top + rows)))), initial=0.0)
-             for top in range(0, height, rows)]
+    found = [
+        np.nanmax(np.asarray(image.crop((0, top, width, min(height, top + rows)))), initial=0.0)
+        for top in range(0, height, rows)
+    ]
     return float(max(found, default=0.0))

@@ -1,6 +1,7 @@
 """WebP pixels through OpenCV's libwebp: decoded straight into one array (3 or 4 bytes a pixel, about 8 at the peak
 with libwebp's own buffers), where Pillow's animation decoder holds four full-size RGBA copies (16 bytes a pixel).
 Only the first frame, as Pillow gives it; the EXIF orientation is left to the caller."""
+
 from __future__ import annotations
 
 import cv2

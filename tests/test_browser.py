@@ -1,4 +1,5 @@
 """The upload page in a real chromium against a real gunicorn: boxes drawn match the API, errors are human."""
+
 from __future__ import annotations
 
 import contextlib
@@ -236,7 +237,9 @@ def test_exif_rotated_photo_is_shown_upright_with_its_boxes(watched_page, server
     page.set_input_files("#file-input", str(path))
     assert wait_for_answer(page) == "done"
     expected = api_detections(server.url, path, page_params(page))
-    natural = page.evaluate("[document.getElementById('photo').naturalWidth, document.getElementById('photo').naturalHeight]")
+    natural = page.evaluate(
+        "[document.getElementById('photo').naturalWidth, document.getElementById('photo').naturalHeight]"
+    )
     assert natural == [expected["image"]["width"], expected["image"]["height"]]
     assert boxes_drawn(page) == len(expected["detections"]) >= 1
     assert_top_box_drawn_in_place(page, expected["detections"][0], expected["image"]["width"], palette)
@@ -262,7 +265,8 @@ def test_boxes_follow_window_resizes_and_screenshot(watched_page, server, palett
 
     page.set_viewport_size({"width": 520, "height": 800})
     wait_until(
-        page, "() => Math.abs(document.getElementById('overlay').width - document.getElementById('photo').clientWidth) <= 1"
+        page,
+        "() => Math.abs(document.getElementById('overlay').width - document.getElementById('photo').clientWidth) <= 1",
     )
     assert page.evaluate("document.getElementById('photo').clientWidth") < 500
     assert_top_box_drawn_in_place(page, expected["detections"][0], width, palette)

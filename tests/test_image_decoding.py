@@ -1,4 +1,5 @@
 """decode_image: every supported format and colour mode becomes upright (h, w, 3) uint8 RGB."""
+
 from __future__ import annotations
 
 import io
@@ -400,8 +401,12 @@ def test_start_of_scan_bytes_inside_a_colour_profile_are_not_scans() -> None:
 
 
 def test_scans_are_counted_through_restart_markers_stuffing_and_fill_bytes() -> None:
-    data = encode(Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8)), "JPEG",
-                  quality=95, progressive=True)  # fmt: skip
+    data = encode(
+        Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8)),
+        "JPEG",
+        quality=95,
+        progressive=True,
+    )
     scans = jpeg_layout(data).scans
     assert b"\xff\x00" in data  # stuffed bytes in the entropy-coded data
     sos = data.index(b"\xff\xda")
@@ -432,7 +437,9 @@ METADATA_BOMBS = {
     "zTXt": png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(20_000_000), 9)),
     "iCCP": png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(bytes(20_000_000), 9)),
     "iTXt": png_chunk(b"iTXt", b"Comment\0\1\0\0\0" + zlib.compress(bytes(20_000_000), 9)),
-    "80 zTXt of 0.9 MB": b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(80)),
+    "80 zTXt of 0.9 MB": b"".join(
+        png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(80)
+    ),
     "5 zTXt of 0.9 MB": b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(5)),
 }
 
@@ -504,9 +511,15 @@ def test_strip_by_strip_gives_the_pixels_of_a_whole_image_conversion(monkeypatch
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_of_a_reduced_png_is_applied(orientation) -> None:
     upright = np.random.default_rng(orientation).integers(0, 256, (60, 90, 3), dtype=np.uint8)  # divisible by 3
-    inverse = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
-               8: Image.Transpose.ROTATE_270}  # fmt: skip
+    inverse = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }
     picture = Image.fromarray(upright)
     stored = picture.transpose(inverse[orientation]) if orientation in inverse else picture
     exif = Image.Exif()

@@ -1,4 +1,5 @@
 """The worker's model thread: one job at a time, waiting jobs taken client by client (serving/model_thread.py)."""
+
 from __future__ import annotations
 
 import time

@@ -2,6 +2,7 @@
 code snippets, the API docs page, and the small touches (keyboard rows, tiny images, paste hint, narrow screens,
 JPEG or PNG). Screenshots of the first four go to test-artifacts/screenshots/, or with UPDATE_SCREENSHOTS=1 to
 docs/screenshots/ (the ones the docs show), so an ordinary run leaves the checkout clean."""
+
 from __future__ import annotations
 
 import base64
@@ -387,7 +388,13 @@ def test_several_images_go_in_batches_the_server_allows_and_fill_a_gallery(tab, 
     assert model_info["limits"]["max_batch"] == MAX_BATCH
     notes = tmp_path / "notes.txt"
     notes.write_text("not an image\n")
-    files = [PHOTOS / "astronaut.jpg", notes, PHOTOS / "coffee.jpg", PHOTOS / "chelsea.png", PHOTOS / "grace_hopper.jpg"]
+    files = [
+        PHOTOS / "astronaut.jpg",
+        notes,
+        PHOTOS / "coffee.jpg",
+        PHOTOS / "chelsea.png",
+        PHOTOS / "grace_hopper.jpg",
+    ]
     page.set_input_files("#file-input", [str(path) for path in files])
     page.wait_for_selector(f'#gallery[data-done="{len(files)}"]', state="attached", timeout=60_000)
 
@@ -491,13 +498,17 @@ def test_code_snippets_make_the_pages_request_and_really_run(tab, server, tmp_pa
     for name, value in params.items():
         assert f"{name}={value}" in curl
     assert "classes=cup" in curl and "X-Api-Token" not in curl
-    answer = subprocess.run(shlex.split(curl.replace("\\\n", " ")), cwd=tmp_path, capture_output=True, timeout=60, check=False)
+    answer = subprocess.run(
+        shlex.split(curl.replace("\\\n", " ")), cwd=tmp_path, capture_output=True, timeout=60, check=False
+    )
     assert [d["class_name"] for d in json.loads(answer.stdout)["responses"][0]["detections"]] == shown
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for tab_name in ("Python requests", "Python client"):
         code = snippet(page, tab_name)
-        run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
+        run = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert run.returncode == 0, run.stderr
         assert detection_lines(run.stdout) == shown
 
@@ -610,7 +621,9 @@ def test_phone_layout_has_results_under_the_picture_and_no_paste_hint(browser, s
     page.context.close()
 
 
-@pytest.mark.parametrize(("choice", "extension", "image_format"), [("image/jpeg", "jpg", "JPEG"), ("image/png", "png", "PNG")])
+@pytest.mark.parametrize(
+    ("choice", "extension", "image_format"), [("image/jpeg", "jpg", "JPEG"), ("image/png", "png", "PNG")]
+)
 def test_annotated_download_as_jpeg_or_png(tab, choice, extension, image_format):
     page = tab.page
     choose_example(page, "Astronaut Eileen Collins")
@@ -646,7 +659,7 @@ def test_keyboard_alone_reaches_every_control(tab, model_info):
     page.focus(".example >> nth=1")
     page.keyboard.press("Enter")  # an example, run from the keyboard
     assert wait_for_answer(page) == "done"
-    page.focus('#code-panel summary')
+    page.focus("#code-panel summary")
     page.keyboard.press("Enter")  # opens the code panel
     page.set_input_files("#file-input", [str(PHOTOS / "astronaut.jpg"), str(PHOTOS / "coffee.jpg")])  # a gallery
     page.wait_for_selector('#gallery[data-done="2"]', state="attached", timeout=30_000)
@@ -654,10 +667,24 @@ def test_keyboard_alone_reaches_every_control(tab, model_info):
     seen = focus_walk(page)
     sliders = page.evaluate("[...document.querySelectorAll('input[type=range], select#model')].map((s) => s.id)")
     expected = [
-        "drop-zone", "camera-start", *[f"button:{e.title}" for e in EXAMPLES], *sliders, "reset-settings",
-        "class-search", "class-add", "download-format", "download-image", "download-json", "tab-curl",
-        "snippet-copy", "a:API docs", "gallery-download", "gallery-close", "button:astronaut.jpg", "button:coffee.jpg",
-    ]  # fmt: skip
+        "drop-zone",
+        "camera-start",
+        *[f"button:{e.title}" for e in EXAMPLES],
+        *sliders,
+        "reset-settings",
+        "class-search",
+        "class-add",
+        "download-format",
+        "download-image",
+        "download-json",
+        "tab-curl",
+        "snippet-copy",
+        "a:API docs",
+        "gallery-download",
+        "gallery-close",
+        "button:astronaut.jpg",
+        "button:coffee.jpg",
+    ]
     missing = [name for name in expected if not any(item.startswith(name) for item in seen)]
     assert missing == []
     assert any(item.startswith("button:cup") for item in seen)  # a class chip

@@ -1,4 +1,5 @@
 """Post-processing on plain arrays: class-aware NMS, minimum size, max results, order."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """README.md and docs/ say what runs: the quick start is what CI runs, the examples run against `make serve`,
 the settings and parameter tables equal what the code declares."""
+
 from __future__ import annotations
 
 import json
@@ -81,7 +82,9 @@ def make_serve():
     }
     env.pop("API_TOKENS", None)
     log = tempfile.TemporaryFile()  # noqa: SIM115 (read after the server stops, in `finally`)
-    process = subprocess.Popen(["make", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        ["make", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240  # a first run installs the run-time packages
@@ -110,7 +113,12 @@ def output(log) -> str:
 def run_shell(command: str, url: str) -> dict:
     """Run a README command in the repository folder against url; its output must be one JSON object."""
     done = subprocess.run(
-        ["bash", "-c", command.replace(LOCAL_URL, url)], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        ["bash", "-c", command.replace(LOCAL_URL, url)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -142,7 +150,8 @@ def test_the_origin_python_client_in_the_readme_works_as_shown(make_serve):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60, check=False,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "'class_name': 'person'" in done.stdout

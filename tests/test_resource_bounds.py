@@ -1,5 +1,6 @@
 """The worst requests we can build stay within their bounds on the Procfile's gunicorn: a quick 4xx or a bounded
 answer, the worker alive, its peak memory (VmHWM) under the limit docs/deploy.md states."""
+
 from __future__ import annotations
 
 import base64
@@ -69,8 +70,10 @@ def scan_bomb(side: int = 2048, repeats: int = 60_000) -> bytes:
     """A valid progressive JPEG of a smooth image with its smallest scan repeated: a few bytes each, yet each
     one is a pass over every block of the image."""
     gradient = np.linspace(0, 255, side, dtype=np.uint8)
-    pixels = np.stack([np.tile(gradient, (side, 1)), np.tile(gradient[:, None], (1, side)),
-                       np.full((side, side), 128, np.uint8)], axis=2)
+    pixels = np.stack(
+        [np.tile(gradient, (side, 1)), np.tile(gradient[:, None], (1, side)), np.full((side, side), 128, np.uint8)],
+        axis=2,
+    )
     out = io.BytesIO()
     Image.fromarray(pixels).save(out, "JPEG", quality=90, progressive=True)
     data = out.getvalue()
@@ -140,20 +143,25 @@ def worker_peak(server) -> tuple[int, float]:
 CASES = {
     "scan bomb": lambda: {"files": {"image": ("bomb.jpg", scan_bomb(), "image/jpeg")}},
     "16-bit RGBA PNG, 40 MP": lambda: {"files": {"image": ("big.png", rgba16_png(8000, 5000), "image/png")}},
-    "spaced base64, 19 MB": lambda: {"data": json.dumps({"requests": [{"image": {"content": spaced_base64(
-        noisy_jpeg(1200, 1), 19_000_000)}}]}), "headers": {"Content-Type": "application/json"}},
-    "annotate 7 noisy JPEGs": lambda: {"files": [("image", (f"{n}.jpg", noisy_jpeg(1700, n), "image/jpeg"))
-                                                 for n in range(7)], "data": {"annotate": "true"}},
-    "flat PNG at the pixel limit, annotated": lambda: {"files": {"image": ("flat.png", flat_png(8000, 5000))},
-                                                       "data": {"annotate": "true"}},
+    "spaced base64, 19 MB": lambda: {
+        "data": json.dumps({"requests": [{"image": {"content": spaced_base64(noisy_jpeg(1200, 1), 19_000_000)}}]}),
+        "headers": {"Content-Type": "application/json"},
+    },
+    "annotate 7 noisy JPEGs": lambda: {
+        "files": [("image", (f"{n}.jpg", noisy_jpeg(1700, n), "image/jpeg")) for n in range(7)],
+        "data": {"annotate": "true"},
+    },
+    "flat PNG at the pixel limit, annotated": lambda: {
+        "files": {"image": ("flat.png", flat_png(8000, 5000))},
+        "data": {"annotate": "true"},
+    },
     "palette PNG with transparency, 40 MP, annotated": lambda: annotated(palette_trns_png(8000, 5000)),
     "1-bit PNG, 40 MP, annotated": lambda: annotated(bilevel_png(8000, 5000)),
     "palette GIF with transparency, 40 MP, annotated": lambda: annotated(palette_gif(8000, 5000)),
     "WebP, 40 MP (refused)": lambda: annotated(webp_lossy(8000, 5000)),
     "WebP, the largest accepted (19.6 MP), annotated": lambda: annotated(webp_lossy(5600, 3500)),
     "progressive 4:4:4 JPEG, 144 MP (refused)": lambda: annotated(progressive_jpeg(12000, 12000)),
-    BATCH: lambda: annotated(
-        *[palette_trns_png(8000, 5000)] * from_environment()["MAX_BATCH"]),
+    BATCH: lambda: annotated(*[palette_trns_png(8000, 5000)] * from_environment()["MAX_BATCH"]),
 }
 
 
@@ -168,8 +176,10 @@ def test_worst_requests_get_a_quick_bounded_answer_within_the_memory_bound(serve
     pid, _ = worker_peak(server)
     seconds, answer = post(server, **request)
     _, peak = worker_peak(server)
-    print(f"\n{case}: {size / 1e6:.1f} MB sent, {answer.status_code} in {seconds:.2f} s, answer "
-          f"{len(answer.content) / 1e6:.2f} MB, worker peak {peak:.0f} MiB")
+    print(
+        f"\n{case}: {size / 1e6:.1f} MB sent, {answer.status_code} in {seconds:.2f} s, answer "
+        f"{len(answer.content) / 1e6:.2f} MB, worker peak {peak:.0f} MiB"
+    )
     assert answer.headers["Content-Type"].startswith("application/json")
     assert answer.status_code in (200, 413, 422), answer.text[:300]
     assert seconds < (BATCH_ANSWER_LIMIT_S if case == BATCH else ANSWER_LIMIT_S)
@@ -191,7 +201,9 @@ def test_the_largest_accepted_image_of_every_kind_decodes_within_the_documented_
     states, so a worker stays under its own."""
     width, height = SEARCH_FROM.get(case, (8000, 5000))
     width, height, data, outcome = largest_accepted(WORST_CASES[case], width, height, ANNOTATE_TARGET)
-    print(f"\n{case}: {width}x{height} ({len(data) / 1e3:.0f} KB) decoded to {outcome['size']}, "
-          f"+{outcome['growth_mib']:.0f} MiB, peak {outcome['peak_mib']:.0f} MiB")
+    print(
+        f"\n{case}: {width}x{height} ({len(data) / 1e3:.0f} KB) decoded to {outcome['size']}, "
+        f"+{outcome['growth_mib']:.0f} MiB, peak {outcome['peak_mib']:.0f} MiB"
+    )
     assert width * height >= 9_000_000  # a large decode, not a refusal shrunk to nothing
     assert outcome["growth_mib"] < documented_decode_mib()

@@ -1,4 +1,5 @@
 """Soak: 5,000 real-photo requests at concurrency 8 on gunicorn: every answer right, worker memory steady."""
+
 from __future__ import annotations
 
 import json
@@ -75,7 +76,10 @@ def test_soak_5000_requests_without_errors_or_memory_growth():
         workers_before = worker_pids(server.process.pid)
         rss_before = {pid: rss_kib(pid) for pid in workers_before}
         rest = run_load(
-            server.url, payloads, TOTAL_REQUESTS - FIRST_THOUSAND, CONCURRENCY,
+            server.url,
+            payloads,
+            TOTAL_REQUESTS - FIRST_THOUSAND,
+            CONCURRENCY,
             max_seconds=max(1.0, deadline - time.monotonic()),
         )
         wall_s = time.monotonic() - started
@@ -85,8 +89,13 @@ def test_soak_5000_requests_without_errors_or_memory_growth():
     outcomes = first + rest
     summary = summarize(outcomes, wall_s)
     growth = {pid: (rss_after[pid] - rss_before[pid]) / rss_before[pid] for pid in rss_before if pid in rss_after}
-    report = {**summary, "concurrency": CONCURRENCY, "rss_kib_after_1000": rss_before,
-              "rss_kib_after_5000": rss_after, "rss_growth": {pid: round(g, 4) for pid, g in growth.items()}}
+    report = {
+        **summary,
+        "concurrency": CONCURRENCY,
+        "rss_kib_after_1000": rss_before,
+        "rss_kib_after_5000": rss_after,
+        "rss_growth": {pid: round(g, 4) for pid, g in growth.items()},
+    }
     ARTIFACT.parent.mkdir(exist_ok=True)
     ARTIFACT.write_text(json.dumps(report, indent=2))
     print(f"\nsoak: {format_summary(summary)}; worker RSS KiB after 1000 {rss_before} -> after 5000 {rss_after}")

@@ -1,4 +1,5 @@
 """Helpers for the browser tests: launching Debian's chromium, driving the upload page, asking the API."""
+
 from __future__ import annotations
 
 import base64
@@ -56,9 +57,11 @@ def watch_page(page: Page) -> PageProblems:
     page.add_init_script(RECORD_CSP_VIOLATIONS)
     page.on(
         "console",
-        lambda message: problems.console_errors.append(f"{message.type}: {message.text}")
-        if message.type in ("error", "warning")
-        else None,
+        lambda message: (
+            problems.console_errors.append(f"{message.type}: {message.text}")
+            if message.type in ("error", "warning")
+            else None
+        ),
     )
     page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
 
@@ -150,7 +153,9 @@ def paste_file(page: Page, path: Path) -> None:
     )
 
 
-def overlay_pixel_near(page: Page, image_x: float, image_y: float, image_width: int, radius: int = 2) -> list[list[int]]:
+def overlay_pixel_near(
+    page: Page, image_x: float, image_y: float, image_width: int, radius: int = 2
+) -> list[list[int]]:
     """RGBA pixels of the overlay around a point given in original-image pixels."""
     return page.evaluate(
         """([x, y, imageWidth, radius]) => {
@@ -167,7 +172,7 @@ def overlay_pixel_near(page: Page, image_x: float, image_y: float, image_width: 
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
-    """"#rrggbb" -> (r, g, b)."""
+    """ "#rrggbb" -> (r, g, b)."""
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 

@@ -1,5 +1,6 @@
 """Small files that decode huge, one per colour mode and format, and the peak memory of decoding one in a fresh
 process. Generated on the fly: a flat image of tens of megapixels compresses to a few KB."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,9 @@ def raw_png(width: int, height: int, bit_depth: int, colour_type: int, pixel: by
     row = b"\x00" + (pixel * (row_bytes // len(pixel) + 1))[:row_bytes]
     compressor = zlib.compressobj(9)
     pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + extra + png_chunk(b"IDAT", pixels)
-            + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + extra + png_chunk(b"IDAT", pixels) + png_chunk(b"IEND", b"")
+    )
 
 
 def _saved(image: Image.Image, fmt: str, **options) -> bytes:
@@ -210,8 +212,14 @@ def decode_in_child(data: bytes, target_size: tuple[int, int] | None = (640, 640
     with tempfile.NamedTemporaryFile(suffix=".img") as file:
         file.write(data)
         file.flush()
-        done = subprocess.run([sys.executable, "-c", _CHILD, file.name, json.dumps(target_size)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, file.name, json.dumps(target_size)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
     return json.loads(done.stdout)
 
 
@@ -226,8 +234,10 @@ def progressive_jpeg(w: int, h: int) -> bytes:
 
 WORST_CASES["progressive JPEG 4:4:4"] = progressive_jpeg
 
-_REFUSAL = re.compile(r"= (\d+) pixels(?: \(.* holds ([\d.]+) MiB.* where \d+ RGB pixels hold ([\d.]+) MiB\))?;"
-                      r" the limit is (\d+) RGB pixels")
+_REFUSAL = re.compile(
+    r"= (\d+) pixels(?: \(.* holds ([\d.]+) MiB.* where \d+ RGB pixels hold ([\d.]+) MiB\))?;"
+    r" the limit is (\d+) RGB pixels"
+)
 
 
 def largest_accepted(maker: Callable[[int, int], bytes], width: int, height: int, target_size, tries: int = 5):

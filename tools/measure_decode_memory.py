@@ -1,6 +1,7 @@
 """Peak memory (VmHWM) of a real gunicorn worker for one annotated upload of each worst-case image, each in a fresh
 worker (the peak only grows): `.venv/bin/python -m tools.measure_decode_memory "palette+tRNS PNG" batch`.
 Names are those of tools/decode_worst_cases.py; `batch` is a full batch of palette PNGs with transparency."""
+
 from __future__ import annotations
 
 import os
@@ -30,12 +31,17 @@ def requests_for(names: list[str]):
     for name in names:
         if name == "batch":
             png = WORST_CASES["palette+tRNS PNG"](8000, 5000)
-            yield ("16 palette+tRNS PNGs 8000x5000, annotated",
-                   lambda png=png: [("image", (f"{n}.png", png)) for n in range(16)])  # fmt: skip
+            yield (
+                "16 palette+tRNS PNGs 8000x5000, annotated",
+                lambda png=png: [("image", (f"{n}.png", png)) for n in range(16)],
+            )
             continue
         for width, height in SIZES.get(name, [(8000, 5000)]):
             data = WORST_CASES[name](width, height)
-            yield f"{name} {width}x{height} ({len(data) / 1e3:.0f} KB), annotated", lambda data=data: [("image", ("x", data))]
+            yield (
+                f"{name} {width}x{height} ({len(data) / 1e3:.0f} KB), annotated",
+                lambda data=data: [("image", ("x", data))],
+            )
 
 
 def fresh_worker(server, old_pid: int) -> int:
@@ -62,8 +68,10 @@ def main(names: list[str]) -> None:
             seconds = time.monotonic() - started
             peak = memory_mib(pid, "VmHWM")
             died = "" if worker_pids(server.process.pid) == [pid] else " (worker died)"
-            print(f"| {label} | {answer.status_code} in {seconds:.1f} s{died} | {before:.0f} MiB | {peak:.0f} MiB |",
-                  flush=True)
+            print(
+                f"| {label} | {answer.status_code} in {seconds:.1f} s{died} | {before:.0f} MiB | {peak:.0f} MiB |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

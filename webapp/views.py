@@ -1,4 +1,5 @@
 """Page blueprint: the upload page, the API docs page, and the security headers every response carries."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template
@@ -10,6 +11,7 @@ from . import wire
 from .examples import EXAMPLES
 
 bp = Blueprint("views", __name__)
+
 
 @bp.get("/")
 def index() -> str:

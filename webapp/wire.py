@@ -1,4 +1,5 @@
 """The JSON wire format, in one place: result slots, error slots, model descriptions."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -22,15 +23,20 @@ def detections_slot(detections: Detections, image_sha256: str, model: str) -> di
     return {
         "image": {"width": width, "height": height, "sha256": image_sha256},
         "detections": [
-            {"class_id": class_id, "class_name": names[class_id], "score": round(score, 4), "box": box,
-             "box_normalized": box_normalised}
+            {
+                "class_id": class_id,
+                "class_name": names[class_id],
+                "score": round(score, 4),
+                "box": box,
+                "box_normalized": box_normalised,
+            }
             for class_id, score, box, box_normalised in zip(
                 detections.class_id.tolist(), detections.confidence.tolist(), pixels, normalised
             )
         ],
         "timings_ms": detections.timings_ms,
         "model": model,
-    }  # fmt: skip
+    }
 
 
 def error_slot(error: ApiError) -> dict[str, Any]:
