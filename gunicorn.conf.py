@@ -1,4 +1,5 @@
 """gunicorn settings: bind $PORT, honour WEB_CONCURRENCY, size ONNX Runtime threads to the CPUs."""
+
 import os
 import shutil
 import sys

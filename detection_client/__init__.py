@@ -1,4 +1,5 @@
 """Command-line and Python client for the detection server's JSON API (needs only requests; tqdm, Pillow optional)."""
+
 from .client import DetectionClient, predict_endpoint
 from .errors import (
     AuthenticationError,

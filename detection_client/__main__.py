@@ -1,4 +1,5 @@
 """`python -m detection_client URL IMAGES...`."""
+
 import sys
 
 from .cli import main

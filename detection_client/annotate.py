@@ -1,4 +1,5 @@
 """Draw a result's boxes on its image with Pillow alone, in the server's class colours, as the upload page draws."""
+
 from __future__ import annotations
 
 import io
@@ -61,5 +62,5 @@ def _font(size: int, image_font):
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
-    """"#rrggbb" -> (r, g, b)."""
+    """ "#rrggbb" -> (r, g, b)."""
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)

@@ -1,4 +1,5 @@
 """A bulk run: skip images finished before, send the rest in batches from N threads, route each outcome."""
+
 from __future__ import annotations
 
 import hashlib
@@ -62,8 +63,14 @@ class Runner:
     """Runs one command's images; `stop` (set by Ctrl-C or by a failure every image would share) ends it
     after the requests in flight have been answered and their files written."""
 
-    def __init__(self, make_client: Callable[[], DetectionClient], settings: Settings, files: OutputFiles,
-                 sinks: list[Sink], stop: threading.Event) -> None:  # fmt: skip
+    def __init__(
+        self,
+        make_client: Callable[[], DetectionClient],
+        settings: Settings,
+        files: OutputFiles,
+        sinks: list[Sink],
+        stop: threading.Event,
+    ) -> None:
         self.make_client, self.settings, self.files, self.sinks, self.stop = make_client, settings, files, sinks, stop
         self.summary = Summary()
         self.fatal: ClientError | None = None  # what stopped the run, if not Ctrl-C
@@ -84,8 +91,11 @@ class Runner:
             to_send = [job for job in jobs if not self._finished_before(job)]
             self.progress = Progress(len(to_send), self.settings.progress, self.settings.progress_interval)
             if self.summary.skipped and self.settings.progress != "off":
-                self.progress.write(f"detect: {self.summary.skipped} of {len(jobs)} images done before, "
-                                    f"sending the other {len(to_send)}", sys.stderr)  # fmt: skip
+                self.progress.write(
+                    f"detect: {self.summary.skipped} of {len(jobs)} images done before, "
+                    f"sending the other {len(to_send)}",
+                    sys.stderr,
+                )
             with ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="detect") as pool:
                 self._send_all(pool, to_send)
         except OSError as exc:  # an output folder that cannot be cleaned up or read

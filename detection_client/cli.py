@@ -1,4 +1,5 @@
 """`detect URL IMAGES...`: send images to the server (concurrently, in batches), print and write the results."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Self
 
 from .annotate import require_pillow
 from .bulk import Runner, Settings, default_batch_size, default_concurrency
@@ -30,8 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("url", help="server root (http://localhost:5000) or its /api/predict URL")
     parser.add_argument("images", nargs="+", help='image files, folders of images, or "-" for standard input')
-    parser.add_argument("--token", default=os.environ.get(TOKEN_VARIABLE),
-                        help=f"API token (default: ${TOKEN_VARIABLE})")  # fmt: skip
+    parser.add_argument(
+        "--token", default=os.environ.get(TOKEN_VARIABLE), help=f"API token (default: ${TOKEN_VARIABLE})"
+    )
     found = parser.add_argument_group("what to find (omitted: the server's defaults)")
     found.add_argument("--score-th", type=float, help="minimum score, 0..1")
     found.add_argument("--nms-iou", type=float, help="IoU above which overlapping boxes of a class merge, 0..1")
@@ -41,15 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     found.add_argument("--classes", type=_class_list, help="keep only these classes, e.g. person,cup (names or ids)")
     found.add_argument("--model", help="the server's model to use (GET /api/models lists them)")
     sending = parser.add_argument_group("sending")
-    sending.add_argument("--concurrency", type=_positive,
-                         help="requests in flight (default: 2 per server worker if it says, else 4)")  # fmt: skip
-    sending.add_argument("--batch-size", type=_positive,
-                         help="images per request (default 4, at most the server's limit)")  # fmt: skip
+    sending.add_argument(
+        "--concurrency", type=_positive, help="requests in flight (default: 2 per server worker if it says, else 4)"
+    )
+    sending.add_argument(
+        "--batch-size", type=_positive, help="images per request (default 4, at most the server's limit)"
+    )
     sending.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each answer (default 30)")
     sending.add_argument("--retries", type=int, default=3, help="retries if unreachable, busy or not ready (default 3)")
     out = parser.add_argument_group("output")
-    out.add_argument("--format", choices=("table", "jsonl", "json"), default="table",
-                     help="stdout: a table, a JSON line per image as answers come, or a JSON array at the end")
+    out.add_argument(
+        "--format",
+        choices=("table", "jsonl", "json"),
+        default="table",
+        help="stdout: a table, a JSON line per image as answers come, or a JSON array at the end",
+    )
     out.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     out.add_argument("--csv", type=Path, help="write one row per detection to this CSV file")
     out.add_argument("--coco", type=Path, help="write COCO results (images, categories, scored annotations) here")
@@ -57,8 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json-dir", type=Path, help="write each image's result as DIR/<name>.json")
     out.add_argument("--annotate-dir", type=Path, help="write each image with its boxes drawn as DIR/<name>.png")
     out.add_argument("--overwrite", action="store_true", help="redo images whose files a previous run wrote")
-    out.add_argument("--progress", choices=("auto", "bar", "lines", "off"), default="auto",
-                     help="on stderr: a bar on a terminal, else a line every --progress-every s (auto)")  # fmt: skip
+    out.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines", "off"),
+        default="auto",
+        help="on stderr: a bar on a terminal, else a line every --progress-every s (auto)",
+    )
     out.add_argument("--progress-every", type=float, default=10.0, help="seconds between progress lines (default 10)")
     return parser
 
@@ -118,8 +131,9 @@ def _main(args: argparse.Namespace) -> int:
     return 1 if summary.rejected or summary.failed else 0
 
 
-def _sinks(args: argparse.Namespace, inputs: list, class_names: tuple[str, ...], reference: dict | None,
-           runner: Runner) -> list[Sink]:  # fmt: skip
+def _sinks(
+    args: argparse.Namespace, inputs: list, class_names: tuple[str, ...], reference: dict | None, runner: Runner
+) -> list[Sink]:
     """The outputs asked for."""
 
     def to_stdout(text: str) -> None:
@@ -147,8 +161,10 @@ def _sinks(args: argparse.Namespace, inputs: list, class_names: tuple[str, ...],
 def _refuse_resume_without_records(args: argparse.Namespace) -> None:
     """--csv/--coco cover every image: resuming from PNGs alone would leave the earlier images out."""
     if args.annotate_dir and not args.json_dir and not args.overwrite:
-        raise UsageError("--csv and --coco with --annotate-dir need --json-dir too (a rerun reads earlier results "
-                         "from it), or --overwrite to redo every image")  # fmt: skip
+        raise UsageError(
+            "--csv and --coco with --annotate-dir need --json-dir too (a rerun reads earlier results "
+            "from it), or --overwrite to redo every image"
+        )
 
 
 class _stop_on_ctrl_c:
@@ -157,7 +173,7 @@ class _stop_on_ctrl_c:
     def __init__(self, stop: threading.Event, runner: Runner) -> None:
         self.stop, self.runner, self.interrupted, self._previous = stop, runner, False, None
 
-    def __enter__(self) -> _stop_on_ctrl_c:
+    def __enter__(self) -> Self:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         return self
@@ -176,7 +192,7 @@ class _stop_on_ctrl_c:
 
 
 def _progress_mode(choice: str) -> str:
-    """"auto" -> a bar on a terminal, plain lines otherwise."""
+    """ "auto" -> a bar on a terminal, plain lines otherwise."""
     if choice != "auto":
         return choice
     return "bar" if sys.stderr.isatty() else "lines"
@@ -194,7 +210,7 @@ def _positive(text: str) -> int:
 
 
 def _class_list(text: str) -> list[str | int]:
-    """"person,cup" -> ["person", "cup"]; digits are class ids."""
+    """ "person,cup" -> ["person", "cup"]; digits are class ids."""
     items = [part.strip() for part in text.split(",") if part.strip()]
     if not items:
         raise argparse.ArgumentTypeError("give at least one class name or id")

@@ -1,4 +1,5 @@
 """DetectionClient: post images to /api/predict in the origin's JSON shape, one or a batch per request, with retries."""
+
 from __future__ import annotations
 
 import base64
@@ -7,7 +8,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -76,7 +77,7 @@ class DetectionClient:
         if token:
             self._session.headers["X-Api-Token"] = token
 
-    def __enter__(self) -> DetectionClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -264,8 +265,15 @@ def features(
     model: str | None = None,
 ) -> dict:
     """The request's `features[0]`: only the parameters given (the server fills in its defaults)."""
-    chosen = {"score_th": score_th, "nms_iou": nms_iou, "min_height": min_height, "min_width": min_width,
-              "maxResults": max_results, "classes": classes, "model": model}  # fmt: skip
+    chosen = {
+        "score_th": score_th,
+        "nms_iou": nms_iou,
+        "min_height": min_height,
+        "min_width": min_width,
+        "maxResults": max_results,
+        "classes": classes,
+        "model": model,
+    }
     return {name: value for name, value in chosen.items() if value is not None}
 
 

@@ -1,4 +1,5 @@
 """COCO results: category ids by class name, image ids, and the document pycocotools loads with COCO(path)."""
+
 from __future__ import annotations
 
 import json
@@ -12,21 +13,98 @@ from .errors import UsageError
 # COCO 2017's 80 detection categories in id order (COCO's official names; a copy of the COCO table, which a
 # test checks against inference/models/coco_classes.txt), and the ten ids 1..90 that COCO left unused.
 COCO_NAMES = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
-    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
-    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
-    "hair drier", "toothbrush",
-)  # fmt: skip
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "airplane",
+    "bus",
+    "train",
+    "truck",
+    "boat",
+    "traffic light",
+    "fire hydrant",
+    "stop sign",
+    "parking meter",
+    "bench",
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "backpack",
+    "umbrella",
+    "handbag",
+    "tie",
+    "suitcase",
+    "frisbee",
+    "skis",
+    "snowboard",
+    "sports ball",
+    "kite",
+    "baseball bat",
+    "baseball glove",
+    "skateboard",
+    "surfboard",
+    "tennis racket",
+    "bottle",
+    "wine glass",
+    "cup",
+    "fork",
+    "knife",
+    "spoon",
+    "bowl",
+    "banana",
+    "apple",
+    "sandwich",
+    "orange",
+    "broccoli",
+    "carrot",
+    "hot dog",
+    "pizza",
+    "donut",
+    "cake",
+    "chair",
+    "couch",
+    "potted plant",
+    "bed",
+    "dining table",
+    "toilet",
+    "tv",
+    "laptop",
+    "mouse",
+    "remote",
+    "keyboard",
+    "cell phone",
+    "microwave",
+    "oven",
+    "toaster",
+    "sink",
+    "refrigerator",
+    "book",
+    "clock",
+    "vase",
+    "scissors",
+    "teddy bear",
+    "hair drier",
+    "toothbrush",
+)
 UNUSED_COCO_IDS = frozenset({12, 26, 29, 30, 45, 66, 68, 69, 71, 83})
 COCO_IDS = tuple(i for i in range(1, 91) if i not in UNUSED_COCO_IDS)
 # Darknet/VOC spellings of COCO classes that some models' label files use (the server's aliases too).
-ALIASES = {"motorbike": "motorcycle", "aeroplane": "airplane", "sofa": "couch", "pottedplant": "potted plant",
-           "diningtable": "dining table", "tvmonitor": "tv"}  # fmt: skip
+ALIASES = {
+    "motorbike": "motorcycle",
+    "aeroplane": "airplane",
+    "sofa": "couch",
+    "pottedplant": "potted plant",
+    "diningtable": "dining table",
+    "tvmonitor": "tv",
+}
 
 
 def class_key(name: str) -> str:
@@ -94,8 +172,14 @@ def coco_document(records: Iterable[dict], categories: CocoCategories, image_ids
     images, annotations, unmatched = [], [], 0
     for record in records:
         image_id = image_ids[record["file"]]
-        images.append({"id": image_id, "file_name": Path(record["file"]).name,
-                       "width": record["image"]["width"], "height": record["image"]["height"]})  # fmt: skip
+        images.append(
+            {
+                "id": image_id,
+                "file_name": Path(record["file"]).name,
+                "width": record["image"]["width"],
+                "height": record["image"]["height"],
+            }
+        )
         for detection in record["detections"]:
             category_id = categories.id_for(detection["class_name"])
             if category_id is None:
@@ -103,10 +187,16 @@ def coco_document(records: Iterable[dict], categories: CocoCategories, image_ids
                 continue
             x1, y1, x2, y2 = detection["box"]
             width, height = rounding.pixels(x2 - x1), rounding.pixels(y2 - y1)
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": image_id, "category_id": category_id,
-                "bbox": [rounding.pixels(x1), rounding.pixels(y1), width, height],
-                "area": rounding.area(width, height), "iscrowd": 0, "score": rounding.score(detection["score"]),
-            })  # fmt: skip
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": category_id,
+                    "bbox": [rounding.pixels(x1), rounding.pixels(y1), width, height],
+                    "area": rounding.area(width, height),
+                    "iscrowd": 0,
+                    "score": rounding.score(detection["score"]),
+                }
+            )
     images.sort(key=lambda image: image["id"])
     return {"images": images, "annotations": annotations, "categories": categories.categories}, unmatched

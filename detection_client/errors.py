@@ -1,4 +1,5 @@
 """What can go wrong when calling the server; each kind has its own CLI exit code."""
+
 from __future__ import annotations
 
 

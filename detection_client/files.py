@@ -1,4 +1,5 @@
 """Per-image output files (--json-dir, --annotate-dir): written atomically, and recognised on a rerun."""
+
 from __future__ import annotations
 
 import json

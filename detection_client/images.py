@@ -1,4 +1,5 @@
 """Command-line image arguments (files, folders, "-" for stdin) -> named inputs read one at a time."""
+
 from __future__ import annotations
 
 import sys

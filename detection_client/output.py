@@ -1,4 +1,5 @@
 """Human-readable and JSON renderings of results."""
+
 from __future__ import annotations
 
 import json

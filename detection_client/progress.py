@@ -1,4 +1,5 @@
 """Progress while a run goes (a tqdm bar on a terminal, plain periodic lines otherwise) and the summary at its end."""
+
 from __future__ import annotations
 
 import sys
@@ -39,7 +40,7 @@ class Progress:
             print(f"detect: {self.line(now)}", file=self.stream, flush=True)
 
     def line(self, now: float) -> str:
-        """"120/200 images (60%), 35.2 img/s, 0 errors, ETA 2 s"."""
+        """ "120/200 images (60%), 35.2 img/s, 0 errors, ETA 2 s"."""
         rate = self.done / max(now - self.started, 1e-9)
         eta = f"{(self.total - self.done) / rate:.0f} s" if rate > 0 else "unknown"
         percent = 100 * self.done / self.total if self.total else 100
@@ -80,8 +81,9 @@ class Summary:
         """The summary for a person, on stderr."""
         sent = self.done + self.rejected + self.failed
         rate = f" in {self.seconds:.1f} s ({sent / self.seconds:.1f} img/s)" if self.seconds > 0 and sent else ""
-        counts = (f"{self.done} done, {self.skipped} skipped (done before), "
-                  f"{self.rejected} rejected, {self.failed} failed")  # fmt: skip
+        counts = (
+            f"{self.done} done, {self.skipped} skipped (done before), {self.rejected} rejected, {self.failed} failed"
+        )
         if self.not_done:
             counts += f", {self.not_done} not done"
         found = sum(self.classes.values())

@@ -1,9 +1,10 @@
 """When to try a request again and how long to wait: exponential backoff with jitter, Retry-After honoured."""
+
 from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from .errors import Interrupted
@@ -23,8 +24,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class Backoff:
@@ -50,4 +51,3 @@ class Backoff:
         """Raise Interrupted if asked to stop (before sending anything new)."""
         if self.stop.is_set():
             raise Interrupted("stopped before sending")
-

@@ -1,4 +1,5 @@
 """What the server tells a client before the first image: model, classes, colours, batch and size limits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

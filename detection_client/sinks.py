@@ -1,4 +1,5 @@
 """Where results go: streamed to stdout (table, JSON Lines, one JSON array) or collected into CSV and COCO files."""
+
 from __future__ import annotations
 
 import csv
@@ -90,16 +91,26 @@ class CsvFile(_Collected):
         writer.writerow(CSV_COLUMNS)
         for record in self.ordered():
             for d in map(rounded_detection, record["detections"]):
-                writer.writerow([record["file"], record["image"]["width"], record["image"]["height"],
-                                 d["class_id"], d["class_name"], d["score"], *d["box"]])  # fmt: skip
+                writer.writerow(
+                    [
+                        record["file"],
+                        record["image"]["width"],
+                        record["image"]["height"],
+                        d["class_id"],
+                        d["class_name"],
+                        d["score"],
+                        *d["box"],
+                    ]
+                )
         atomic_write(self.path, text.getvalue().encode("utf-8"))
 
 
 class CocoFile(_Collected):
     """COCO results with the images list (see coco.coco_document)."""
 
-    def __init__(self, path: Path, categories: CocoCategories, image_ids: CocoImageIds,
-                 warn: Callable[[str], None]) -> None:  # fmt: skip
+    def __init__(
+        self, path: Path, categories: CocoCategories, image_ids: CocoImageIds, warn: Callable[[str], None]
+    ) -> None:
         super().__init__(path)
         self.categories, self.image_ids, self.warn = categories, image_ids, warn
 

@@ -1,4 +1,5 @@
 """Framework-free object detection: decode an image, run an ONNX detector, return typed detections."""
+
 from .candidates import Candidates
 from .detections import Detections
 from .detector import Detector, ModelInfo

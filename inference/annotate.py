@@ -1,4 +1,5 @@
 """Draw detections on an image the way the upload page does: one colour per class, label and score."""
+
 from __future__ import annotations
 
 import cv2
@@ -8,10 +9,27 @@ from .detections import Detections
 
 # Shared with the page (served in /api/model) so both draw a class in the same colour.
 PALETTE = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-    "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000",
-    "#ffd8b1", "#000075", "#a9a9a9", "#ffe119",
-)  # fmt: skip
+    "#e6194b",
+    "#3cb44b",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#bfef45",
+    "#fabed4",
+    "#469990",
+    "#dcbeff",
+    "#9a6324",
+    "#fffac8",
+    "#800000",
+    "#aaffc3",
+    "#808000",
+    "#ffd8b1",
+    "#000075",
+    "#a9a9a9",
+    "#ffe119",
+)
 
 
 def class_color(class_id: int) -> tuple[int, int, int]:
@@ -37,7 +55,9 @@ def draw_detections(pixels: np.ndarray, detections: Detections) -> np.ndarray:
         top = max(0, y1 - text_h - baseline - 2)
         cv2.rectangle(canvas, (x1, top), (x1 + text_w + 4, top + text_h + baseline + 2), colour, cv2.FILLED)
         text_colour = (0, 0, 0) if sum(colour) > 380 else (255, 255, 255)  # readable on light and dark
-        cv2.putText(canvas, label, (x1 + 2, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_colour, 1, cv2.LINE_AA)
+        cv2.putText(
+            canvas, label, (x1 + 2, top + text_h + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, text_colour, 1, cv2.LINE_AA
+        )
     return canvas
 
 

@@ -3,6 +3,7 @@
 The webapp serves them, MODEL_CARD.md and docs quote them (tests check the card against this table), and
 tests/test_accuracy.py fails if the default model's COCO AP drops below its `coco_dev` figure.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -50,15 +51,24 @@ class EmbeddedModel:
 
     def load(self, **options: Any) -> Detector:
         """A Detector of this model (options: Detector's keywords, e.g. intra_op_threads); checks the file's sha256."""
-        detector = Detector(self.path, family=self.family, name=self.name, source=self.source, licence=self.licence, **options)
+        detector = Detector(
+            self.path, family=self.family, name=self.name, source=self.source, licence=self.licence, **options
+        )
         if detector.info.sha256 != self.sha256:
             raise ModelError(f"the embedded {self.file} has sha256 {detector.info.sha256}, expected {self.sha256}")
         return detector
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready facts for /api/models (the loaded Detector adds input size and classes)."""
-        return {"name": self.name, "title": self.title, "family": self.family, "licence": self.licence,
-                "source": self.source, "default_params": dict(self.default_params), "coco_dev": asdict(self.coco_dev)}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "family": self.family,
+            "licence": self.licence,
+            "source": self.source,
+            "default_params": dict(self.default_params),
+            "coco_dev": asdict(self.coco_dev),
+        }
 
 
 EMBEDDED_MODELS: tuple[EmbeddedModel, ...] = (
@@ -69,7 +79,7 @@ EMBEDDED_MODELS: tuple[EmbeddedModel, ...] = (
         family="detr",
         sha256="c6ad358f750132b891165e034c2ba507abefc5ebe1c1d2732a0acbcacc47e52c",
         source="DEIMv2-Femto (Intellindust-AI-Lab/DEIMv2), ONNX export of Kazuhito00/DEIMv2-ONNX-Sample; "
-               "see inference/models/MODEL_CARD.md",
+        "see inference/models/MODEL_CARD.md",
         licence="Apache-2.0",
         licence_file="LICENSE-DEIMv2.txt",
         coco_dev=Measured(ap=33.2, ap50=50.0, ap75=35.0, ar100=42.8, ms_per_image=64.4, precision=0.728, recall=0.359),
@@ -82,7 +92,7 @@ EMBEDDED_MODELS: tuple[EmbeddedModel, ...] = (
         family="yolox",
         sha256="695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14",
         source="YOLOX-Nano (Megvii-BaseDetection/YOLOX), ONNX export of Kazuhito00/YOLOX-ONNX-TFLite-Sample; "
-               "see inference/models/MODEL_CARD.md",
+        "see inference/models/MODEL_CARD.md",
         licence="Apache-2.0",
         licence_file="LICENSE-YOLOX.txt",
         coco_dev=Measured(ap=29.4, ap50=47.4, ap75=29.1, ar100=36.6, ms_per_image=39.3, precision=0.708, recall=0.346),

@@ -1,4 +1,5 @@
 """The one typed result of a prediction."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

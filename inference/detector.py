@@ -231,7 +231,7 @@ def _create_session(model_bytes: bytes, intra_op_threads: int, providers: Sequen
     chosen = [p for p in providers if p in available] or ["CPUExecutionProvider"]
     try:
         return ort.InferenceSession(model_bytes, sess_options=options, providers=chosen)
-    except Exception as exc:  # ONNX Runtime raises several private types for a bad file
+    except Exception as exc:  # noqa: BLE001 (ONNX Runtime raises several private types for a bad file)
         raise ModelError(f"not a loadable ONNX model: {str(exc).splitlines()[0][:300]}") from None
 
 

@@ -1,4 +1,5 @@
 """Class-name lists (COCO-80 fallback, labels files) and class-name matching with aliases."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Prediction parameters: the one declaration of each (name, default, range, help), validation, "0 means 0"."""
+
 from __future__ import annotations
 
 import math
@@ -26,24 +27,74 @@ class Parameter:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, for /api/model and the page."""
         return {
-            "name": self.name, "type": "integer" if self.kind is int else "number", "default": self.default,
-            "minimum": self.minimum, "maximum": self.maximum, "label": self.label, "help": self.help,
+            "name": self.name,
+            "type": "integer" if self.kind is int else "number",
+            "default": self.default,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "label": self.label,
+            "help": self.help,
             "slider": {"min": self.slider[0], "max": self.slider[1], "step": self.slider[2]},
-        }  # fmt: skip
+        }
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("score_th", "score_th", float, 0.3, 0.0, 1.0, "Minimum score",
-              "keep detections scoring at least this", (0.01, 1.0, 0.01)),
-    Parameter("nms_iou", "nms_iou", float, 0.4, 0.0, 1.0, "Overlap allowed",
-              "boxes of one class overlapping more than this are merged (lower merges more)", (0.0, 1.0, 0.01)),
-    Parameter("min_height", "min_height", float, 0.03, 0.0, 1.0, "Minimum box height",
-              "drop boxes shorter than this fraction of the image height", (0.0, 0.5, 0.01)),
-    Parameter("min_width", "min_width", float, 0.03, 0.0, 1.0, "Minimum box width",
-              "drop boxes narrower than this fraction of the image width", (0.0, 0.5, 0.01)),
-    Parameter("maxResults", "max_results", int, 20, 0, 1000, "Maximum results",
-              "keep at most this many, best first", (1, 100, 1)),
-)  # fmt: skip
+    Parameter(
+        "score_th",
+        "score_th",
+        float,
+        0.3,
+        0.0,
+        1.0,
+        "Minimum score",
+        "keep detections scoring at least this",
+        (0.01, 1.0, 0.01),
+    ),
+    Parameter(
+        "nms_iou",
+        "nms_iou",
+        float,
+        0.4,
+        0.0,
+        1.0,
+        "Overlap allowed",
+        "boxes of one class overlapping more than this are merged (lower merges more)",
+        (0.0, 1.0, 0.01),
+    ),
+    Parameter(
+        "min_height",
+        "min_height",
+        float,
+        0.03,
+        0.0,
+        1.0,
+        "Minimum box height",
+        "drop boxes shorter than this fraction of the image height",
+        (0.0, 0.5, 0.01),
+    ),
+    Parameter(
+        "min_width",
+        "min_width",
+        float,
+        0.03,
+        0.0,
+        1.0,
+        "Minimum box width",
+        "drop boxes narrower than this fraction of the image width",
+        (0.0, 0.5, 0.01),
+    ),
+    Parameter(
+        "maxResults",
+        "max_results",
+        int,
+        20,
+        0,
+        1000,
+        "Maximum results",
+        "keep at most this many, best first",
+        (1, 100, 1),
+    ),
+)
 PARAMETERS_BY_NAME = {parameter.name: parameter for parameter in PARAMETERS}
 
 
@@ -71,6 +122,14 @@ REQUEST_LIMITS = RequestLimits()
 CLASSES_HELP = "keep only these classes (names or ids; a comma-separated string in a form)"
 # Every parameter a request may carry in features[0] (or as a form field).
 REQUEST_FIELDS = (*PARAMETERS_BY_NAME, "classes")
+
+
+def merged_defaults(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Every parameter's default by request name, with `overrides` (e.g. a model's own score threshold) applied:
+    the one place a model's defaults meet the declared ones."""
+    overrides = overrides or {}
+    return {p.name: overrides.get(p.name, p.default) for p in PARAMETERS}
+
 
 _ThresholdFields = make_dataclass(
     "_ThresholdFields", [(p.attribute, p.kind, field(default=p.default)) for p in PARAMETERS], frozen=True
@@ -101,10 +160,11 @@ class PredictParams(_ThresholdFields):
         if not isinstance(values, Mapping):
             raise ParameterError(f"features must be an object, got {type(values).__name__}")
         chosen: dict[str, Any] = {}
+        fallback = merged_defaults(defaults)
         for parameter in PARAMETERS:
             raw = values.get(parameter.name)
             if raw is None or (strings_allowed and raw == ""):
-                chosen[parameter.attribute] = (defaults or {}).get(parameter.name, parameter.default)
+                chosen[parameter.attribute] = fallback[parameter.name]
                 continue
             chosen[parameter.attribute] = _number(parameter, raw, strings_allowed)
         chosen["classes"] = _classes(values.get("classes"), strings_allowed)

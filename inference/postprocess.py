@@ -1,4 +1,5 @@
 """Boxes with their best class and score -> the final detections: min size, class-aware NMS, top-k."""
+
 from __future__ import annotations
 
 import cv2

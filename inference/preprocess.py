@@ -1,4 +1,5 @@
 """Image -> model input tensor (per-family recipe), and model-input boxes -> image boxes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,7 +71,9 @@ def prepare_input(
     h, w = pixels.shape[:2]
     orig_w, orig_h = original_size or (w, h)
     if recipe.resize == "letterbox":
-        canvas, ratio_x, ratio_y, pad_x, pad_y = letterbox(pixels, input_hw, recipe.anchor, recipe.pad_value, recipe.rounding)
+        canvas, ratio_x, ratio_y, pad_x, pad_y = letterbox(
+            pixels, input_hw, recipe.anchor, recipe.pad_value, recipe.rounding
+        )
     else:
         canvas = _resize(pixels, input_hw[1], input_hw[0])
         ratio_x, ratio_y, pad_x, pad_y = input_hw[1] / w, input_hw[0] / h, 0.0, 0.0

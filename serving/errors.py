@@ -15,15 +15,23 @@ from .contract import error_body
 _PARSE_ERRORS = (
     (http_errors.LimitRequestLine, 414, "uri_too_long", "the request line is too long"),
     (http_errors.LimitRequestHeaders, 431, "headers_too_large", "the request has too many or too large headers"),
-    (http_errors.UnsupportedTransferCoding, 501, "unsupported_transfer_coding",
-     "this Transfer-Encoding is not supported: send Content-Length or chunked"),
+    (
+        http_errors.UnsupportedTransferCoding,
+        501,
+        "unsupported_transfer_coding",
+        "this Transfer-Encoding is not supported: send Content-Length or chunked",
+    ),
     (http_errors.ExpectationFailed, 417, "expectation_failed", "the Expect header cannot be met"),
     (http_errors.ForbiddenProxyRequest, 403, "forbidden", "request forbidden"),
-    ((http_errors.InvalidChunkSize, http_errors.ChunkMissingTerminator, http_errors.InvalidChunkExtension), 400,
-     "malformed_body", "the chunked request body is malformed"),
+    (
+        (http_errors.InvalidChunkSize, http_errors.ChunkMissingTerminator, http_errors.InvalidChunkExtension),
+        400,
+        "malformed_body",
+        "the chunked request body is malformed",
+    ),
     (http_errors.ConfigurationProblem, 500, "internal_error", "the server is misconfigured; it has been logged"),
     (http_errors.ParseException, 400, "bad_request", "the request is not valid HTTP/1.1"),
-)  # fmt: skip
+)
 _INTERNAL = (500, "internal_error", "the server failed to handle this request; it has been logged")
 _QUERY = re.compile(r"\?[^\s'\"]*")
 _MAX_LOGGED = 200

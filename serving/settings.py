@@ -398,9 +398,10 @@ SETTINGS: tuple[Setting, ...] = (
         "MAX_IMAGE_PIXELS",
         "int",
         _owned_by("inference.image_decoding", "DEFAULT_MAX_PIXELS"),
-        "larger images get 422 before decoding. Counted in 8-bit RGB pixels of memory: a mode that takes more "
-        "to decode (alpha about 2x, 16-bit or float about 2.5x, CMYK 1.4x) is allowed proportionally fewer; a "
-        "JPEG counts the pixels of its reduced decode. A JPEG with more than 100 scans gets 422 too (a "
+        "larger images get 422 before decoding. Also a memory budget, that many RGB pixels' worth (4 bytes "
+        "each): a decode that holds more at full size (a WebP 4x, a progressive JPEG its coefficients, a TIFF its "
+        "largest strip) is allowed proportionally fewer pixels ([deploy.md](deploy.md#memory-and-decoding-budgets)); "
+        "a JPEG counts the pixels of its reduced decode. A JPEG with more than 100 scans gets 422 too (a "
         "progressive JPEG has about 10)",
         minimum=1,
     ),

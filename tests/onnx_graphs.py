@@ -1,4 +1,5 @@
 """Tiny ONNX models for decoder tests: constant outputs of a known layout with planted boxes."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -39,8 +40,11 @@ def constant_model(
     return path
 
 
-def yolov5_output(planted: Sequence[tuple[tuple[float, float, float, float], float, int, float]],
-                  num_rows: int = 3 * CELLS_64, num_classes: int = 80) -> np.ndarray:
+def yolov5_output(
+    planted: Sequence[tuple[tuple[float, float, float, float], float, int, float]],
+    num_rows: int = 3 * CELLS_64,
+    num_classes: int = 80,
+) -> np.ndarray:
     """[1, N, 5 + C]: each planted (cxcywh in input pixels, objectness, class id, class prob) in its own row."""
     rows = np.zeros((1, num_rows, 5 + num_classes), np.float32)
     for row, (box, objectness, class_id, probability) in zip(_spread(len(planted), num_rows), planted):
@@ -50,8 +54,11 @@ def yolov5_output(planted: Sequence[tuple[tuple[float, float, float, float], flo
     return rows
 
 
-def yolov8_output(planted: Sequence[tuple[tuple[float, float, float, float], int, float]],
-                  num_columns: int = CELLS_64, num_classes: int = 80) -> np.ndarray:
+def yolov8_output(
+    planted: Sequence[tuple[tuple[float, float, float, float], int, float]],
+    num_columns: int = CELLS_64,
+    num_classes: int = 80,
+) -> np.ndarray:
     """[1, 4 + C, N]: each planted (cxcywh in input pixels, class id, score) in its own column."""
     columns = np.zeros((1, 4 + num_classes, num_columns), np.float32)
     for column, (box, class_id, score) in zip(_spread(len(planted), num_columns), planted):
@@ -103,13 +110,18 @@ def detr_model(
             helper.make_node("Cast", ["orig_target_sizes"], ["sizes"], to=TensorProto.FLOAT),
             helper.make_node("Concat", ["sizes", "sizes"], ["scale"], axis=1),  # (w, h, w, h)
             helper.make_node("Unsqueeze", ["scale", "one"], ["scale3"]),
-            helper.make_node("Constant", [], ["one"], value=numpy_helper.from_array(np.array([1], np.int64), "one_value")),
+            helper.make_node(
+                "Constant", [], ["one"], value=numpy_helper.from_array(np.array([1], np.int64), "one_value")
+            ),
             helper.make_node("Mul", ["unit_boxes", "scale3"], ["boxes"]),
         ]
     else:
         nodes.append(helper.make_node("Identity", ["unit_boxes"], ["boxes"]))
-    types = {"labels": (TensorProto.INT64, [1, queries]), "boxes": (TensorProto.FLOAT, [1, queries, 4]),
-             "scores": (TensorProto.FLOAT, [1, queries])}
+    types = {
+        "labels": (TensorProto.INT64, [1, queries]),
+        "boxes": (TensorProto.FLOAT, [1, queries, 4]),
+        "scores": (TensorProto.FLOAT, [1, queries]),
+    }
     outputs = [helper.make_tensor_value_info(name, *types[name]) for name in output_order]
     nodes.sort(key=lambda node: node.op_type != "Constant")  # constants first: nodes must be in topological order
     graph = helper.make_graph(nodes, "detr_detector", inputs, outputs)

@@ -1,5 +1,6 @@
 """axe-core audits the page (empty, with results, gallery and camera, narrow) and /docs, in light and dark mode:
 no serious or critical violation."""
+
 from __future__ import annotations
 
 import hashlib

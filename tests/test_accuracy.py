@@ -1,4 +1,5 @@
 """Accuracy: the default model's COCO AP on the dev set never drops below the catalogue's (and the card's) figure."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tools.evaluate_coco import COCO_DEV, SWEEP, evaluate, precision_recall
-from tools.evaluate_models import match_image
 
 from inference.catalog import DEFAULT_MODEL, EMBEDDED_MODELS, embedded_model
 from inference.labels import coco_class_names
+from tools.evaluate_coco import COCO_DEV, SWEEP, evaluate, precision_recall
+from tools.evaluate_models import match_image
 
 CARD = Path(__file__).resolve().parent.parent / "inference" / "models" / "MODEL_CARD.md"
 
@@ -33,9 +34,11 @@ def test_default_is_the_first_embedded_model_and_beats_yolox_by_3_ap():
 @pytest.mark.parametrize("model", EMBEDDED_MODELS, ids=lambda model: model.name)
 def test_model_card_quotes_the_catalogue(model):
     measured = model.coco_dev
-    row = (f"| {model.title} | `{model.name}` | {model.family} | {measured.ap:.1f} | {measured.ap50:.1f} | "
-           f"{measured.ap75:.1f} | {measured.ar100:.1f} | {model.default_params['score_th']:.2f} | "
-           f"{measured.precision:.3f} | {measured.recall:.3f} | {measured.ms_per_image:.1f} |")
+    row = (
+        f"| {model.title} | `{model.name}` | {model.family} | {measured.ap:.1f} | {measured.ap50:.1f} | "
+        f"{measured.ap75:.1f} | {measured.ar100:.1f} | {model.default_params['score_th']:.2f} | "
+        f"{measured.precision:.3f} | {measured.recall:.3f} | {measured.ms_per_image:.1f} |"
+    )
     assert row in CARD.read_text(), f"MODEL_CARD.md lacks the row\n{row}"
     assert model.sha256 in CARD.read_text()
 
@@ -68,7 +71,9 @@ def test_precision_and_recall_count_matches_at_iou_half_by_threshold():
 
     coco = COCO(str(COCO_DEV / "instances_val2017_subset.json"))
     truths = [a for a in coco.dataset["annotations"] if not a["iscrowd"]]
-    exact = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in truths]
+    exact = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9} for a in truths
+    ]
     # Every object found at 0.9, plus one stray 2x2 box in the image's corner per object at 0.2.
     stray = [{**r, "bbox": [0, 0, 2, 2], "score": 0.2} for r in exact]
     precision, recall = precision_recall(coco, exact + stray)

@@ -1,4 +1,5 @@
 """The JSON and multipart prediction API through the Flask test client, with the real default model."""
+
 from __future__ import annotations
 
 import base64
@@ -41,8 +42,9 @@ def json_body(response: TestResponse) -> dict:
     return response.get_json()
 
 
-def predict(client: FlaskClient, *entries: dict, headers: dict | None = None,
-            path: str = "/api/predict") -> TestResponse:
+def predict(
+    client: FlaskClient, *entries: dict, headers: dict | None = None, path: str = "/api/predict"
+) -> TestResponse:
     """POST a JSON batch."""
     return client.post(path, json={"requests": list(entries)}, headers=headers)
 
@@ -99,8 +101,12 @@ def test_min_size_zero_keeps_small_boxes(client, photo_bytes):
     image = photo_bytes("motorcycle_left.jpg")  # the shelf bottle is 18x40 px of 741x500
 
     def small(detections: list[dict]) -> list[dict]:
-        return [d for d in detections if min(d["box_normalized"][2] - d["box_normalized"][0],
-                                             d["box_normalized"][3] - d["box_normalized"][1]) < 0.03]
+        return [
+            d
+            for d in detections
+            if min(d["box_normalized"][2] - d["box_normalized"][0], d["box_normalized"][3] - d["box_normalized"][1])
+            < 0.03
+        ]
 
     with_default_min = detections_of(predict(client, entry(image, {"score_th": 0.05})))
     with_zero_min = detections_of(predict(client, entry(image, {"score_th": 0.05, "min_height": 0, "min_width": 0})))
@@ -129,8 +135,12 @@ def test_batch_gives_one_slot_per_entry_in_order_and_bad_entries_fail_alone(clie
     assert slots[0]["detections"] == detections_of(predict(client, entry(astronaut)))
     assert slots[5]["detections"] == detections_of(predict(client, entry(coffee)))
     errors = [(s["error"]["status"], s["error"]["code"]) for s in slots[1:5]]
-    assert errors == [(422, "invalid_base64"), (422, "unsupported_image"), (422, "invalid_parameter"),
-                      (400, "malformed_request")]
+    assert errors == [
+        (422, "invalid_base64"),
+        (422, "unsupported_image"),
+        (422, "invalid_parameter"),
+        (400, "malformed_request"),
+    ]
     assert "requests[3]" in slots[3]["error"]["message"]
 
 
@@ -147,8 +157,17 @@ def test_batch_gives_one_slot_per_entry_in_order_and_bad_entries_fail_alone(clie
         ({"features": [{}]}, 400, "malformed_request"),
         ("not an object", 400, "malformed_request"),
     ],
-    ids=["base64", "not-image", "empty", "nms-range", "max-fraction", "string-number", "content-type",
-         "no-image", "entry-type"],
+    ids=[
+        "base64",
+        "not-image",
+        "empty",
+        "nms-range",
+        "max-fraction",
+        "string-number",
+        "content-type",
+        "no-image",
+        "entry-type",
+    ],
 )
 def test_a_single_bad_entry_answers_with_its_own_status(client, bad_entry, status, code):
     answer = client.post("/api/predict", json={"requests": [bad_entry]})
@@ -264,7 +283,7 @@ def test_annotated_images_are_jpeg_at_most_annotate_max_side(app, client, photo_
     assert jpeg.startswith(b"\xff\xd8") and slot["annotated_image_type"] == "image/jpeg"
     drawn = Image.open(io.BytesIO(jpeg))
     assert drawn.size == (256, 256) and (slot["image"]["width"], slot["image"]["height"]) == (512, 512)
-    x1, y1, x2, y2 = (round(v / 2) for v in slot["detections"][0]["box"])  # the box, at half scale
+    x1, y1, _x2, y2 = (round(v / 2) for v in slot["detections"][0]["box"])  # the box, at half scale
     colour = class_color(slot["detections"][0]["class_id"])
     left_edge = drawn.convert("RGB").getpixel((x1, (y1 + y2) // 2))
     assert sum(abs(a - b) for a, b in zip(left_edge, colour)) < 120, (left_edge, colour)  # JPEG: close, not exact
@@ -276,7 +295,9 @@ def test_annotated_images_stop_at_annotate_max_bytes_per_answer(app, client, pho
     slots = json_body(predict(client, *(entry(image, {"annotate": True}) for image in images)))["responses"]
     assert "annotated_image" in slots[0]  # the first always fits: the budget is checked before each image
     assert [slot["error"]["code"] for slot in slots[1:]] == ["annotation_too_large"] * 2
-    assert all(slot["error"]["status"] == 413 and "ANNOTATE_MAX_BYTES" in slot["error"]["message"] for slot in slots[1:])
+    assert all(
+        slot["error"]["status"] == 413 and "ANNOTATE_MAX_BYTES" in slot["error"]["message"] for slot in slots[1:]
+    )
 
 
 def test_multipart_without_file_is_400(client):
@@ -339,8 +360,15 @@ def test_unexpected_failure_is_a_generic_500_without_details(app, client, detect
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("get", "/api/nothing-here", 404), ("post", "/api/nothing-here", 404), ("get", "/api/predict", 405),
-     ("post", "/api/model", 405), ("delete", "/api/predict", 405), ("put", "/", 405), ("post", "/healthz", 405)],
+    [
+        ("get", "/api/nothing-here", 404),
+        ("post", "/api/nothing-here", 404),
+        ("get", "/api/predict", 405),
+        ("post", "/api/model", 405),
+        ("delete", "/api/predict", 405),
+        ("put", "/", 405),
+        ("post", "/healthz", 405),
+    ],
 )
 def test_api_404_and_405_are_json_never_html(client, method, path, status):
     answer = getattr(client, method)(path)
@@ -394,8 +422,16 @@ def test_api_tokens_env_var_is_a_comma_separated_list(token_app):
     assert token_app.config["API_TOKENS"] == ["alpha-token", "beta-token"]
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Api-Token": "wrong"}, {"X-Api-Token": "alpha"},
-                                     {"X-Api-Token": "alpha-token,beta-token"}, {"Authorization": "alpha-token"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Api-Token": "wrong"},
+        {"X-Api-Token": "alpha"},
+        {"X-Api-Token": "alpha-token,beta-token"},
+        {"Authorization": "alpha-token"},
+    ],
+)
 def test_missing_or_wrong_token_is_401_json(token_app, photo_bytes, headers):
     answer = predict(token_app.test_client(), entry(photo_bytes("coffee.jpg")), headers=headers)
     assert answer.status_code == 401

@@ -1,4 +1,5 @@
 """Bad and borderline input through the Flask test client: the right 4xx, a useful message, never a 5xx."""
+
 from __future__ import annotations
 
 import base64
@@ -10,12 +11,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 import requests
 from PIL import Image
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from tools.decode_worst_cases import palette_trns_png, png_chunk, progressive_jpeg, raw_png, webp_lossless
 from tools.servers import gunicorn_server, worker_pids
 from webapp import config as config_module
 
@@ -88,6 +91,21 @@ def cmyk_jpeg() -> bytes:
     return encode(Image.new("CMYK", (64, 64), (0, 100, 200, 10)), "JPEG")
 
 
+def png_metadata_bomb() -> bytes:
+    """A 64x64 PNG whose 43 KB zTXt comment decompresses to 40 MB."""
+    comment = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(40_000_000), 9))
+    return raw_png(64, 64, 8, 2, b"\x10\x20\x30", extra=comment)
+
+
+def jpeg_with_random_icc() -> bytes:
+    """A single-scan JPEG whose 300 KB colour profile of random bytes holds "FF DA" more often than a JPEG may
+    have scans."""
+    icc = bytearray(np.random.default_rng(5).integers(0, 256, 300_000, dtype=np.uint8).tobytes())
+    icc[1000::2500] = b"\xff" * len(icc[1000::2500])
+    icc[1001::2500] = b"\xda" * len(icc[1001::2500])
+    return encode(Image.open(PHOTOS / "coffee.jpg"), "JPEG", icc_profile=bytes(icc))
+
+
 def blank_png(width: int, height: int) -> bytes:
     """A grey PNG of the given size."""
     return encode(Image.new("L", (width, height), 128), "PNG")
@@ -157,99 +175,377 @@ GOOD_CONTENT = b64(small_jpeg())
 CASES = [
     # Not JSON at all, or JSON that orjson refuses.
     Case("malformed_json", lambda: raw_json('{"requests": [}'), 400, "malformed_json", "not valid JSON"),
-    Case("truncated_json", lambda: raw_json('{"requests": [{"image": {"content": "QUJD'), 400, "malformed_json", "not valid JSON"),
+    Case(
+        "truncated_json",
+        lambda: raw_json('{"requests": [{"image": {"content": "QUJD'),
+        400,
+        "malformed_json",
+        "not valid JSON",
+    ),
     Case("empty_body", lambda: raw_json(b""), 400, "malformed_json", "not valid JSON"),
     Case("invalid_utf8", lambda: raw_json(b'{"requests": "\xff\xfe"}'), 400, "malformed_json", "UTF-8"),
-    Case("raw_nan", lambda: raw_json('{"requests": [{"image": {"content": "%s"}, "features": [{"score_th": NaN}]}]}' % GOOD_CONTENT),
-         400, "malformed_json", "not valid JSON"),
-    Case("number_overflowing_to_infinity", lambda: raw_json('{"requests": [{"image": {"content": "%s"}, "features": [{"score_th": 1e400}]}]}' % GOOD_CONTENT),
-         400, "malformed_json", "infinity"),
-    Case("huge_nesting", lambda: raw_json('{"requests": ' + "[" * 100_000 + "]" * 100_000 + "}"), 400, "malformed_json", "not valid JSON"),
+    Case(
+        "raw_nan",
+        lambda: raw_json(
+            f'{{"requests": [{{"image": {{"content": "{GOOD_CONTENT}"}}, "features": [{{"score_th": NaN}}]}}]}}'
+        ),
+        400,
+        "malformed_json",
+        "not valid JSON",
+    ),
+    Case(
+        "number_overflowing_to_infinity",
+        lambda: raw_json(
+            f'{{"requests": [{{"image": {{"content": "{GOOD_CONTENT}"}}, "features": [{{"score_th": 1e400}}]}}]}}'
+        ),
+        400,
+        "malformed_json",
+        "infinity",
+    ),
+    Case(
+        "huge_nesting",
+        lambda: raw_json('{"requests": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        400,
+        "malformed_json",
+        "not valid JSON",
+    ),
     # Wrong types at the top level.
-    Case("body_is_a_list", lambda: as_json([one_image(GOOD_CONTENT)]), 400, "malformed_request", "must be a JSON object, got a list"),
+    Case(
+        "body_is_a_list",
+        lambda: as_json([one_image(GOOD_CONTENT)]),
+        400,
+        "malformed_request",
+        "must be a JSON object, got a list",
+    ),
     Case("body_is_a_string", lambda: as_json("requests"), 400, "malformed_request", "got a string"),
     Case("body_is_a_number", lambda: as_json(42), 400, "malformed_request", "got a number"),
     Case("body_is_null", lambda: raw_json("null"), 400, "malformed_request", "got null"),
     Case("requests_missing", lambda: as_json({}), 400, "malformed_request", '"requests"'),
-    Case("image_at_top_level", lambda: as_json({"image": {"content": GOOD_CONTENT}}), 422, "unknown_field",
-         fragment="`image` goes in requests[]"),
-    Case("requests_is_an_object", lambda: as_json({"requests": {"image": {"content": GOOD_CONTENT}}}), 400, "malformed_request", "non-empty list"),
+    Case(
+        "image_at_top_level",
+        lambda: as_json({"image": {"content": GOOD_CONTENT}}),
+        422,
+        "unknown_field",
+        fragment="`image` goes in requests[]",
+    ),
+    Case(
+        "requests_is_an_object",
+        lambda: as_json({"requests": {"image": {"content": GOOD_CONTENT}}}),
+        400,
+        "malformed_request",
+        "non-empty list",
+    ),
     Case("requests_is_a_string", lambda: as_json({"requests": "all"}), 400, "malformed_request", "non-empty list"),
     Case("requests_is_empty", lambda: as_json({"requests": []}), 400, "malformed_request", "non-empty list"),
     # Wrong types inside an entry.
-    Case("entry_is_a_string", lambda: as_json({"requests": ["abc"]}), 400, "malformed_request", "requests[0] must be an object, got a string"),
+    Case(
+        "entry_is_a_string",
+        lambda: as_json({"requests": ["abc"]}),
+        400,
+        "malformed_request",
+        "requests[0] must be an object, got a string",
+    ),
     Case("entry_is_a_list", lambda: as_json({"requests": [[GOOD_CONTENT]]}), 400, "malformed_request", "got a list"),
-    Case("image_missing", lambda: as_json({"requests": [{"features": [{}]}]}), 400, "malformed_request", "requests[0].image.content"),
-    Case("image_is_a_string", lambda: as_json({"requests": [{"image": GOOD_CONTENT}]}), 400, "malformed_request", "image.content must be a base64 string"),
+    Case(
+        "image_missing",
+        lambda: as_json({"requests": [{"features": [{}]}]}),
+        400,
+        "malformed_request",
+        "requests[0].image.content",
+    ),
+    Case(
+        "image_is_a_string",
+        lambda: as_json({"requests": [{"image": GOOD_CONTENT}]}),
+        400,
+        "malformed_request",
+        "image.content must be a base64 string",
+    ),
     Case("content_missing", lambda: as_json({"requests": [{"image": {}}]}), 400, "malformed_request", "image.content"),
     Case("content_is_a_number", lambda: as_json(one_image(12345)), 400, "malformed_request", "must be a base64 string"),
     Case("content_is_null", lambda: as_json(one_image(None)), 400, "malformed_request", "must be a base64 string"),
-    Case("content_is_a_list", lambda: as_json(one_image([GOOD_CONTENT])), 400, "malformed_request", "must be a base64 string"),
-    Case("features_is_an_object", lambda: as_json(one_image(GOOD_CONTENT, {"score_th": 0.5})), 400, "malformed_request", "features must be a list, got an object"),
-    Case("features_is_a_string", lambda: as_json(one_image(GOOD_CONTENT, "score_th=0.5")), 400, "malformed_request", "features must be a list"),
-    Case("features_0_is_a_string", lambda: as_json(one_image(GOOD_CONTENT, ["score_th"])), 400, "malformed_request", "features[0] must be an object, got a string"),
-    Case("features_0_is_a_number", lambda: as_json(one_image(GOOD_CONTENT, [0.5])), 400, "malformed_request", "features[0] must be an object, got a number"),
+    Case(
+        "content_is_a_list",
+        lambda: as_json(one_image([GOOD_CONTENT])),
+        400,
+        "malformed_request",
+        "must be a base64 string",
+    ),
+    Case(
+        "features_is_an_object",
+        lambda: as_json(one_image(GOOD_CONTENT, {"score_th": 0.5})),
+        400,
+        "malformed_request",
+        "features must be a list, got an object",
+    ),
+    Case(
+        "features_is_a_string",
+        lambda: as_json(one_image(GOOD_CONTENT, "score_th=0.5")),
+        400,
+        "malformed_request",
+        "features must be a list",
+    ),
+    Case(
+        "features_0_is_a_string",
+        lambda: as_json(one_image(GOOD_CONTENT, ["score_th"])),
+        400,
+        "malformed_request",
+        "features[0] must be an object, got a string",
+    ),
+    Case(
+        "features_0_is_a_number",
+        lambda: as_json(one_image(GOOD_CONTENT, [0.5])),
+        400,
+        "malformed_request",
+        "features[0] must be an object, got a number",
+    ),
     # Parameters of the wrong type or out of range.
     Case("score_th_as_string", good([{"score_th": "0.5"}]), 422, "invalid_parameter", "score_th must be a number"),
     Case("nms_iou_as_bool", good([{"nms_iou": True}]), 422, "invalid_parameter", "nms_iou must be a number"),
     Case("min_height_as_list", good([{"min_height": [0.1]}]), 422, "invalid_parameter", "min_height must be a number"),
-    Case("max_results_as_string", good([{"maxResults": "10"}]), 422, "invalid_parameter", "maxResults must be a number"),
-    Case("score_th_negative", good([{"score_th": -0.1}]), 422, "invalid_parameter", "score_th must be between 0.0 and 1.0"),
+    Case(
+        "max_results_as_string", good([{"maxResults": "10"}]), 422, "invalid_parameter", "maxResults must be a number"
+    ),
+    Case(
+        "score_th_negative",
+        good([{"score_th": -0.1}]),
+        422,
+        "invalid_parameter",
+        "score_th must be between 0.0 and 1.0",
+    ),
     Case("score_th_over_1", good([{"score_th": 1.5}]), 422, "invalid_parameter", "score_th must be between"),
     Case("nms_iou_over_1", good([{"nms_iou": 2}]), 422, "invalid_parameter", "nms_iou must be between"),
-    Case("max_results_1e9", good([{"maxResults": 1e9}]), 422, "invalid_parameter", "maxResults must be between 0 and 1000"),
+    Case(
+        "max_results_1e9",
+        good([{"maxResults": 1e9}]),
+        422,
+        "invalid_parameter",
+        "maxResults must be between 0 and 1000",
+    ),
     Case("max_results_negative", good([{"maxResults": -1}]), 422, "invalid_parameter", "maxResults must be between"),
-    Case("max_results_fractional", good([{"maxResults": 2.5}]), 422, "invalid_parameter", "maxResults must be a whole number"),
-    Case("max_results_huge_integer", good([{"maxResults": 10**18}]), 422, "invalid_parameter", "maxResults must be between"),
+    Case(
+        "max_results_fractional",
+        good([{"maxResults": 2.5}]),
+        422,
+        "invalid_parameter",
+        "maxResults must be a whole number",
+    ),
+    Case(
+        "max_results_huge_integer",
+        good([{"maxResults": 10**18}]),
+        422,
+        "invalid_parameter",
+        "maxResults must be between",
+    ),
     Case("annotate_as_string", good([{"annotate": "yes"}]), 422, "invalid_parameter", "annotate must be true or false"),
     Case("classes_empty", good([{"classes": []}]), 422, "invalid_parameter", "classes must be a non-empty list"),
     Case("classes_unknown_name", good([{"classes": ["unicorn"]}]), 422, "invalid_parameter", "unknown class 'unicorn'"),
-    Case("classes_holds_a_float", good([{"classes": [1.5]}]), 422, "invalid_parameter", "classes must hold class names or ids"),
+    Case(
+        "classes_holds_a_float",
+        good([{"classes": [1.5]}]),
+        422,
+        "invalid_parameter",
+        "classes must hold class names or ids",
+    ),
     # Base64 that is not.
     Case("base64_bad_padding", lambda: as_json(one_image("QUJD=A==")), 422, "invalid_base64", "not base64"),
-    Case("base64_invalid_characters", lambda: as_json(one_image("!!!!" + GOOD_CONTENT)), 422, "invalid_base64", "not base64"),
-    Case("base64_impossible_length", lambda: as_json(one_image("QUJDR")), 422, "invalid_base64", "length is impossible"),
+    Case(
+        "base64_invalid_characters",
+        lambda: as_json(one_image("!!!!" + GOOD_CONTENT)),
+        422,
+        "invalid_base64",
+        "not base64",
+    ),
+    Case(
+        "base64_impossible_length", lambda: as_json(one_image("QUJDR")), 422, "invalid_base64", "length is impossible"
+    ),
     Case("base64_non_ascii", lambda: as_json(one_image("ÄÖÜ" + GOOD_CONTENT)), 422, "invalid_base64", "non-ASCII"),
-    Case("base64_unknown_data_url_prefix", lambda: as_json(one_image("data:image/jpeg;charset=x y;base64," + GOOD_CONTENT)),
-         422, "invalid_base64", "not base64"),
-    Case("base64_data_url_prefix_is_accepted", lambda: as_json(one_image("data:image/jpeg;base64," + GOOD_CONTENT)), 200),
-    Case("base64_with_line_breaks_is_accepted", lambda: as_json(one_image(base64.encodebytes(small_jpeg()).decode())), 200),
+    Case(
+        "base64_unknown_data_url_prefix",
+        lambda: as_json(one_image("data:image/jpeg;charset=x y;base64," + GOOD_CONTENT)),
+        422,
+        "invalid_base64",
+        "not base64",
+    ),
+    Case(
+        "base64_data_url_prefix_is_accepted", lambda: as_json(one_image("data:image/jpeg;base64," + GOOD_CONTENT)), 200
+    ),
+    Case(
+        "base64_with_line_breaks_is_accepted",
+        lambda: as_json(one_image(base64.encodebytes(small_jpeg()).decode())),
+        200,
+    ),
     Case("base64_without_padding_is_accepted", lambda: as_json(one_image(GOOD_CONTENT.rstrip("="))), 200),
     # Bytes that are not a usable image.
     Case("zero_bytes", lambda: as_json(one_image("")), 422, "empty_image", "0 bytes"),
-    Case("text_as_image", lambda: as_json(one_image(b64(b"hello, I am a JPEG, honestly"))), 422, "unsupported_image", "not an image"),
-    Case("pdf_as_image", lambda: as_json(one_image(b64(b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF"))), 422, "unsupported_image", "not an image"),
-    Case("truncated_jpeg", lambda: as_json(one_image(b64(photo()[: len(photo()) // 2]))), 422, "corrupt_image", "truncated"),
+    Case(
+        "text_as_image",
+        lambda: as_json(one_image(b64(b"hello, I am a JPEG, honestly"))),
+        422,
+        "unsupported_image",
+        "not an image",
+    ),
+    Case(
+        "pdf_as_image",
+        lambda: as_json(one_image(b64(b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF"))),
+        422,
+        "unsupported_image",
+        "not an image",
+    ),
+    Case(
+        "truncated_jpeg",
+        lambda: as_json(one_image(b64(photo()[: len(photo()) // 2]))),
+        422,
+        "corrupt_image",
+        "truncated",
+    ),
     Case("jpeg_header_only", lambda: as_json(one_image(b64(photo()[:200]))), 422, "corrupt_image", "damaged"),
-    Case("side_30000x1", lambda: as_json(one_image(b64(blank_png(30_000, 1)))), 422, "image_too_large", "longest side allowed is 12000"),
-    Case("png_decompression_bomb", lambda: as_json(one_image(b64(png_bomb()))), 422, "image_too_large", "100000000 pixels; the limit is 40000000"),
-    Case("gif_decompression_bomb", lambda: as_json(one_image(b64(gif_bomb()))), 422, "image_too_large", "the limit is 40000000"),
+    Case(
+        "side_30000x1",
+        lambda: as_json(one_image(b64(blank_png(30_000, 1)))),
+        422,
+        "image_too_large",
+        "longest side allowed is 12000",
+    ),
+    Case(
+        "png_decompression_bomb",
+        lambda: as_json(one_image(b64(png_bomb()))),
+        422,
+        "image_too_large",
+        "100000000 pixels; the limit is 40000000",
+    ),
+    Case(
+        "gif_decompression_bomb",
+        lambda: as_json(one_image(b64(gif_bomb()))),
+        422,
+        "image_too_large",
+        "the limit is 40000000",
+    ),
     Case("image_1x1_is_accepted", lambda: as_json(one_image(b64(blank_png(1, 1)))), 200, size=(1, 1)),
     Case("animated_gif_is_accepted", lambda: as_json(one_image(b64(animated_gif()))), 200, size=(64, 64)),
     Case("png_16_bit_is_accepted", lambda: as_json(one_image(b64(png_16_bit()))), 200, size=(64, 64)),
     Case("cmyk_jpeg_is_accepted", lambda: as_json(one_image(b64(cmyk_jpeg()))), 200, size=(64, 64)),
+    Case(
+        "png_metadata_bomb",
+        lambda: as_json(one_image(b64(png_metadata_bomb()))),
+        422,
+        "image_too_large",
+        "metadata (text or colour-profile chunks) is too large",
+    ),
+    Case(
+        "jpeg_with_ff_da_in_its_colour_profile_is_accepted",
+        lambda: as_json(one_image(b64(jpeg_with_random_icc()))),
+        200,
+        size=(600, 400),
+    ),
+    Case(
+        "palette_png_with_transparency_at_the_pixel_limit_is_accepted",
+        lambda: multipart(image=jpeg_file(palette_trns_png(8000, 5000), "p.png")),
+        200,
+        size=(8000, 5000),
+    ),
+    Case(
+        "webp_over_its_share_of_the_memory",
+        lambda: multipart(image=jpeg_file(webp_lossless(7000, 4000), "w.webp")),
+        422,
+        "image_too_large",
+        "WEBP of mode RGBA, whose decoding holds 213.6 MiB, where",
+    ),
+    Case(
+        "progressive_jpeg_whose_coefficients_are_too_large",
+        lambda: multipart(image=jpeg_file(progressive_jpeg(8000, 5000))),
+        422,
+        "image_too_large",
+        "coefficients",
+    ),
     # Multipart forms.
-    Case("multipart_without_file", lambda: multipart(score_th="0.5"), 400, "missing_image", 'no file field named "image"'),
+    Case(
+        "multipart_without_file", lambda: multipart(score_th="0.5"), 400, "missing_image", 'no file field named "image"'
+    ),
     Case("multipart_image_as_text_field", lambda: multipart(image=GOOD_CONTENT), 400, "missing_image", "no file field"),
-    Case("multipart_text_as_jpeg", lambda: multipart(image=jpeg_file(b"just some text")), 422, "unsupported_image", "not an image"),
-    Case("multipart_pdf_as_jpeg", lambda: multipart(image=jpeg_file(b"%PDF-1.7\n%%EOF")), 422, "unsupported_image", "not an image"),
+    Case(
+        "multipart_text_as_jpeg",
+        lambda: multipart(image=jpeg_file(b"just some text")),
+        422,
+        "unsupported_image",
+        "not an image",
+    ),
+    Case(
+        "multipart_pdf_as_jpeg",
+        lambda: multipart(image=jpeg_file(b"%PDF-1.7\n%%EOF")),
+        422,
+        "unsupported_image",
+        "not an image",
+    ),
     Case("multipart_empty_file", lambda: multipart(image=jpeg_file(b"")), 422, "empty_image", "0 bytes"),
-    Case("multipart_nan_threshold", lambda: multipart(image=jpeg_file(), score_th="nan"), 422, "invalid_parameter", "finite"),
-    Case("multipart_word_threshold", lambda: multipart(image=jpeg_file(), score_th="high"), 422, "invalid_parameter", "score_th must be a number"),
-    Case("multipart_max_results_1e9", lambda: multipart(image=jpeg_file(), maxResults="1e9"), 422, "invalid_parameter", "maxResults must be between"),
-    Case("multipart_annotate_maybe", lambda: multipart(image=jpeg_file(), annotate="maybe"), 422, "invalid_parameter", "annotate must be true or false"),
-    Case("multipart_too_many_files", lambda: multipart(image=[jpeg_file()] * (DEFAULT_MAX_BATCH + 1)), 413, "batch_too_large", "the limit is 16"),
+    Case(
+        "multipart_nan_threshold",
+        lambda: multipart(image=jpeg_file(), score_th="nan"),
+        422,
+        "invalid_parameter",
+        "finite",
+    ),
+    Case(
+        "multipart_word_threshold",
+        lambda: multipart(image=jpeg_file(), score_th="high"),
+        422,
+        "invalid_parameter",
+        "score_th must be a number",
+    ),
+    Case(
+        "multipart_max_results_1e9",
+        lambda: multipart(image=jpeg_file(), maxResults="1e9"),
+        422,
+        "invalid_parameter",
+        "maxResults must be between",
+    ),
+    Case(
+        "multipart_annotate_maybe",
+        lambda: multipart(image=jpeg_file(), annotate="maybe"),
+        422,
+        "invalid_parameter",
+        "annotate must be true or false",
+    ),
+    Case(
+        "multipart_too_many_files",
+        lambda: multipart(image=[jpeg_file()] * (DEFAULT_MAX_BATCH + 1)),
+        413,
+        "batch_too_large",
+        "the limit is 16",
+    ),
     # Wrong or missing content types.
-    Case("text_plain", lambda: {"data": orjson.dumps(one_image(GOOD_CONTENT)), "content_type": "text/plain"}, 415, "unsupported_media_type", "not text/plain"),
-    Case("application_xml", lambda: {"data": b"<requests/>", "content_type": "application/xml"}, 415, "unsupported_media_type", "application/xml"),
-    Case("no_content_type", lambda: {"data": orjson.dumps(one_image(GOOD_CONTENT))}, 415, "unsupported_media_type", "without Content-Type"),
+    Case(
+        "text_plain",
+        lambda: {"data": orjson.dumps(one_image(GOOD_CONTENT)), "content_type": "text/plain"},
+        415,
+        "unsupported_media_type",
+        "not text/plain",
+    ),
+    Case(
+        "application_xml",
+        lambda: {"data": b"<requests/>", "content_type": "application/xml"},
+        415,
+        "unsupported_media_type",
+        "application/xml",
+    ),
+    Case(
+        "no_content_type",
+        lambda: {"data": orjson.dumps(one_image(GOOD_CONTENT))},
+        415,
+        "unsupported_media_type",
+        "without Content-Type",
+    ),
     Case("urlencoded_form", lambda: {"data": {"image": GOOD_CONTENT}}, 400, "missing_image", "image_sha256"),
     # Batches, methods, paths.
-    Case("batch_over_the_limit", lambda: as_json({"requests": one_image(GOOD_CONTENT)["requests"] * (DEFAULT_MAX_BATCH + 1)}),
-         413, "batch_too_large", "17 images in one request; the limit is 16"),
-    Case("get_on_predict", lambda: {}, 405, "method_not_allowed", "", method="GET"),
+    Case(
+        "batch_over_the_limit",
+        lambda: as_json({"requests": one_image(GOOD_CONTENT)["requests"] * (DEFAULT_MAX_BATCH + 1)}),
+        413,
+        "batch_too_large",
+        "17 images in one request; the limit is 16",
+    ),
+    Case("get_on_predict", dict, 405, "method_not_allowed", "", method="GET"),
     Case("post_on_model_info", lambda: as_json({}), 405, "method_not_allowed", "", path="/api/model"),
-    Case("unknown_api_path", lambda: {}, 404, "not_found", "", method="GET", path="/api/predictions"),
+    Case("unknown_api_path", dict, 404, "not_found", "", method="GET", path="/api/predictions"),
 ]
 
 
@@ -380,11 +676,18 @@ def test_max_batch_is_413_for_json_and_multipart(client, limits):
     response = client.post("/api/predict", **multipart(image=[jpeg_file()] * 3))
     assert response.status_code == 413
     assert "3 images in one request; the limit is 2" in response.get_json()["error"]["message"]
-    assert client.post("/api/predict", **as_json({"requests": one_image(GOOD_CONTENT)["requests"] * 2})).status_code == 200
+    assert (
+        client.post("/api/predict", **as_json({"requests": one_image(GOOD_CONTENT)["requests"] * 2})).status_code == 200
+    )
 
 
 def test_limits_come_from_the_environment(monkeypatch):
-    for name, value in {"MAX_REQUEST_BYTES": "1234", "MAX_IMAGE_PIXELS": "5678", "MAX_IMAGE_SIDE": "90", "MAX_BATCH": "3"}.items():
+    for name, value in {
+        "MAX_REQUEST_BYTES": "1234",
+        "MAX_IMAGE_PIXELS": "5678",
+        "MAX_IMAGE_SIDE": "90",
+        "MAX_BATCH": "3",
+    }.items():
         monkeypatch.setenv(name, value)
     settings = config_module.from_environment()
     assert settings["MAX_CONTENT_LENGTH"] == 1234  # Flask's name for the body limit
@@ -396,7 +699,11 @@ def test_limit_defaults(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     settings = config_module.from_environment()
     assert settings["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024
-    assert (settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"], settings["MAX_BATCH"]) == (40_000_000, 12_000, DEFAULT_MAX_BATCH)
+    assert (settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"], settings["MAX_BATCH"]) == (
+        40_000_000,
+        12_000,
+        DEFAULT_MAX_BATCH,
+    )
 
 
 @pytest.mark.server
@@ -407,12 +714,15 @@ def test_gunicorn_refuses_a_chunked_body_over_the_limit():
             yield b'{"image": {"content": "' + b"A" * 10_000 + b'"}},'
 
     with gunicorn_server(env={"MAX_REQUEST_BYTES": "100000"}, workers=1) as server:
-        too_big = requests.post(server.url + "/api/predict", data=endless_json(), timeout=30,
-                                headers={"Content-Type": "application/json"})
+        too_big = requests.post(
+            server.url + "/api/predict", data=endless_json(), timeout=30, headers={"Content-Type": "application/json"}
+        )
         assert too_big.status_code == 413
         assert too_big.json()["error"]["code"] == "request_too_large"
         small = iter([orjson.dumps(one_image(GOOD_CONTENT))])
-        served = requests.post(server.url + "/api/predict", data=small, timeout=30, headers={"Content-Type": "application/json"})
+        served = requests.post(
+            server.url + "/api/predict", data=small, timeout=30, headers={"Content-Type": "application/json"}
+        )
         assert served.status_code == 200, served.text
 
 
@@ -435,7 +745,7 @@ def wire_request(case: Case) -> tuple[dict[str, str], bytes]:
     try:
         environ = builder.get_environ()
         body = environ["wsgi.input"].read()
-        headers = {"Content-Type": environ[key] for key in ["CONTENT_TYPE"] if environ.get(key)}
+        headers = {"Content-Type": environ["CONTENT_TYPE"]} if environ.get("CONTENT_TYPE") else {}
         return headers, body
     finally:
         builder.close()

@@ -1,4 +1,5 @@
 """The benchmark scripts run end to end on tiny loads and print complete tables (no timing asserts)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -18,18 +19,24 @@ SERVED_ROW = re.compile(
     rf"^(ours|litserve|flask dev, threaded=False)\s+(json|multipart)\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}"
     rf"\s+{NUMBER}\s+(\d+)\s+{NUMBER}"  # cpu ms, errors, /raw
 )
-RAW_ROW = re.compile(rf"^(raw [^\n]+? thr)\s+tensor\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+0$")
+RAW_ROW = re.compile(
+    rf"^(raw [^\n]+? thr)\s+tensor\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+0$"
+)
 
 
 def run_tool(*argv: str, timeout: float) -> str:
     """Run a tools/ script with the venv's Python; its stdout (fails with its output on a non-zero exit)."""
-    done = subprocess.run([sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
 
 
 def test_bench_inference_prints_every_step_and_the_ratio():
-    output = run_tool("-m", "tools.bench_inference", "--iterations", "5", "--warmup", "1", "--threads", "1", timeout=120)
+    output = run_tool(
+        "-m", "tools.bench_inference", "--iterations", "5", "--warmup", "1", "--threads", "1", timeout=120
+    )
     medians = dict(re.findall(rf"^(\S[^\n]*?|  stage: \w+)\s+{NUMBER}$", output, re.MULTILINE))
     for step in ("raw session.run", "predict_bytes (end to end)", "decode, JPEG draft", "decode, full (no draft)"):
         assert float(medians[step]) > 0, step
@@ -62,16 +69,31 @@ def test_bench_server_smoke_prints_the_table_with_positive_numbers():
         assert float(cpu_ms) > 0 and float(of_raw) > 0, (server, content)
     assert re.search(r"throughput at saturation / raw ceiling\s+\d+\.\d+\s+target >= 0.85: (met|NOT met)", table)
     assert re.search(r"added p50 at c=1, JSON, vs raw x \d+ thr \(ms\)\s+-?\d+\.\d+\s+target <= 5.0", table)
-    cold = re.search(rf"launch -> first successful prediction {NUMBER} s; RSS master {NUMBER} MiB, workers ([\d, ]+) MiB", table)
+    cold = re.search(
+        rf"launch -> first successful prediction {NUMBER} s; RSS master {NUMBER} MiB, workers ([\d, ]+) MiB", table
+    )
     assert cold and float(cold.group(1)) > 0, table
     assert all(int(rss) > 0 for rss in cold.group(3).split(", "))
-    assert re.search(r"^RSS after load, ours \(gunicorn, Procfile\): [\d, ]+ MiB \(total \d+\)$", table, re.MULTILINE), table
+    assert re.search(
+        r"^RSS after load, ours \(gunicorn, Procfile\): [\d, ]+ MiB \(total \d+\)$", table, re.MULTILINE
+    ), table
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is installed by make test's system-packages")
 def test_bench_overhead_prints_raw_and_ours_in_turns_and_their_medians():
-    output = run_tool("-m", "tools.bench_overhead", "--model", "yolox_nano", "--rounds", "2", "--seconds", "1",
-                      "--concurrency", "2", timeout=200)
+    output = run_tool(
+        "-m",
+        "tools.bench_overhead",
+        "--model",
+        "yolox_nano",
+        "--rounds",
+        "2",
+        "--seconds",
+        "1",
+        "--concurrency",
+        "2",
+        timeout=200,
+    )
     rounds = re.findall(rf"^\s+(\d)\s+{NUMBER}\s+{NUMBER}\s+(-?\d+\.\d+)$", output, re.MULTILINE)
     assert [r[0] for r in rounds] == ["1", "2"], output
     for _, raw, ours, beyond in rounds:
@@ -90,10 +112,20 @@ def test_the_litserve_peer_answers_as_our_api_does(client):
     from tools.bench_inference import bench_jpeg, load
     from tools.litserve_peer import decode_request, predict
 
-    body = {"requests": [{"features": [{"score_th": 0.3, "nms_iou": 0.4}],
-                          "image": {"content": base64.b64encode(bench_jpeg()).decode()}}]}
+    body = {
+        "requests": [
+            {
+                "features": [{"score_th": 0.3, "nms_iou": 0.4}],
+                "image": {"content": base64.b64encode(bench_jpeg()).decode()},
+            }
+        ]
+    }
     peer = predict(load("yolox_nano", 1), decode_request(body))
-    ours_body = {"requests": [{**body["requests"][0], "features": [{**body["requests"][0]["features"][0], "model": "yolox_nano"}]}]}
+    ours_body = {
+        "requests": [
+            {**body["requests"][0], "features": [{**body["requests"][0]["features"][0], "model": "yolox_nano"}]}
+        ]
+    }
     ours = client.post("/api/predict", json=ours_body).get_json()["responses"]
-    drop_timings = lambda slots: [{k: v for k, v in slot.items() if k != "timings_ms"} for slot in slots]  # noqa: E731
+    drop_timings = lambda slots: [{k: v for k, v in slot.items() if k != "timings_ms"} for slot in slots]
     assert drop_timings(peer) == drop_timings(ours) and ours[0]["detections"]

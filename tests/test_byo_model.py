@@ -1,4 +1,5 @@
 """Bring your own model: MODEL_PATH, MODEL_URL (+ cache, sha256, size limit, offline), family, labels, input size."""
+
 from __future__ import annotations
 
 import base64
@@ -34,7 +35,7 @@ class CountingHandler(SimpleHTTPRequestHandler):
         self.hits.append(self.path)
         super().do_GET()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test reads `hits`, not the log."""
 
 
@@ -166,7 +167,10 @@ def test_labels_file_renames_the_classes(model_env, tmp_path, photo_bytes):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("cat\ndog\nbird\n", "the model predicts 80 classes but 3 class names were given"), (None, "cannot read the labels file")],
+    [
+        ("cat\ndog\nbird\n", "the model predicts 80 classes but 3 class names were given"),
+        (None, "cannot read the labels file"),
+    ],
 )
 def test_unusable_labels_file_is_explained(model_env, tmp_path, content, message):
     labels = tmp_path / "labels.txt"
@@ -196,7 +200,9 @@ def test_gunicorn_serves_a_model_from_a_url(model_server, tmp_path, photo_bytes)
     env = {"MODEL_URL": url, "MODEL_SHA256": YOLOX_SHA256, "MODEL_CACHE_DIR": str(tmp_path / "cache")}
     with gunicorn_server(env=env, workers=1) as server:
         info = requests.get(server.url + "/api/model", timeout=10).json()
-        answer = requests.post(server.url + "/api/predict", files={"image": ("a.jpg", photo_bytes("astronaut.jpg"))}, timeout=30)
+        answer = requests.post(
+            server.url + "/api/predict", files={"image": ("a.jpg", photo_bytes("astronaut.jpg"))}, timeout=30
+        )
     assert (info["source"], info["sha256"]) == (url, YOLOX_SHA256)
     assert "person" in [d["class_name"] for d in answer.json()["responses"][0]["detections"]]
     assert hits == ["/yolox_nano.onnx"]
@@ -208,7 +214,7 @@ def run_gunicorn_to_exit(env: dict[str, str]) -> subprocess.CompletedProcess:
     argv[0] = str(Path(sys.executable).with_name(argv[0]))
     argv += ["--bind", f"127.0.0.1:{free_port()}"]
     full_env = {**os.environ, "WEB_CONCURRENCY": "1", **env}
-    return subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=90)
+    return subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=90, check=False)
 
 
 @pytest.mark.server
@@ -250,7 +256,7 @@ class CutOffHandler(SimpleHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
 
 
@@ -270,6 +276,7 @@ def test_download_cut_off_mid_way_is_a_model_error_and_leaves_no_part_file(model
     with pytest.raises(ModelError, match=f"cannot download the model from {url}.*{reason}"):
         create_app({"TESTING": True})
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # nothing half-downloaded is kept
+
 
 def test_malformed_model_url_is_a_model_error_and_leaves_no_part_file(model_env, tmp_path):
     url = "http://127.0.0.1:notaport/m.onnx"

@@ -141,9 +141,27 @@ def test_a_read_only_cache_directory_does_not_stop_the_start(tmp_path):
     diskcache.Cache(str(cache)).close()  # an existing cache, as after a restart
     script = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
     photo = ROOT / "tests" / "data" / "photos" / PHOTOS[0]
-    child = subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", str(cache), sys.executable, "-c",
-                            READ_ONLY_CHILD, str(cache), str(photo)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=100, check=False)  # fmt: skip
+    child = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(cache),
+            sys.executable,
+            "-c",
+            READ_ONLY_CHILD,
+            str(cache),
+            str(photo),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
     assert child.returncode == 0, child.stderr[-2000:]
     assert json.loads(child.stdout.strip().splitlines()[-1]) == [200, 200]
     assert "result cache: the cache directory" in child.stderr and "going on without it" in child.stderr
@@ -154,8 +172,12 @@ def metric_total(url: str, name: str) -> float:
     from prometheus_client.parser import text_string_to_metric_families
 
     text = requests.get(url + "/metrics", timeout=10).text
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == name)  # fmt: skip
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
 
 
 def predict_over_http(url: str, image: bytes) -> int:

@@ -1,4 +1,5 @@
 """Candidates: the cached half of a prediction, re-filtered exactly, and its byte form."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -74,6 +75,8 @@ def test_empty_candidates_round_trip() -> None:
 
 @pytest.mark.parametrize("num_rows", [0, 3])
 def test_best_of_nothing_is_empty(num_rows) -> None:
-    nothing = Candidates.from_class_scores(np.zeros((num_rows, 4), np.float32), np.zeros((num_rows, 80), np.float32), (9, 9))
+    nothing = Candidates.from_class_scores(
+        np.zeros((num_rows, 4), np.float32), np.zeros((num_rows, 80), np.float32), (9, 9)
+    )
     boxes, scores, class_ids = nothing.best_per_box(0.3)
     assert len(boxes) == len(scores) == len(class_ids) == 0

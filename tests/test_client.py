@@ -1,4 +1,5 @@
 """The command-line and Python client against a real gunicorn server (and a not-ready app for 503)."""
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,8 @@ from PIL import Image
 from werkzeug.serving import make_server
 
 from detection_client import DetectionClient, ServerError, ServerInfo, UsageError, predict_endpoint
-from detection_client.retry import retry_after_seconds
 from detection_client.cli import main
+from detection_client.retry import retry_after_seconds
 from inference.annotate import class_color
 from tools.servers import ROOT, free_port, gunicorn_server, serving_in_thread
 from webapp.app import create_app
@@ -71,12 +72,18 @@ def test_json_output_equals_the_apis_answer(server, capsys, photo_bytes):
     assert code == 0
     [record] = json.loads(out)
     direct = requests.post(
-        server.url + "/api/predict", files={"image": ("a.jpg", photo_bytes("astronaut.jpg"))},
-        headers={"X-Api-Token": TOKEN}, timeout=30,
-    ).json()  # fmt: skip
+        server.url + "/api/predict",
+        files={"image": ("a.jpg", photo_bytes("astronaut.jpg"))},
+        headers={"X-Api-Token": TOKEN},
+        timeout=30,
+    ).json()
     assert record["file"] == ASTRONAUT
     assert record["model"] == direct["model"]
-    assert record["image"] == {"width": 512, "height": 512, "sha256": hashlib.sha256(photo_bytes("astronaut.jpg")).hexdigest()}
+    assert record["image"] == {
+        "width": 512,
+        "height": 512,
+        "sha256": hashlib.sha256(photo_bytes("astronaut.jpg")).hexdigest(),
+    }
     assert record["detections"] == direct["responses"][0]["detections"]
 
 
@@ -97,8 +104,13 @@ def test_python_module_entry_point_with_token_from_the_environment(server):
     env = {**os.environ, "DETECTION_API_TOKEN": TOKEN}
     finished = subprocess.run(
         [sys.executable, "-m", "detection_client", server.url, ASTRONAUT, "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert finished.returncode == 0, finished.stderr
     assert "person" in [d["class_name"] for d in json.loads(finished.stdout)[0]["detections"]]
 
@@ -187,7 +199,9 @@ def test_annotated_png_uses_the_pages_class_colours(server, capsys, tmp_path):
 
 
 def test_json_files_hold_the_same_records_as_stdout(server, capsys, tmp_path):
-    code, out, _ = run_cli(capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--json", "--json-dir", str(tmp_path))
+    code, out, _ = run_cli(
+        capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--json", "--json-dir", str(tmp_path)
+    )
     assert code == 0
     printed = json.loads(out)
     written = [json.loads((tmp_path / name).read_text()) for name in ("astronaut.json", "coffee.json")]
@@ -246,7 +260,9 @@ def test_not_ready_is_retried_then_reported(not_ready_server, photo_bytes):
 
 
 def test_json_lines_stream_one_record_per_image(server, capsys):
-    code, out, _ = run_cli(capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--format", "jsonl", "--concurrency", "2")
+    code, out, _ = run_cli(
+        capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--format", "jsonl", "--concurrency", "2"
+    )
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     assert sorted(r["file"] for r in records) == sorted([ASTRONAUT, COFFEE])  # in the order answers arrived
@@ -255,7 +271,9 @@ def test_json_lines_stream_one_record_per_image(server, capsys):
 
 def test_csv_has_one_row_per_detection(server, capsys, tmp_path):
     table = tmp_path / "out" / "detections.csv"
-    code, out, _ = run_cli(capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--format", "jsonl", "--csv", str(table))
+    code, out, _ = run_cli(
+        capsys, server.url, ASTRONAUT, COFFEE, "--token", TOKEN, "--format", "jsonl", "--csv", str(table)
+    )
     assert code == 0
     records = {r["file"]: r for r in map(json.loads, out.splitlines())}
     rows = list(csv.DictReader(table.read_text().splitlines()))
@@ -279,7 +297,7 @@ def proxy(server):
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
         headers = {"Content-Type": environ.get("CONTENT_TYPE", ""), "X-Api-Token": environ.get("HTTP_X_API_TOKEN", "")}
-        forward = lambda: requests.request(method, server.url + path, data=body, headers=headers, timeout=30)  # noqa: E731
+        forward = lambda: requests.request(method, server.url + path, data=body, headers=headers, timeout=30)
         if method == "POST":
             seen.append(len(json.loads(body)["requests"]))
         if method == "POST" and script:
@@ -314,7 +332,10 @@ def test_a_rate_limit_paces_without_using_up_the_retries(proxy, photo_bytes):
 def test_busy_after_every_retry_stops_with_a_server_error(proxy, photo_bytes):
     url, script, seen = proxy
     script.extend([busy(), busy("0"), busy()])  # no time given: each try counts
-    with DetectionClient(url, token=TOKEN, retries=2) as client, pytest.raises(ServerError, match=r"busy \(HTTP 429: slow down\) after 3 attempt"):
+    with (
+        DetectionClient(url, token=TOKEN, retries=2) as client,
+        pytest.raises(ServerError, match=r"busy \(HTTP 429: slow down\) after 3 attempt"),
+    ):
         client.predict(photo_bytes("astronaut.jpg"))
     assert seen == [1, 1, 1]
 
@@ -338,9 +359,27 @@ def test_only_the_slots_the_server_could_not_start_are_sent_again(proxy, photo_b
 def test_an_image_the_server_cannot_finish_is_recorded_and_the_run_goes_on(proxy, capsys, tmp_path):
     url, script, _ = proxy
     timed_out = {"error": {"status": 503, "code": "request_timeout", "message": "not started in time"}}
-    script.extend([lambda entries, forward: (503, {}, {"model": "m", "responses": [timed_out], "error": timed_out["error"]})] * 2)
-    code, out, err = run_cli(capsys, url, ASTRONAUT, COFFEE, "--token", TOKEN, "--retries", "1", "--batch-size", "1",
-                             "--concurrency", "1", "--format", "jsonl", "--json-dir", str(tmp_path))  # fmt: skip
+    script.extend(
+        [lambda entries, forward: (503, {}, {"model": "m", "responses": [timed_out], "error": timed_out["error"]})] * 2
+    )
+    code, out, err = run_cli(
+        capsys,
+        url,
+        ASTRONAUT,
+        COFFEE,
+        "--token",
+        TOKEN,
+        "--retries",
+        "1",
+        "--batch-size",
+        "1",
+        "--concurrency",
+        "1",
+        "--format",
+        "jsonl",
+        "--json-dir",
+        str(tmp_path),
+    )
     assert code == 1
     records = {r["file"]: r for r in map(json.loads, out.splitlines())}
     assert records[ASTRONAUT]["error"]["code"] == "request_timeout" and records[COFFEE]["detections"]
@@ -371,7 +410,9 @@ def test_server_info_falls_back_to_the_openapi_document_then_16():
     assert ServerInfo.from_model_info({"limits": {"workers": 3}}).workers == 3
 
 
-@pytest.mark.parametrize(("header", "seconds"), [("7", 7.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("7", 7.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)]
+)
 def test_retry_after_header_forms(header, seconds):
     assert retry_after_seconds(header) == seconds
 

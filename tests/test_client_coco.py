@@ -1,17 +1,24 @@
 """COCO ids in the client's --coco output: categories by class name, image ids by reference, number or order."""
+
 from __future__ import annotations
 
 from detection_client.coco import COCO_NAMES, CocoCategories, CocoImageIds, coco_document
 
 
 def record(file: str, *detections: tuple[str, list[float], float]) -> dict:
-    return {"file": file, "image": {"width": 640, "height": 480},
-            "detections": [{"class_name": name, "box": box, "score": score} for name, box, score in detections]}  # fmt: skip
+    return {
+        "file": file,
+        "image": {"width": 640, "height": 480},
+        "detections": [{"class_name": name, "box": box, "score": score} for name, box, score in detections],
+    }
 
 
 def test_a_coco_model_gets_cocos_ids_whatever_the_spelling():
     categories = CocoCategories.for_model(COCO_NAMES)
-    assert [categories.id_for(name) for name in ("person", "dining table", "diningtable", "Dining_Table", "tv", "tvmonitor", "toothbrush")] == [1, 67, 67, 67, 72, 72, 90]
+    assert [
+        categories.id_for(name)
+        for name in ("person", "dining table", "diningtable", "Dining_Table", "tv", "tvmonitor", "toothbrush")
+    ] == [1, 67, 67, 67, 72, 72, 90]
     assert categories.id_for("giraffe-ish") is None
     darknet = tuple("sofa" if name == "couch" else name for name in COCO_NAMES)
     assert CocoCategories.for_model(darknet).id_for("sofa") == 63  # couch
@@ -33,10 +40,22 @@ def test_image_ids_from_the_reference_then_numbers_then_order():
 
 
 def test_document_boxes_are_x_y_width_height_and_unknown_classes_are_counted():
-    records = [record("b/2.jpg", ("cat", [10.0, 20.0, 110.0, 70.0], 0.9), ("unicorn", [0, 0, 1, 1], 0.5)), record("a/1.jpg")]
-    document, unmatched = coco_document(records, CocoCategories.for_model(COCO_NAMES), CocoImageIds(["b/2.jpg", "a/1.jpg"]))
+    records = [
+        record("b/2.jpg", ("cat", [10.0, 20.0, 110.0, 70.0], 0.9), ("unicorn", [0, 0, 1, 1], 0.5)),
+        record("a/1.jpg"),
+    ]
+    document, unmatched = coco_document(
+        records, CocoCategories.for_model(COCO_NAMES), CocoImageIds(["b/2.jpg", "a/1.jpg"])
+    )
     assert unmatched == 1
     assert [image["id"] for image in document["images"]] == [1, 2]
     [annotation] = document["annotations"]
-    assert annotation == {"id": 1, "image_id": 2, "category_id": 17, "bbox": [10.0, 20.0, 100.0, 50.0], "area": 5000.0,
-                          "iscrowd": 0, "score": 0.9}  # fmt: skip
+    assert annotation == {
+        "id": 1,
+        "image_id": 2,
+        "category_id": 17,
+        "bbox": [10.0, 20.0, 100.0, 50.0],
+        "area": 5000.0,
+        "iscrowd": 0,
+        "score": 0.9,
+    }

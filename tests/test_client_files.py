@@ -1,4 +1,5 @@
 """The client's per-image files: written atomically, and only complete, matching ones count as done on a rerun."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,11 @@ def files(tmp_path) -> OutputFiles:
 
 
 def result(name: str, data: bytes) -> dict:
-    return {"file": name, "image": {"width": 4, "height": 3, "sha256": hashlib.sha256(data).hexdigest()}, "detections": []}
+    return {
+        "file": name,
+        "image": {"width": 4, "height": 3, "sha256": hashlib.sha256(data).hexdigest()},
+        "detections": [],
+    }
 
 
 def test_a_finished_image_is_recognised(files):

@@ -1,4 +1,5 @@
 """The client's progress display (tqdm bar, plain lines) and end-of-run summary."""
+
 from __future__ import annotations
 
 import io
@@ -25,7 +26,9 @@ def test_plain_lines_when_not_on_a_terminal():
     progress.advance(1, 1)
     progress.advance(3, 0)  # finished: no line (the summary follows)
     [line] = stream.getvalue().splitlines()
-    assert line.startswith("detect: 1/4 images (25%), ") and line.endswith(" img/s, 1 errors, ETA " + line.split("ETA ")[1])
+    assert line.startswith("detect: 1/4 images (25%), ") and line.endswith(
+        " img/s, 1 errors, ETA " + line.split("ETA ")[1]
+    )
     assert line.split("ETA ")[1].endswith(" s")
 
 

@@ -34,8 +34,9 @@ def record(box: list[float], score: float = 0.9) -> dict:
 
 def test_coco_widths_heights_and_areas_are_rounded():
     assert 211.4 - 0.7 != 210.7  # the float artefact the rounding removes
-    document, _ = coco_document([record([0.7, 0.7, 211.4, 212.8])], CocoCategories.for_model(COCO_NAMES),
-                                CocoImageIds(["a.jpg"]))  # fmt: skip
+    document, _ = coco_document(
+        [record([0.7, 0.7, 211.4, 212.8])], CocoCategories.for_model(COCO_NAMES), CocoImageIds(["a.jpg"])
+    )
     [annotation] = document["annotations"]
     assert annotation["bbox"] == [0.7, 0.7, 210.7, 212.1]
     assert annotation["area"] == 44689.47 == round(210.7 * 212.1, 2)

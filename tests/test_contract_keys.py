@@ -81,9 +81,12 @@ def test_unknown_key_at_each_level_is_named(client, body, named):
 
 @pytest.mark.parametrize(
     ("features", "hint"),
-    [({"maxresults": 5}, "Did you mean `maxResults`?"), ({"min_heigth": 0.1}, "Did you mean `min_height`?"),
-     ({"image": {}}, "`image` goes in requests[]")],
-)  # fmt: skip
+    [
+        ({"maxresults": 5}, "Did you mean `maxResults`?"),
+        ({"min_heigth": 0.1}, "Did you mean `min_height`?"),
+        ({"image": {}}, "`image` goes in requests[]"),
+    ],
+)
 def test_misspelt_or_misplaced_keys_get_a_hint(client, features, hint):
     body = {"requests": [{"image": {"content": CONTENT}, "features": [features]}]}
     assert hint in error_of(client.post("/api/predict", json=body))["message"]
@@ -114,8 +117,16 @@ def test_a_huge_unknown_key_is_cut_in_the_message(client):
 
 
 def test_every_known_key_is_still_accepted(client):
-    features = {"score_th": 0.5, "nms_iou": 0.4, "min_height": 0.0, "min_width": 0.0, "maxResults": 5,
-                "classes": ["cup"], "model": None, "annotate": False}  # fmt: skip
+    features = {
+        "score_th": 0.5,
+        "nms_iou": 0.4,
+        "min_height": 0.0,
+        "min_width": 0.0,
+        "maxResults": 5,
+        "classes": ["cup"],
+        "model": None,
+        "annotate": False,
+    }
     assert set(features) == set(JSON_KEYS[FEATURES])
     answer = client.post("/api/predict", json={"requests": [{"features": [features], "image": {"content": CONTENT}}]})
     assert answer.status_code == 200, answer.get_json()

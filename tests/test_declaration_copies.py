@@ -2,6 +2,7 @@
 
 The client installs without the server, so it keeps its own list of names; the docs' table is prose.
 """
+
 from __future__ import annotations
 
 from detection_client import cli

@@ -1,4 +1,5 @@
 """Family detection and decoding through Detector, on tiny ONNX models with planted boxes."""
+
 from __future__ import annotations
 
 import re
@@ -107,7 +108,9 @@ def test_forced_family_that_does_not_fit_is_refused(models) -> None:
 
 
 def test_unknown_family_name_is_refused(models) -> None:
-    with pytest.raises(ModelError, match="unknown model family 'ssd'; supported: yolox, yolov5, yolov8, nanodet, centernet, detr"):
+    with pytest.raises(
+        ModelError, match="unknown model family 'ssd'; supported: yolox, yolov5, yolov8, nanodet, centernet, detr"
+    ):
         Detector(constant_model(models / "v5.onnx", [yolov5_output([])]), family="ssd")
 
 
@@ -182,8 +185,20 @@ def test_classes_parameter_filters_by_name_or_id(models) -> None:
 
 @pytest.mark.parametrize(
     ("asked", "class_id"),
-    [("motorcycle", 3), ("Motorbike", 3), ("aeroplane", 4), ("SOFA", 57), ("couch", 57), ("pottedplant", 58),
-     ("Potted Plant", 58), ("dining_table", 60), ("diningtable", 60), ("tvmonitor", 62), ("TV", 62), (" cup ", 41)],
+    [
+        ("motorcycle", 3),
+        ("Motorbike", 3),
+        ("aeroplane", 4),
+        ("SOFA", 57),
+        ("couch", 57),
+        ("pottedplant", 58),
+        ("Potted Plant", 58),
+        ("dining_table", 60),
+        ("diningtable", 60),
+        ("tvmonitor", 62),
+        ("TV", 62),
+        (" cup ", 41),
+    ],
 )
 def test_classes_accept_coco_and_darknet_spellings_in_any_case_and_spacing(models, asked, class_id) -> None:
     detector = Detector(constant_model(models / "v5.onnx", [yolov5_output([])]))
@@ -193,7 +208,13 @@ def test_classes_accept_coco_and_darknet_spellings_in_any_case_and_spacing(model
 def test_coco_names_are_the_official_ones() -> None:
     names = coco_class_names()
     assert (names[3], names[4], names[57], names[58], names[60], names[62]) == (
-        "motorcycle", "airplane", "couch", "potted plant", "dining table", "tv")
+        "motorcycle",
+        "airplane",
+        "couch",
+        "potted plant",
+        "dining table",
+        "tv",
+    )
 
 
 def test_aliases_reach_a_model_whose_own_names_are_darknet_spellings(three_class_model) -> None:
@@ -356,8 +377,10 @@ def test_detr_layout_with_target_size_input_is_detected_and_stretched_back(model
 @pytest.mark.parametrize(
     ("anchor", "person_box"),
     # Input box (16, 16, 32, 48); the 64x128 image is scaled by 1/2 to 32x64, so: minus the padding, x2.
-    [("center", [0.0, 32.0, 32.0, 96.0]),  # 16 columns of padding on the left
-     ("top-left", [32.0, 32.0, 64.0, 96.0])],
+    [
+        ("center", [0.0, 32.0, 32.0, 96.0]),  # 16 columns of padding on the left
+        ("top-left", [32.0, 32.0, 64.0, 96.0]),
+    ],
 )
 def test_detr_boxes_map_back_through_a_letterbox(models, monkeypatch, anchor, person_box) -> None:
     from inference.families import FAMILIES
@@ -412,7 +435,9 @@ def test_detr_recipe_is_rgb_unit_range_stretched() -> None:
     from inference.families import FAMILIES
     from inference.preprocess import prepare_input
 
-    batch, transform = prepare_input(np.full((32, 64, 3), (51, 102, 255), np.uint8), (64, 64), FAMILIES["detr"].preprocessing)
+    batch, transform = prepare_input(
+        np.full((32, 64, 3), (51, 102, 255), np.uint8), (64, 64), FAMILIES["detr"].preprocessing
+    )
     assert batch.shape == (1, 3, 64, 64) and (transform.pad_x, transform.pad_y) == (0, 0)
     assert batch[0, :, 63, 0].tolist() == pytest.approx([0.2, 0.4, 1.0])  # no padding row: stretched
 
@@ -424,7 +449,9 @@ def test_an_input_besides_the_image_that_is_no_target_size_is_refused(models) ->
     model = onnx.load(detr_model(models / "detr_odd.onnx", DETR_PLANTED))
     model.graph.input[1].type.tensor_type.elem_type = TensorProto.FLOAT  # a float [N, 2]: not a target size
     onnx.save(model, models / "detr_odd.onnx")
-    with pytest.raises(ModelError, match=r"unsupported model input: input 'orig_target_sizes' \['N', 2\] tensor\(float\)"):
+    with pytest.raises(
+        ModelError, match=r"unsupported model input: input 'orig_target_sizes' \['N', 2\] tensor\(float\)"
+    ):
         Detector(models / "detr_odd.onnx")
 
 

@@ -1,4 +1,5 @@
 """Detections: shape checks, empty(), and its wire form (webapp.wire)."""
+
 from __future__ import annotations
 
 import json
@@ -74,4 +75,3 @@ def test_wire_form_is_plain_json_with_normalised_boxes_in_0_1() -> None:
     for detection in result["detections"]:
         assert type(detection["class_id"]) is int and type(detection["score"]) is float
         assert all(0.0 <= value <= 1.0 for value in detection["box_normalized"])
-

@@ -1,4 +1,5 @@
 """Detector on real weights: YOLOX-Nano and DEIMv2-Femto on labelled photos, EXIF orientation, reduced decodes, threads."""
+
 from __future__ import annotations
 
 import io
@@ -76,8 +77,10 @@ def test_deimv2_finds_the_labelled_object(deimv2, ground_truth, file, label, sco
 
 @pytest.mark.parametrize(
     ("name", "family", "sha256"),
-    [("yolox_nano", "yolox", "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"),
-     ("deimv2_femto", "detr", "c6ad358f750132b891165e034c2ba507abefc5ebe1c1d2732a0acbcacc47e52c")],
+    [
+        ("yolox_nano", "yolox", "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"),
+        ("deimv2_femto", "detr", "c6ad358f750132b891165e034c2ba507abefc5ebe1c1d2732a0acbcacc47e52c"),
+    ],
 )
 def test_embedded_model_info(name, family, sha256) -> None:
     model = embedded_model(name)
@@ -152,8 +155,14 @@ def test_reduced_decode_and_full_decode_agree(detector) -> None:
 
 
 PHOTOS = [
-    "astronaut.jpg", "camera.png", "chelsea.png", "coffee.jpg",
-    "motorcycle_left.jpg", "grace_hopper.jpg", "clock_motion.png", "retina.jpg",
+    "astronaut.jpg",
+    "camera.png",
+    "chelsea.png",
+    "coffee.jpg",
+    "motorcycle_left.jpg",
+    "grace_hopper.jpg",
+    "clock_motion.png",
+    "retina.jpg",
 ]
 
 

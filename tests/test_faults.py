@@ -1,4 +1,5 @@
 """Faults on a real gunicorn: a worker killed under load, and SIGTERM to the master with requests in flight."""
+
 from __future__ import annotations
 
 import base64
@@ -14,9 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tools.servers import established_connections, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
 from serving.worker import QUEUE_PER_WORKER
 from tools.loadgen import PHOTOS, Outcome, make_payloads, run_load, send_one
+from tools.servers import established_connections, gunicorn_server, listen_backlog, wait_workers_serving, worker_pids
 
 pytestmark = pytest.mark.server
 
@@ -105,10 +106,12 @@ def test_sigkill_of_a_worker_under_load_loses_only_its_in_flight_requests():
     recovery_s = recovered_at - killed_at
     outcomes = results["outcomes"]
     failures = [o for o in outcomes if not o.ok]
-    print(f"\nworker kill: load connections per worker {held}, killed {victim}; first success on a new "
-          f"connection after {recovery_s:.3f} s; {len(failures)} failed of {len(outcomes)} "
-          f"{[o.error[:60] for o in failures]}; workers {workers} -> {respawned} "
-          f"(respawn seen within {respawned_at - killed_at:.1f} s)")
+    print(
+        f"\nworker kill: load connections per worker {held}, killed {victim}; first success on a new "
+        f"connection after {recovery_s:.3f} s; {len(failures)} failed of {len(outcomes)} "
+        f"{[o.error[:60] for o in failures]}; workers {workers} -> {respawned} "
+        f"(respawn seen within {respawned_at - killed_at:.1f} s)"
+    )
     assert recovery_s <= RECOVERY_LIMIT_S, f"service answered again only after {recovery_s:.2f} s"
     assert len(outcomes) == LOAD_REQUESTS
     # A buffered worker stops accepting while QUEUE_PER_WORKER requests are in the app (one running, one ready);
@@ -186,8 +189,10 @@ def test_sigterm_to_master_finishes_in_flight_requests_then_exits_0():
             requests.get(server.url + "/healthz", timeout=5)
 
     finished = [answer[2] for answer in answers if answer]
-    print(f"\nSIGTERM: last in-flight answer {max(finished) - term_at:.2f} s after the signal, "
-          f"master exited {exit_code} after {exited_at - term_at:.2f} s")
+    print(
+        f"\nSIGTERM: last in-flight answer {max(finished) - term_at:.2f} s after the signal, "
+        f"master exited {exit_code} after {exited_at - term_at:.2f} s"
+    )
     for status, document, _ in answers:
         assert status == 200, document
         labels = [{d["class_name"] for d in slot["detections"]} for slot in document["responses"]]

@@ -1,4 +1,5 @@
 """decode_image: every supported format and colour mode becomes upright (h, w, 3) uint8 RGB."""
+
 from __future__ import annotations
 
 import io
@@ -21,6 +22,9 @@ from inference import (
     UnsupportedImageError,
     decode_image,
 )
+from inference.decode_cost import RGB_PIXEL_BYTES, full_size_bytes, storage_bytes
+from inference.image_decoding import DEFAULT_MAX_PIXELS, MAX_JPEG_SCANS, PNG_TEXT_BYTES
+from inference.jpeg_layout import jpeg_layout
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -259,7 +263,7 @@ def test_truncated_images_are_corrupt(chelsea_crop, fmt) -> None:
         decode_image(data[: len(data) // 2])
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
 def test_damaged_bytes_raise_only_image_errors(chelsea_crop, fmt) -> None:
     """Cuts and flipped bytes anywhere: a clean decode or an ImageError, never anything else."""
     data = encode(Image.fromarray(chelsea_crop), fmt)
@@ -371,3 +375,218 @@ def test_float_tiff_in_0_to_255_keeps_its_values() -> None:
 def test_float_tiff_with_nan_is_not_garbage() -> None:
     odd = Image.fromarray(np.array([[np.nan, 0.5, 1.0]], np.float32))
     assert decode_image(encode(odd, "TIFF")).pixels[0, :, 0].tolist() == [0, 127, 255]
+
+
+# ---- scans counted at marker positions only ----------------------------------------------------
+
+
+def jpeg_with_icc(icc: bytes, **options) -> bytes:
+    """A photo saved as JPEG with `icc` as its colour profile (split over APP2 segments by Pillow)."""
+    return encode(Image.open(DATA / "photos" / "coffee.jpg"), "JPEG", quality=90, icc_profile=icc, **options)
+
+
+def test_start_of_scan_bytes_inside_a_colour_profile_are_not_scans() -> None:
+    # 600 KB of random bytes hold about 9 "FF DA" pairs by chance; ours hold 300 more on purpose.
+    icc = bytearray(np.random.default_rng(0).integers(0, 256, 600_000, dtype=np.uint8).tobytes())
+    for at in range(1000, len(icc) - 2, 2000):
+        icc[at : at + 2] = b"\xff\xda"
+    data = jpeg_with_icc(bytes(icc))
+    assert data.count(b"\xff\xda") > MAX_JPEG_SCANS
+    assert jpeg_layout(data).scans == 1
+    assert decode_image(data).size == (600, 400)
+    progressive = jpeg_with_icc(bytes(icc), progressive=True)
+    layout = jpeg_layout(progressive)
+    assert 1 < layout.scans <= 12 and layout.progressive
+    assert decode_image(progressive).size == (600, 400)
+
+
+def test_scans_are_counted_through_restart_markers_stuffing_and_fill_bytes() -> None:
+    data = encode(
+        Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8)),
+        "JPEG",
+        quality=95,
+        progressive=True,
+    )
+    scans = jpeg_layout(data).scans
+    assert b"\xff\x00" in data  # stuffed bytes in the entropy-coded data
+    sos = data.index(b"\xff\xda")
+    padded = data[:sos] + b"\xff\xff\xff" + data[sos:]  # fill bytes before a marker are allowed
+    assert jpeg_layout(padded).scans == scans
+    assert decode_image(padded).size == (64, 64)
+
+
+def test_a_jpeg_with_more_scans_than_the_limit_is_refused() -> None:
+    data = encode(Image.new("RGB", (32, 32), (1, 2, 3)), "JPEG", progressive=True)
+    sos = data.index(b"\xff\xda")
+    eoi = data.rindex(b"\xff\xd9")
+    last_scan = data[data.rindex(b"\xff\xda") : eoi]
+    bomb = data[:eoi] + last_scan * MAX_JPEG_SCANS + data[eoi:]
+    assert sos > 0 and jpeg_layout(bomb).scans > MAX_JPEG_SCANS
+    with pytest.raises(ImageTooLargeError, match="scans"):
+        decode_image(bomb)
+
+
+# ---- honest messages for oversized metadata ------------------------------------------------------
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+METADATA_BOMBS = {
+    "zTXt": png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(20_000_000), 9)),
+    "iCCP": png_chunk(b"iCCP", b"icc\0\0" + zlib.compress(bytes(20_000_000), 9)),
+    "iTXt": png_chunk(b"iTXt", b"Comment\0\1\0\0\0" + zlib.compress(bytes(20_000_000), 9)),
+    "80 zTXt of 0.9 MB": b"".join(
+        png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(80)
+    ),
+    "5 zTXt of 0.9 MB": b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(5)),
+}
+
+
+def test_a_png_keeps_a_few_megabytes_of_text(chelsea_crop) -> None:
+    png = encode(Image.fromarray(chelsea_crop), "PNG")
+    at = png.index(b"IDAT") - 4
+    chunks = PNG_TEXT_BYTES // 900_000
+    text = b"".join(png_chunk(b"zTXt", b"C%d\0\0" % i + zlib.compress(b"a" * 900_000)) for i in range(chunks))
+    assert decode_image(png[:at] + text + png[at:]).size == (64, 48)
+
+
+@pytest.mark.parametrize("where", ["before the pixels", "after the pixels"])
+@pytest.mark.parametrize("bomb", METADATA_BOMBS)
+def test_png_metadata_that_decompresses_to_megabytes_is_too_large_not_damaged(chelsea_crop, bomb, where) -> None:
+    png = encode(Image.fromarray(chelsea_crop), "PNG")
+    at = png.index(b"IDAT") - 4 if where == "before the pixels" else png.index(b"IEND") - 4
+    data = png[:at] + METADATA_BOMBS[bomb] + png[at:]
+    assert len(data) < 1_000_000
+    with pytest.raises(ImageTooLargeError, match="metadata .* too large") as refused:
+        decode_image(data)
+    assert "damaged" not in str(refused.value)
+
+
+# ---- strips, reductions and orientations --------------------------------------------------------
+
+
+def in_mode(pixels: np.ndarray, mode: str) -> Image.Image:
+    """A picture in `mode`, with transparency where the mode has it."""
+    image = Image.fromarray(pixels)
+    if mode == "P+tRNS":
+        palette = image.quantize(64)
+        palette.info["transparency"] = 3
+        return palette
+    if mode in ("RGBA", "LA"):
+        alpha = Image.fromarray(np.tile(np.linspace(0, 255, pixels.shape[1]).astype(np.uint8), (pixels.shape[0], 1)))
+        converted = image.convert(mode)
+        converted.putalpha(alpha)
+        return converted
+    if mode == "I;16":
+        return Image.fromarray(np.asarray(image.convert("L")).astype(np.uint16) * 257)
+    return image.convert(mode)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "1", "P", "P+tRNS", "RGBA", "LA", "I;16", "CMYK"])
+def test_strip_by_strip_gives_the_pixels_of_a_whole_image_conversion(monkeypatch, chelsea_crop, mode) -> None:
+    import inference.rgb_strips as strips
+
+    image = in_mode(np.asarray(Image.fromarray(chelsea_crop).resize((320, 240))), mode)
+    fmt = "TIFF" if mode == "CMYK" else "PNG"
+    data = encode(image, fmt, **({"transparency": 3} if mode == "P+tRNS" else {}))
+    whole = decode_image(data, target_size=(100, 100))
+    monkeypatch.setattr(strips, "STRIP_BYTES", 320 * 4 * 7)  # strips of 7 rows, or a factor's multiple
+    in_strips = decode_image(data, target_size=(100, 100))
+    assert whole.size == (107, 80)
+    np.testing.assert_array_equal(in_strips.pixels, whole.pixels)
+    # The reference: the whole image turned RGB (transparency on white), then box-reduced.
+    reference = image.convert("RGBA") if mode in ("RGBA", "LA", "P+tRNS") else image
+    if mode == "I;16":  # its top 8 bits (Pillow's own conversion clips at 255)
+        reference = Image.fromarray((np.asarray(image) >> 8).astype(np.uint8))
+    if reference.mode == "RGBA":
+        reference = Image.alpha_composite(Image.new("RGBA", reference.size, (255,) * 4), reference)
+    expected = np.asarray(reference.convert("RGB").reduce(3), dtype=int)
+    # Alpha and CMYK are reduced in their own mode, then converted (premultiplied alpha): rounding only.
+    tolerance = {"RGBA": 2, "LA": 2, "CMYK": 1}.get(mode, 0)
+    assert np.abs(whole.pixels.astype(int) - expected).max() <= tolerance
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_of_a_reduced_png_is_applied(orientation) -> None:
+    upright = np.random.default_rng(orientation).integers(0, 256, (60, 90, 3), dtype=np.uint8)  # divisible by 3
+    inverse = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }
+    picture = Image.fromarray(upright)
+    stored = picture.transpose(inverse[orientation]) if orientation in inverse else picture
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(stored, "PNG", exif=exif)
+    full = decode_image(data)
+    np.testing.assert_array_equal(full.pixels, upright)
+    reduced = decode_image(data, target_size=(30, 30))
+    assert reduced.original_size == (90, 60) and reduced.size == (30, 20)
+    np.testing.assert_array_equal(reduced.pixels, np.asarray(picture.reduce(3)))
+
+
+def test_palette_with_transparency_is_reduced_like_other_modes() -> None:
+    image = Image.new("P", (4000, 3000), 1)
+    image.putpalette([0, 0, 0, 200, 40, 40] + [0] * 762)
+    image.paste(0, (0, 0, 2000, 3000))  # the left half transparent
+    decoded = decode_image(encode(image, "PNG", transparency=0), target_size=(640, 640))
+    assert decoded.original_size == (4000, 3000) and decoded.size == (667, 500)
+    assert decoded.pixels[:, :330].min() == 255  # transparent: white
+    assert decoded.pixels[:, 340:].reshape(-1, 3).tolist()[0] == [200, 40, 40]
+
+
+def test_the_memory_a_format_holds_is_what_the_pixel_limit_counts() -> None:
+    """libwebp's decode peaks at 8 bytes a pixel (OpenCV's), twice an RGB image's memory in Pillow."""
+    webp = encode(Image.new("RGB", (1000, 1000), (9, 9, 9)), "WEBP", lossless=True)
+    with pytest.raises(ImageTooLargeError, match=r"WEBP of mode RGB, whose decoding holds 7.6 MiB, where 1900000 RGB"):
+        decode_image(webp, max_pixels=1_900_000)
+    assert decode_image(webp, max_pixels=2_000_000).size == (1000, 1000)
+    progressive = encode(Image.new("RGB", (2000, 2000), (9, 9, 9)), "JPEG", progressive=True, subsampling=0)
+    # Decoded at 1/8 (250x250), but its 2000x2000x3 coefficients (2 bytes each) are held: 24 MB.
+    with pytest.raises(ImageTooLargeError, match="2000x2000 JPEG is decoded at 250x250 .* coefficients at full size"):
+        decode_image(progressive, max_pixels=5_000_000, target_size=(200, 200))
+    assert decode_image(progressive, max_pixels=6_100_000, target_size=(200, 200)).size == (250, 250)
+
+
+def test_the_costs_docs_deploy_md_states_are_the_code_s() -> None:
+    doc = " ".join((DATA.parent.parent / "docs" / "deploy.md").read_text().split())
+    budget_mib = DEFAULT_MAX_PIXELS * RGB_PIXEL_BYTES / 2**20
+    assert f"({RGB_PIXEL_BYTES} bytes each: {budget_mib:.0f} MiB at the default)" in doc
+    webp = Image.open(io.BytesIO(encode(Image.new("RGB", (10, 10)), "WEBP", lossless=True)))
+    webp_bytes = full_size_bytes(webp) // 100
+    assert f"a WebP {webp_bytes} " in doc
+    assert f"a WebP is refused above {DEFAULT_MAX_PIXELS * RGB_PIXEL_BYTES // webp_bytes / 1e6:.0f} MP" in doc
+    stored = {mode: storage_bytes(mode) for mode in ("P", "1", "L", "I;16", "RGB", "RGBA", "LA", "CMYK", "F")}
+    assert stored["P"] == stored["1"] == stored["L"] == 1 and stored["I;16"] == 2
+    assert {stored[mode] for mode in ("RGB", "RGBA", "LA", "CMYK", "F")} == {4}
+    assert "a palette, 1-bit or grey pixel takes 1 byte, 16-bit grey 2, RGB, RGBA, LA, CMYK and float 4" in doc
+    assert f"more than {MAX_JPEG_SCANS} scans" in doc
+    assert f"{PNG_TEXT_BYTES / 2**20:g} MiB in all (`PNG_TEXT_BYTES`" in doc
+
+
+def webp_reference(data: bytes) -> np.ndarray:
+    """What Pillow's own WebP decoder gives (first frame, transparency on white)."""
+    image = Image.open(io.BytesIO(data)).convert("RGBA")
+    return np.asarray(Image.alpha_composite(Image.new("RGBA", image.size, (255,) * 4), image).convert("RGB"))
+
+
+@pytest.mark.parametrize("kind", ["lossy", "lossless", "lossy with alpha", "animated"])
+def test_webp_decodes_to_what_pillow_decodes(kind) -> None:
+    photo = Image.open(DATA / "photos" / "coffee.jpg").convert("RGBA")
+    photo.putalpha(Image.linear_gradient("L").resize(photo.size))
+    if kind == "lossy":
+        data = encode(photo.convert("RGB"), "WEBP", quality=80)
+    elif kind == "lossless":
+        data = encode(photo.convert("RGB"), "WEBP", lossless=True)
+    elif kind == "lossy with alpha":
+        data = encode(photo, "WEBP", quality=80)
+    else:
+        data = encode(photo, "WEBP", save_all=True, append_images=[photo.rotate(90)], quality=80)
+    np.testing.assert_array_equal(decode_image(data).pixels, webp_reference(data))

@@ -1,4 +1,5 @@
 """The layers, drawn from the imports: inference/ below serving/ below webapp/, and no circle of imports."""
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """Logs: a request id on every response and log line, JSON lines when configured, and no secrets in them."""
+
 from __future__ import annotations
 
 import base64
@@ -41,6 +42,7 @@ def restore_logging(app):
 @pytest.fixture()
 def failing_view(monkeypatch):
     """Make POST /api/predict fail with an unexpected exception, as a bug would."""
+
     def explode():
         raise RuntimeError("an unexpected failure")
 
@@ -76,8 +78,19 @@ def test_a_sane_client_id_is_echoed_and_on_the_log_line(client, capsys, given):
     assert len(access) == 1 and f"[{given}]" in access[0] and "GET /healthz 200" in access[0], access
 
 
-@pytest.mark.parametrize("given", ["abc\nforged INFO line", "abc\r\nX-Injected: 1", "x" * 65, "has space",
-                                  "semi;colon", "\u00fcml\u00e4ut", "", "../../etc/passwd"])
+@pytest.mark.parametrize(
+    "given",
+    [
+        "abc\nforged INFO line",
+        "abc\r\nX-Injected: 1",
+        "x" * 65,
+        "has space",
+        "semi;colon",
+        "\u00fcml\u00e4ut",
+        "",
+        "../../etc/passwd",
+    ],
+)
 def test_an_insane_client_id_is_replaced(client, capsys, given):
     # Through the WSGI environ: the test client, like a real server, refuses newlines in header objects.
     answer = client.get("/healthz", environ_overrides={"HTTP_X_REQUEST_ID": given})
@@ -124,8 +137,10 @@ def send_secret_carrying_requests(post, url: str = "") -> None:
     wrong = {"X-Api-Token": TOKEN[:-1] + "x", "Referer": HEADER_SECRET}
     assert post(f"{url}/api/predict?token={QUERY_SECRET}", json=json_body(), headers=wrong).status_code == 401
     form = {"score_th": "0.3", "note": FORM_SECRET}  # an unknown field: refused by its name, its value unsaid
-    assert post(f"{url}/?q={QUERY_SECRET}", data=form, files={"image": ("c.jpg", PHOTO)},
-                headers=headers).status_code == 422
+    assert (
+        post(f"{url}/?q={QUERY_SECRET}", data=form, files={"image": ("c.jpg", PHOTO)}, headers=headers).status_code
+        == 422
+    )
 
 
 def test_tokens_bodies_and_queries_never_reach_the_logs(app, client, monkeypatch, capsys, caplog, restore_logging):
@@ -160,6 +175,7 @@ def test_an_unexpected_error_logs_no_token_or_body(app, client, monkeypatch, cap
 def test_gunicorn_access_log_has_no_token_query_header_or_forged_lines():
     env = {"API_TOKENS": TOKEN, "GUNICORN_ACCESS_LOG": "-"}
     with gunicorn_server(env=env, workers=1) as server:
+
         def post(url, **kwargs):  # with a Basic-auth user name too, which gunicorn's %(u)s would log
             return requests.post(url, auth=(USER_SECRET, "pw"), timeout=30, **kwargs)
 
@@ -177,10 +193,13 @@ def test_gunicorn_access_log_has_no_token_query_header_or_forged_lines():
 def test_gunicorn_with_log_format_json_writes_only_json_lines():
     env = {"LOG_FORMAT": "json", "GUNICORN_ACCESS_LOG": "-"}
     with gunicorn_server(env=env, workers=1) as server:
-        answer = requests.post(server.url + "/api/predict", json=json_body(), timeout=30,
-                               headers={"X-Request-Id": "gunicorn-json-1"})
+        answer = requests.post(
+            server.url + "/api/predict", json=json_body(), timeout=30, headers={"X-Request-Id": "gunicorn-json-1"}
+        )
         assert answer.status_code == 200
-        deadline = time.monotonic() + 20  # gunicorn writes its access line after the answer has gone out (slow when busy)
+        deadline = (
+            time.monotonic() + 20
+        )  # gunicorn writes its access line after the answer has gone out (slow when busy)
         while "gunicorn.access" not in (log := server.log()) and time.monotonic() < deadline:
             time.sleep(0.05)
     records = [json.loads(line) for line in log.splitlines() if line.strip()]  # gunicorn's own lines too
@@ -229,7 +248,7 @@ def test_control_characters_are_escaped_by_one_shared_function():
     assert loggable("/a\nb") == "/a\\x0ab"
     for source in ("gunicorn.conf.py", "webapp/request_log.py"):  # neither keeps a copy of its own
         text = (ROOT / source).read_text()
-        assert "x1f" not in text and "\"levelname\"" not in text, source  # the regex, the JSON fields
+        assert "x1f" not in text and '"levelname"' not in text, source  # the regex, the JSON fields
 
 
 def test_gunicorn_conf_loads_the_log_format_without_the_app_or_its_libraries(tmp_path):
@@ -242,6 +261,8 @@ def test_gunicorn_conf_loads_the_log_format_without_the_app_or_its_libraries(tmp
         "print(sorted(m for m in ('flask', 'webapp.app', 'inference', 'onnxruntime', 'prometheus_client') if m in sys.modules))"
     )
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    loaded = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert loaded.stdout.strip() == "[]"  # the master must not import prometheus_client before the conf sets its dir

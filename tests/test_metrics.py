@@ -1,4 +1,5 @@
 """Prometheus /metrics: the families, exact counts after known traffic, and sums over two gunicorn workers."""
+
 from __future__ import annotations
 
 import base64
@@ -14,16 +15,27 @@ from tools.servers import ROOT, RunningServer, access_lines, gunicorn_server, wa
 
 PHOTO = (ROOT / "tests" / "data" / "photos" / "coffee.jpg").read_bytes()
 PREDICT = "api.predict"  # the endpoint label of both /api/predict and /
-SCANNER_PATHS = ["/wp-login.php", "/.env", "/admin/config.php", "/api/v1/../../etc/passwd", "/%0Aforged",
-                 "/cgi-bin/test.cgi?x=1", "/api/predict/extra", "/static/../../secret"]
+SCANNER_PATHS = [
+    "/wp-login.php",
+    "/.env",
+    "/admin/config.php",
+    "/api/v1/../../etc/passwd",
+    "/%0Aforged",
+    "/cgi-bin/test.cgi?x=1",
+    "/api/predict/extra",
+    "/static/../../secret",
+]
 
 Samples = dict[tuple[str, frozenset], float]
 
 
 def parse(text: str) -> Samples:
     """{(sample name, labels): value} from the text exposition format."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -60,8 +72,9 @@ def test_metrics_content_type_and_families(client, detector):
     assert families["inference_duration_seconds"].type == "histogram"
     assert families["model_info"].type == "gauge"
     info = {frozenset(s.labels.items()): s.value for s in families["model_info"].samples}
-    loaded = frozenset({"name": detector.info.name, "family": detector.info.family,
-                        "sha256": detector.info.sha256}.items())
+    loaded = frozenset(
+        {"name": detector.info.name, "family": detector.info.family, "sha256": detector.info.sha256}.items()
+    )
     assert info[loaded] == 1
 
 
@@ -177,8 +190,10 @@ def test_counts_add_up_over_two_workers_whichever_answers(server):
             if len(scraped_by) == 2:
                 break
     assert len(scraped_by) == 2, "/metrics was always answered by the same worker"
-    print(f"\n{total} predictions over workers {sorted({served_by[r] for r in sent})}; "
-          f"/metrics scraped from {sorted(scraped_by)}")
+    print(
+        f"\n{total} predictions over workers {sorted({served_by[r] for r in sent})}; "
+        f"/metrics scraped from {sorted(scraped_by)}"
+    )
 
 
 @pytest.mark.server
@@ -190,8 +205,10 @@ def test_scanners_add_no_label_values_under_gunicorn(server):
         assert requests.get(server.url + path, timeout=10).status_code == 404
     _, after = scrape_tagged(server.url)
     assert label_sets(after, "http_requests_total") == label_sets(before, "http_requests_total")
-    assert label_sets(after, "http_request_duration_seconds_bucket") == \
-        label_sets(before, "http_request_duration_seconds_bucket")
-    grown = (value(after, "http_requests_total", method="other", endpoint="unmatched", status="404")
-             - value(before, "http_requests_total", method="other", endpoint="unmatched", status="404"))
+    assert label_sets(after, "http_request_duration_seconds_bucket") == label_sets(
+        before, "http_request_duration_seconds_bucket"
+    )
+    grown = value(after, "http_requests_total", method="other", endpoint="unmatched", status="404") - value(
+        before, "http_requests_total", method="other", endpoint="unmatched", status="404"
+    )
     assert grown == 20

@@ -1,10 +1,10 @@
 """The worker's model thread: one job at a time, waiting jobs taken client by client (serving/model_thread.py)."""
+
 from __future__ import annotations
 
 import time
 
 import gevent
-import pytest
 
 from serving.model_thread import ModelThread
 

@@ -1,4 +1,5 @@
 """Several models side by side: /api/models, the `model` field, per-model defaults, safe descriptions."""
+
 from __future__ import annotations
 
 import base64
@@ -38,7 +39,9 @@ def test_the_model_field_picks_the_model_and_its_default_threshold(client, photo
 
 def test_a_batch_may_mix_models(client, photo_bytes):
     image = photo_bytes("coffee.jpg")
-    body = client.post("/api/predict", json={"requests": [entry(image, {"model": "deimv2_femto"}), entry(image)]}).get_json()
+    body = client.post(
+        "/api/predict", json={"requests": [entry(image, {"model": "deimv2_femto"}), entry(image)]}
+    ).get_json()
     assert [slot["model"] for slot in body["responses"]] == ["deimv2_femto", "yolox_nano"]
 
 
@@ -78,9 +81,17 @@ def test_openapi_and_the_page_follow_the_declaration(client, app):
     for parameter in PARAMETERS:
         assert features[parameter.name]["default"] == parameter.default
         assert features[parameter.name]["maximum"] == parameter.maximum
-    assert document["components"]["schemas"]["PredictRequest"]["properties"]["requests"]["maxItems"] == app.config["MAX_BATCH"]
+    assert (
+        document["components"]["schemas"]["PredictRequest"]["properties"]["requests"]["maxItems"]
+        == app.config["MAX_BATCH"]
+    )
     small = create_app({"TESTING": True, "MODELS": ["yolox_nano"], "MAX_BATCH": 3}).test_client()
-    assert small.get("/api/openapi.json").get_json()["components"]["schemas"]["PredictRequest"]["properties"]["requests"]["maxItems"] == 3
+    assert (
+        small.get("/api/openapi.json").get_json()["components"]["schemas"]["PredictRequest"]["properties"]["requests"][
+            "maxItems"
+        ]
+        == 3
+    )
     page = client.get("/").get_data(as_text=True)
     for parameter in PARAMETERS:
         assert f'data-param="{parameter.name}"' in page
@@ -94,7 +105,9 @@ def test_model_descriptions_never_show_a_local_path_or_a_url_query(tmp_path, mon
 
     path.write_bytes(embedded_model("yolox_nano").path.read_bytes())
     app = create_app({"TESTING": True, "MODELS": [str(path)]})
-    text = app.test_client().get("/api/models").get_data(as_text=True) + app.test_client().get("/api/model").get_data(as_text=True)
+    text = app.test_client().get("/api/models").get_data(as_text=True) + app.test_client().get("/api/model").get_data(
+        as_text=True
+    )
     assert "secret-dir" not in text and str(tmp_path) not in text
     assert '"name":"my_model"' in text.replace(" ", "")
 

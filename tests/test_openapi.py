@@ -1,4 +1,5 @@
 """The OpenAPI document is valid, covers every route, and real responses match its schemas."""
+
 from __future__ import annotations
 
 import base64
@@ -101,8 +102,11 @@ def test_prediction_responses_match_the_document(client, document, closed_compon
             answer = client.post(path, json=body)
             assert answer.status_code == 200, name
             assert_matches_document(document, closed_components, path, "post", answer)
-        form = client.post(path, data={"image": (io.BytesIO(astronaut), "a.jpg"), "score_th": "0.2"},
-                           content_type="multipart/form-data")
+        form = client.post(
+            path,
+            data={"image": (io.BytesIO(astronaut), "a.jpg"), "score_th": "0.2"},
+            content_type="multipart/form-data",
+        )
         assert form.status_code == 200
         assert_matches_document(document, closed_components, path, "post", form)
 
@@ -135,9 +139,11 @@ def test_auth_size_and_readiness_errors_match_the_document(document, closed_comp
     unloaded = create_app({"TESTING": True, "LOAD_MODEL": False}).test_client()
     not_ready = [unloaded.post("/api/predict", json=body), unloaded.get("/api/model"), unloaded.get("/readyz")]
     assert [answer.status_code for answer in not_ready] == [503] * 3
-    for answer, path, method in zip([unauthorised, too_large, *not_ready],
-                                    ["/api/predict", "/api/predict", "/api/predict", "/api/model", "/readyz"],
-                                    ["post", "post", "post", "get", "get"]):
+    for answer, path, method in zip(
+        [unauthorised, too_large, *not_ready],
+        ["/api/predict", "/api/predict", "/api/predict", "/api/model", "/readyz"],
+        ["post", "post", "post", "get", "get"],
+    ):
         assert_matches_document(document, closed_components, path, method, answer)
 
 
@@ -156,10 +162,21 @@ def test_the_published_list_and_string_limits_are_the_ones_enforced(client, docu
     classes, model = schemas["Features"]["properties"]["classes"], schemas["Features"]["properties"]["model"]
     features = schemas["PredictRequest"]["properties"]["requests"]["items"]["properties"]["features"]
     form = schemas["PredictForm"]["properties"]
-    assert (classes["maxItems"], classes["items"]["oneOf"][0]["maxLength"], model["maxLength"], features["maxItems"],
-            form["classes"]["maxLength"], form["model"]["maxLength"]) == (
-        REQUEST_LIMITS.classes, REQUEST_LIMITS.class_name, REQUEST_LIMITS.model_name, REQUEST_LIMITS.features,
-        REQUEST_LIMITS.classes_field, REQUEST_LIMITS.model_name)  # fmt: skip
+    assert (
+        classes["maxItems"],
+        classes["items"]["oneOf"][0]["maxLength"],
+        model["maxLength"],
+        features["maxItems"],
+        form["classes"]["maxLength"],
+        form["model"]["maxLength"],
+    ) == (
+        REQUEST_LIMITS.classes,
+        REQUEST_LIMITS.class_name,
+        REQUEST_LIMITS.model_name,
+        REQUEST_LIMITS.features,
+        REQUEST_LIMITS.classes_field,
+        REQUEST_LIMITS.model_name,
+    )
     image = base64.b64encode(photo_bytes("coffee.jpg")).decode()
     cases = {  # features[0] at the documented bound, and one over it
         "classes": lambda n: {"classes": ["cup"] * n},
@@ -167,8 +184,9 @@ def test_the_published_list_and_string_limits_are_the_ones_enforced(client, docu
     }
     bounds = {"classes": classes["maxItems"], "class name": classes["items"]["oneOf"][0]["maxLength"]}
     for name, feature in cases.items():
-        at, over = (client.post("/api/predict", json={"requests": [{"image": {"content": image},
-                                                                    "features": [feature(n)]}]})
-                    for n in (bounds[name], bounds[name] + 1))  # fmt: skip
+        at, over = (
+            client.post("/api/predict", json={"requests": [{"image": {"content": image}, "features": [feature(n)]}]})
+            for n in (bounds[name], bounds[name] + 1)
+        )
         assert at.status_code in (200, 422) and "at most" not in str(at.get_json()), name
         assert over.status_code == 422 and "at most" in over.get_json()["error"]["message"], name

@@ -1,4 +1,5 @@
 """The origin document's client (shared/origin/flask-serving.md, send2api) keeps working unchanged."""
+
 from __future__ import annotations
 
 import base64
@@ -16,22 +17,8 @@ from webapp.app import create_app
 
 # ---- The origin's client, copied verbatim from shared/origin/flask-serving.md (do not edit) ----------
 
-json_template = \
-{
-  "requests": [
-    {
-      "features": [
-        {
-         "score_th": None, 
-         "nms_iou": None
-        }
-      ],
-      "image": {
-        "content": None
-      }
-    }
-  ]
-}
+json_template = {"requests": [{"features": [{"score_th": None, "nms_iou": None}], "image": {"content": None}}]}
+
 
 def send2api(url, token, image, score_th=0.35, nms_iou=0.40):
     """Sends JSON request to AI-microservice and recieve a JSON response
@@ -60,6 +47,7 @@ def send2api(url, token, image, score_th=0.35, nms_iou=0.40):
     j = json.loads(json_response)
     return j
 
+
 # ---- end of the origin's code ------------------------------------------------------------------------
 
 ASTRONAUT = Path(__file__).resolve().parent / "data" / "photos" / "astronaut.jpg"
@@ -87,8 +75,9 @@ class FlaskAdapter(requests.adapters.BaseAdapter):
         self.client = client
 
     def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-        answer = self.client.open(request.path_url, method=request.method, data=request.body,
-                                  headers=dict(request.headers))
+        answer = self.client.open(
+            request.path_url, method=request.method, data=request.body, headers=dict(request.headers)
+        )
         response = requests.Response()
         response.status_code, response._content, response.url = answer.status_code, answer.get_data(), request.url
         response.headers.update(answer.headers)

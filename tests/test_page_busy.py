@@ -1,7 +1,9 @@
 """The page over its client's share (RATE_LIMIT): a 429 shows "busy, retrying in N s", the page waits the server's
 Retry-After without sending anything, then retries by itself and shows the answer. Real gunicorn, real chromium."""
+
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -29,8 +31,13 @@ def test_a_429_shows_busy_then_the_page_retries_after_retry_after(server):
         page = browser.new_page()
         problems = watch_page(page)
         answers: list[tuple[float, int, str]] = []  # (time, status, Retry-After)
-        page.on("response", lambda r: r.url.endswith("/api/predict") and answers.append(
-            (time.monotonic(), r.status, r.headers.get("retry-after", ""))))  # fmt: skip
+        page.on(
+            "response",
+            lambda r: (
+                r.url.endswith("/api/predict")
+                and answers.append((time.monotonic(), r.status, r.headers.get("retry-after", "")))
+            ),
+        )
         open_page(page, server.url)
         page.set_input_files("#file-input", str(COFFEE))
         assert wait_for_answer(page) == "done"
@@ -50,7 +57,7 @@ def test_a_429_shows_busy_then_the_page_retries_after_retry_after(server):
 
     statuses = [status for _, status, _ in answers]
     assert statuses[:2] == [200, 200] and statuses[-1] == 200 and set(statuses) == {200, 429}
-    for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
+    for (refused_at, status, retry_after), (next_at, _, _) in itertools.pairwise(answers):
         if status == 429:  # nothing was sent before the server's Retry-After had passed
             assert next_at - refused_at >= int(retry_after) - 0.5
     assert problems.page_errors == []
@@ -64,8 +71,13 @@ def test_the_camera_waits_out_a_429_then_goes_on_with_fewer_frames(server):
         page = browser.new_page()
         problems = watch_page(page)
         answers: list[tuple[float, int, str]] = []
-        page.on("response", lambda r: r.url.endswith("/api/predict") and answers.append(
-            (time.monotonic(), r.status, r.headers.get("retry-after", ""))))  # fmt: skip
+        page.on(
+            "response",
+            lambda r: (
+                r.url.endswith("/api/predict")
+                and answers.append((time.monotonic(), r.status, r.headers.get("retry-after", "")))
+            ),
+        )
         open_page(page, server.url)
         page.click("#camera-start")
         page.wait_for_selector("#camera-error:has-text('The server is busy, retrying in')", timeout=20_000)
@@ -75,7 +87,7 @@ def test_the_camera_waits_out_a_429_then_goes_on_with_fewer_frames(server):
         browser.close()
 
     assert any(status == 429 for _, status, _ in answers) and answers[-1][1] == 200
-    for (refused_at, status, retry_after), (next_at, _, _) in zip(answers, answers[1:]):
+    for (refused_at, status, retry_after), (next_at, _, _) in itertools.pairwise(answers):
         if status == 429:
             assert next_at - refused_at >= max(int(retry_after), 0.5) - 0.3
     assert problems.page_errors == []
@@ -84,7 +96,10 @@ def test_the_camera_waits_out_a_429_then_goes_on_with_fewer_frames(server):
 def test_a_gallery_over_the_limit_waits_and_finishes(server):
     """Four images in batches of two against two images per 5 s: the second batch gets a 429, the gallery says it
     is waiting, then sends that batch again and every image is answered."""
-    photos = [ROOT / "tests" / "data" / "photos" / name for name in ("astronaut.jpg", "coffee.jpg", "chelsea.png", "rocket.jpg")]
+    photos = [
+        ROOT / "tests" / "data" / "photos" / name
+        for name in ("astronaut.jpg", "coffee.jpg", "chelsea.png", "rocket.jpg")
+    ]
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page()
@@ -96,7 +111,9 @@ def test_a_gallery_over_the_limit_waits_and_finishes(server):
         page.wait_for_selector("#gallery-status:has-text('The server is busy, retrying in')", timeout=20_000)
         page.wait_for_selector('#gallery[data-done="4"]', state="attached", timeout=30_000)
         status_text = page.text_content("#gallery-status")
-        states = page.locator("#gallery-list .gallery-item").evaluate_all("(items) => items.map((i) => i.dataset.state)")
+        states = page.locator("#gallery-list .gallery-item").evaluate_all(
+            "(items) => items.map((i) => i.dataset.state)"
+        )
         browser.close()
     assert 429 in statuses and statuses[-1] == 200
     assert states == ["done"] * 4 and status_text == "4 images: 4 done."

@@ -2,11 +2,13 @@
 code snippets, the API docs page, and the small touches (keyboard rows, tiny images, paste hint, narrow screens,
 JPEG or PNG). Screenshots of the first four go to test-artifacts/screenshots/, or with UPDATE_SCREENSHOTS=1 to
 docs/screenshots/ (the ones the docs show), so an ordinary run leaves the checkout clean."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -22,7 +24,7 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 from tools.browser_helpers import (
-    CHROMIUM_ARGS,
+    PHOTOS,
     api_detections,
     boxes_drawn,
     hex_rgb,
@@ -31,6 +33,7 @@ from tools.browser_helpers import (
     open_page,
     overlay_pixel_near,
     page_params,
+    save_screenshot,
     wait_for_answer,
     wait_until,
     watch_page,
@@ -40,9 +43,7 @@ from webapp.examples import EXAMPLES, THUMBNAIL_SIDE
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-PHOTOS = ROOT / "tests" / "data" / "photos"
 EXAMPLES_DIR = ROOT / "webapp" / "static" / "examples"
-SCREENSHOTS = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "test-artifacts") / "screenshots"
 MAX_BATCH = 2  # small, so a handful of images needs several requests
 FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 HOLD_S = 0.6  # extra answer time the camera test gives the server
@@ -159,15 +160,6 @@ def tab(browser, server):
     yield result
     result.check_clean()
     result.page.context.close()
-
-
-def save_screenshot(page: Page, name: str) -> Path:
-    """The viewport as a small palette PNG in SCREENSHOTS."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    path = SCREENSHOTS / f"{name}.png"
-    shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
-    return path
 
 
 def choose_example(page: Page, title: str) -> None:
@@ -334,7 +326,7 @@ def test_camera_draws_boxes_live_one_frame_in_flight_and_slows_with_the_server(c
     held_from = len(page_watch.posts())
     wait_until(page, "(n) => window.__posts.length >= n", held_from + 3, timeout=30)
     sent_at = [post["at"] for post in page.evaluate("window.__posts")[held_from - 1 :]]
-    gaps = [later - earlier for earlier, later in zip(sent_at, sent_at[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent_at)]
     assert len(gaps) >= 3 and min(gaps) >= HOLD_S * 1000 - 20, gaps
     wait_until(page, f"() => Number(document.getElementById('camera').dataset.fps) < {1 / HOLD_S}")
     assert "frames/s" in page.text_content("#camera-rate")
@@ -396,7 +388,13 @@ def test_several_images_go_in_batches_the_server_allows_and_fill_a_gallery(tab, 
     assert model_info["limits"]["max_batch"] == MAX_BATCH
     notes = tmp_path / "notes.txt"
     notes.write_text("not an image\n")
-    files = [PHOTOS / "astronaut.jpg", notes, PHOTOS / "coffee.jpg", PHOTOS / "chelsea.png", PHOTOS / "grace_hopper.jpg"]
+    files = [
+        PHOTOS / "astronaut.jpg",
+        notes,
+        PHOTOS / "coffee.jpg",
+        PHOTOS / "chelsea.png",
+        PHOTOS / "grace_hopper.jpg",
+    ]
     page.set_input_files("#file-input", [str(path) for path in files])
     page.wait_for_selector(f'#gallery[data-done="{len(files)}"]', state="attached", timeout=60_000)
 
@@ -500,13 +498,17 @@ def test_code_snippets_make_the_pages_request_and_really_run(tab, server, tmp_pa
     for name, value in params.items():
         assert f"{name}={value}" in curl
     assert "classes=cup" in curl and "X-Api-Token" not in curl
-    answer = subprocess.run(shlex.split(curl.replace("\\\n", " ")), cwd=tmp_path, capture_output=True, timeout=60)
+    answer = subprocess.run(
+        shlex.split(curl.replace("\\\n", " ")), cwd=tmp_path, capture_output=True, timeout=60, check=False
+    )
     assert [d["class_name"] for d in json.loads(answer.stdout)["responses"][0]["detections"]] == shown
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for tab_name in ("Python requests", "Python client"):
         code = snippet(page, tab_name)
-        run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        run = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert run.returncode == 0, run.stderr
         assert detection_lines(run.stdout) == shown
 
@@ -573,7 +575,7 @@ def test_keyboard_focus_on_a_row_highlights_its_box_like_the_mouse(tab, server, 
     width = 600
 
     def alpha_on_left_edge(detection) -> int:
-        x1, y1, x2, y2 = detection["box"]
+        x1, y1, _x2, y2 = detection["box"]
         return max(p[3] for p in overlay_pixel_near(page, x1, (y1 + y2) / 2, width))
 
     assert min(alpha_on_left_edge(d) for d in detections[:2]) > 200  # nothing highlighted: all opaque
@@ -611,7 +613,7 @@ def test_phone_layout_has_results_under_the_picture_and_no_paste_hint(browser, s
     assert page.locator("#paste-hint").is_hidden()
     choose_example(page, "Astronaut Eileen Collins")
     assert wait_for_answer(page) == "done"
-    top = lambda selector: page.locator(selector).bounding_box()["y"]  # noqa: E731
+    top = lambda selector: page.locator(selector).bounding_box()["y"]
     stage_bottom = top("#stage") + page.locator("#stage").bounding_box()["height"]
     assert stage_bottom < top("#results-title") < top("#settings-title")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing sticks out
@@ -619,7 +621,9 @@ def test_phone_layout_has_results_under_the_picture_and_no_paste_hint(browser, s
     page.context.close()
 
 
-@pytest.mark.parametrize(("choice", "extension", "image_format"), [("image/jpeg", "jpg", "JPEG"), ("image/png", "png", "PNG")])
+@pytest.mark.parametrize(
+    ("choice", "extension", "image_format"), [("image/jpeg", "jpg", "JPEG"), ("image/png", "png", "PNG")]
+)
 def test_annotated_download_as_jpeg_or_png(tab, choice, extension, image_format):
     page = tab.page
     choose_example(page, "Astronaut Eileen Collins")
@@ -655,7 +659,7 @@ def test_keyboard_alone_reaches_every_control(tab, model_info):
     page.focus(".example >> nth=1")
     page.keyboard.press("Enter")  # an example, run from the keyboard
     assert wait_for_answer(page) == "done"
-    page.focus('#code-panel summary')
+    page.focus("#code-panel summary")
     page.keyboard.press("Enter")  # opens the code panel
     page.set_input_files("#file-input", [str(PHOTOS / "astronaut.jpg"), str(PHOTOS / "coffee.jpg")])  # a gallery
     page.wait_for_selector('#gallery[data-done="2"]', state="attached", timeout=30_000)
@@ -663,10 +667,24 @@ def test_keyboard_alone_reaches_every_control(tab, model_info):
     seen = focus_walk(page)
     sliders = page.evaluate("[...document.querySelectorAll('input[type=range], select#model')].map((s) => s.id)")
     expected = [
-        "drop-zone", "camera-start", *[f"button:{e.title}" for e in EXAMPLES], *sliders, "reset-settings",
-        "class-search", "class-add", "download-format", "download-image", "download-json", "tab-curl",
-        "snippet-copy", "a:API docs", "gallery-download", "gallery-close", "button:astronaut.jpg", "button:coffee.jpg",
-    ]  # fmt: skip
+        "drop-zone",
+        "camera-start",
+        *[f"button:{e.title}" for e in EXAMPLES],
+        *sliders,
+        "reset-settings",
+        "class-search",
+        "class-add",
+        "download-format",
+        "download-image",
+        "download-json",
+        "tab-curl",
+        "snippet-copy",
+        "a:API docs",
+        "gallery-download",
+        "gallery-close",
+        "button:astronaut.jpg",
+        "button:coffee.jpg",
+    ]
     missing = [name for name in expected if not any(item.startswith(name) for item in seen)]
     assert missing == []
     assert any(item.startswith("button:cup") for item in seen)  # a class chip

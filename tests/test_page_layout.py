@@ -3,12 +3,12 @@ together (desktop and phone), boxes that follow a dragged slider over a slow lin
 two models compared, clicks kept while the scripts load, no layout shift, and the small touches (touch targets,
 values said once, messages, Retry, gallery pictures with boxes). Screenshots of a result (desktop and phone, light
 and dark) go to test-artifacts/screenshots/, or with UPDATE_SCREENSHOTS=1 to docs/screenshots/."""
+
 from __future__ import annotations
 
-import io
 import math
-import os
 import re
+import shutil
 
 import pytest
 import requests
@@ -17,6 +17,8 @@ from playwright.sync_api import Page
 
 from inference.params import PARAMETERS
 from tools.browser_helpers import (
+    PHOTOS,
+    UPDATING_SCREENSHOTS,
     api_detections,
     boxes_drawn,
     hex_rgb,
@@ -26,14 +28,12 @@ from tools.browser_helpers import (
     wait_until,
     watch_page,
 )
+from tools.browser_helpers import save_screenshot as save_page_screenshot
 from tools.servers import ROOT, gunicorn_server
 from webapp.examples import EXAMPLES
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-PHOTOS = ROOT / "tests" / "data" / "photos"
-UPDATING = os.environ.get("UPDATE_SCREENSHOTS") == "1"
-SCREENSHOTS = ROOT / ("docs" if UPDATING else "test-artifacts") / "screenshots"
 README_SCREENSHOT = "result-desktop-light"  # also docs/screenshot.png, the one the README shows
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -111,17 +111,14 @@ def as_rows(detections: list[dict]) -> list[list[str]]:
     return [
         [d["class_name"], f"{d['score']:.2f}", ", ".join(str(math.floor(v + 0.5)) for v in d["box"])]
         for d in detections
-    ]  # fmt: skip
+    ]
 
 
 def save_screenshot(page: Page, name: str) -> None:
-    """The viewport as a small palette PNG in SCREENSHOTS."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    small = shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    small.save(SCREENSHOTS / f"{name}.png", optimize=True)
-    if UPDATING and name == README_SCREENSHOT:
-        small.save(ROOT / "docs" / "screenshot.png", optimize=True)
+    """The viewport in SCREENSHOTS; the README's screenshot too, when refreshing them."""
+    path = save_page_screenshot(page, name)
+    if UPDATING_SCREENSHOTS and name == README_SCREENSHOT:
+        shutil.copyfile(path, ROOT / "docs" / "screenshot.png")
 
 
 def tall_portrait(path) -> None:
@@ -223,8 +220,10 @@ def test_a_dragged_slider_moves_the_boxes_before_release_over_a_slow_link(browse
     start_count = boxes_drawn(page)
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": ROUND_TRIP_MS, "uploadThroughput": -1, "downloadThroughput": -1})  # fmt: skip
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": ROUND_TRIP_MS, "uploadThroughput": -1, "downloadThroughput": -1},
+    )
     page.evaluate(WATCH_BOXES)
     posts_before = len(page.evaluate("window.__posts"))
 
@@ -246,9 +245,11 @@ def test_a_dragged_slider_moves_the_boxes_before_release_over_a_slow_link(browse
     before_release = [c for c in changes if c["at"] < released_at]
     draws = [t for t in page.evaluate("window.__previewDraws") if t < released_at]
     rate = (len(draws) - 1) / ((draws[-1] - draws[0]) / 1000) if len(draws) > 1 else 0
-    print(f"drag: {len(before_release)} changes of the boxes shown before release, {len(draws)} preview draws "
-          f"({rate:.1f}/s, one per pointer move), the first {draws[0] - page.evaluate('window.__pressedAt'):.0f} ms "
-          f"after the press, the release {released_at - page.evaluate('window.__pressedAt'):.0f} ms after it")
+    print(
+        f"drag: {len(before_release)} changes of the boxes shown before release, {len(draws)} preview draws "
+        f"({rate:.1f}/s, one per pointer move), the first {draws[0] - page.evaluate('window.__pressedAt'):.0f} ms "
+        f"after the press, the release {released_at - page.evaluate('window.__pressedAt'):.0f} ms after it"
+    )
     assert len(before_release) >= 2, changes
     assert all(c["status"] == "preview" for c in before_release)
     assert before_release[-1]["count"] < start_count
@@ -394,8 +395,10 @@ def test_no_layout_shift_on_a_slow_first_load(browser, server, device):
     page.add_init_script(RECORD_LAYOUT_SHIFTS)
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": 400, "downloadThroughput": 50_000, "uploadThroughput": 50_000})  # fmt: skip
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 400, "downloadThroughput": 50_000, "uploadThroughput": 50_000},
+    )
     open_page(page, server.url)
     page.wait_for_load_state("load")
     page.wait_for_timeout(500)

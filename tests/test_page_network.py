@@ -3,6 +3,7 @@
 Every POST the page makes is counted by its Content-Length as Chromium sent it; the images the page uploads are
 captured by wrapping XMLHttpRequest.send in an init script.
 """
+
 from __future__ import annotations
 
 import base64
@@ -184,8 +185,11 @@ def serious_accessibility_problems(page: Page) -> list[str]:
     """axe-core's (tests/vendor) serious and critical violations on the page as it is now."""
     page.evaluate(AXE.read_text())  # evaluated by DevTools, so the page's CSP does not apply
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [f"{v['impact']} {v['id']}: {[n['target'] for n in v['nodes']]}" for v in result["violations"]
-            if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['impact']} {v['id']}: {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def test_12mp_photo_goes_up_shrunk_once_and_slider_moves_send_only_its_hash(network_page, server, photo_12mp):
@@ -196,12 +200,16 @@ def test_12mp_photo_goes_up_shrunk_once_and_slider_moves_send_only_its_hash(netw
     assert path.stat().st_size > 2 * MAX_FIRST_POST  # phone-sized: sending it as it is would fail this test
     cdp = page.context.new_cdp_session(page)  # a slow uplink, so that the upload takes long enough to show progress
     cdp.send("Network.enable")
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": 0, "uploadThroughput": 250_000, "downloadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "uploadThroughput": 250_000, "downloadThroughput": -1},
+    )
     page.set_input_files("#file-input", str(path))
     assert wait_for_answer(page) == "done"
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": 0, "uploadThroughput": -1, "downloadThroughput": -1})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "uploadThroughput": -1, "downloadThroughput": -1},
+    )
 
     assert len(posts.settled(page, 1)) == 1 and posts.sizes()[0] <= MAX_FIRST_POST, posts.sizes()
     assert any(text.startswith("Sending ") for text in page.evaluate("window.__spinnerTexts"))
@@ -212,10 +220,16 @@ def test_12mp_photo_goes_up_shrunk_once_and_slider_moves_send_only_its_hash(netw
     assert body["responses"][0]["image"] == {"width": 4000, "height": 3000}
     assert body["responses"][0]["sent_image"]["width"] == side
     assert iou(person(body), person_box) > 0.75, (person(body), person_box)
-    on_original = api(server, page_params(page), {"image": (path.name, path.read_bytes())})  # the server decodes the 12 MP file
+    on_original = api(
+        server, page_params(page), {"image": (path.name, path.read_bytes())}
+    )  # the server decodes the 12 MP file
     assert largest_difference(person(body), person(on_original), (4000, 3000)) < 0.02
     transfer = page.text_content("#transfer")
-    assert "network" in transfer and "server" in transfer and f"{side}×{round(side * 0.75)} copy of the 4000×3000" in transfer
+    assert (
+        "network" in transfer
+        and "server" in transfer
+        and f"{side}×{round(side * 0.75)} copy of the 4000×3000" in transfer
+    )
 
     page.fill("#score_th", "0.6")
     assert wait_for_answer(page) == "done"
@@ -268,7 +282,7 @@ def test_48mp_photo_works(network_page, tmp_path):
 
 def test_annotated_download_is_drawn_on_the_full_resolution_original(network_page, tmp_path):
     """A 3 MP photo is sent shrunk, but the downloaded image is the original's size with the box where it belongs."""
-    page, posts, _ = network_page
+    page, _posts, _ = network_page
     path = tmp_path / "phone-3mp.jpg"
     person_box = phone_photo(path, (2000, 1500), noise=0)
     page.set_input_files("#file-input", str(path))
@@ -310,7 +324,7 @@ def test_an_evicted_image_is_sent_again_transparently(browser):
 def test_an_error_keeps_the_previous_result_and_retry_asks_again(network_page):
     """The server unreachable on a slider move: the boxes and table stay (greyed), an error and Retry show; once
     the server is back, Retry brings the answer for the current settings."""
-    page, posts, _ = network_page
+    page, _posts, _ = network_page
     page.fill("#score_th", "0.2")
     page.set_input_files("#file-input", str(COFFEE))
     assert wait_for_answer(page) == "done"

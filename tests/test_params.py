@@ -1,4 +1,5 @@
 """PredictParams.from_mapping: defaults, "explicit 0 means 0", and clear errors for bad values."""
+
 from __future__ import annotations
 
 import re
@@ -116,7 +117,9 @@ def test_classes_at_the_limit_are_accepted_and_one_more_is_refused_before_any_wo
 
     names = ["person"] * REQUEST_LIMITS.classes
     assert len(PredictParams.from_mapping({"classes": names}).classes) == REQUEST_LIMITS.classes
-    with pytest.raises(ParameterError, match=f"classes may hold at most {REQUEST_LIMITS.classes} names or ids, got 1000000"):
+    with pytest.raises(
+        ParameterError, match=f"classes may hold at most {REQUEST_LIMITS.classes} names or ids, got 1000000"
+    ):
         PredictParams.from_mapping({"classes": ["person"] * 1_000_000})
     form = ",".join(["person"] * (REQUEST_LIMITS.classes + 1))
     with pytest.raises(ParameterError, match="classes may hold at most"):
@@ -130,7 +133,9 @@ def test_long_class_names_and_form_fields_are_refused_without_echoing_them(strin
     longest = "x" * REQUEST_LIMITS.class_name
     too_long = longest + "x"
     given = (lambda names: ",".join(names)) if strings_allowed else list
-    assert PredictParams.from_mapping({"classes": given([longest])}, strings_allowed=strings_allowed).classes == (longest,)
+    assert PredictParams.from_mapping({"classes": given([longest])}, strings_allowed=strings_allowed).classes == (
+        longest,
+    )
     with pytest.raises(ParameterError, match=f"at most {REQUEST_LIMITS.class_name} characters, got {len(too_long)}$"):
         PredictParams.from_mapping({"classes": given([too_long])}, strings_allowed=strings_allowed)
     digits = "9" * 5000  # int() of this many digits raises in Python: it must stay a (too long) name

@@ -38,9 +38,14 @@ def test_python_version_meets_the_packages_floor():
 
 @pytest.mark.parametrize(
     "leftover",
-    ["build/lib/detection_client/cli.py", "dist/detection_client-0.2.0-py3-none-any.whl",
-     "detection_client.egg-info/PKG-INFO", ".eggs/README.txt", "tools/newman/node_modules/newman/package.json"],
-)  # fmt: skip
+    [
+        "build/lib/detection_client/cli.py",
+        "dist/detection_client-0.2.0-py3-none-any.whl",
+        "detection_client.egg-info/PKG-INFO",
+        ".eggs/README.txt",
+        "tools/newman/node_modules/newman/package.json",
+    ],
+)
 def test_install_leftovers_are_ignored(leftover):
     done = subprocess.run(["git", "check-ignore", "--no-index", "-q", leftover], cwd=ROOT, timeout=30, check=False)
     assert done.returncode == 0, f"{leftover} is not in .gitignore"

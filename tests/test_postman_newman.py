@@ -20,9 +20,24 @@ def test_newman_runs_the_collection_with_every_assertion_passing(tmp_path):
     report = tmp_path / "newman.json"
     collection = json.loads(OUTPUT.read_text())
     with gunicorn_server(workers=1) as server:
-        argv = [str(NEWMAN), "run", str(OUTPUT), "--env-var", f"baseUrl={server.url}", "--working-dir", str(ROOT),
-                "--reporters", "cli,json", "--reporter-json-export", str(report), "--timeout-request", "60000",
-                "--color", "off", "--disable-unicode"]  # fmt: skip
+        argv = [
+            str(NEWMAN),
+            "run",
+            str(OUTPUT),
+            "--env-var",
+            f"baseUrl={server.url}",
+            "--working-dir",
+            str(ROOT),
+            "--reporters",
+            "cli,json",
+            "--reporter-json-export",
+            str(report),
+            "--timeout-request",
+            "60000",
+            "--color",
+            "off",
+            "--disable-unicode",
+        ]
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     run = json.loads(report.read_text())["run"]

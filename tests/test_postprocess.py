@@ -1,4 +1,5 @@
 """Post-processing on plain arrays: class-aware NMS, minimum size, max results, order."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,6 @@ import pytest
 
 from inference import PredictParams
 from inference.postprocess import class_aware_nms, min_size_mask, select_detections
-
 
 BOX = [0, 0, 10, 10]
 OVERLAPPING = [0, 5, 10, 15]  # IoU 1/3 with BOX

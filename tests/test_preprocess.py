@@ -1,4 +1,5 @@
 """Pre-processing: letterbox / stretch, channel order, normalisation, layout, and the way back for boxes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -132,7 +133,9 @@ def test_to_image_of_no_boxes_is_empty() -> None:
 
 @pytest.mark.parametrize("layout", ["nchw", "nhwc"])
 def test_bgr_and_normalisation_agree_in_both_layouts(layout) -> None:
-    recipe = Preprocessing(channel_order="bgr", scale=1 / 255, mean=(0.1, 0.2, 0.3), std=(0.5, 0.25, 0.125), layout=layout)
+    recipe = Preprocessing(
+        channel_order="bgr", scale=1 / 255, mean=(0.1, 0.2, 0.3), std=(0.5, 0.25, 0.125), layout=layout
+    )
     tensor, _ = prepare_input(solid(6, 4, (255, 51, 0)), (4, 6), recipe)
     per_pixel = tensor[0, :, 1, 2] if layout == "nchw" else tensor[0, 1, 2, :]
     np.testing.assert_allclose(per_pixel, [(0 - 0.1) / 0.5, (0.2 - 0.2) / 0.25, (1 - 0.3) / 0.125], atol=1e-6)

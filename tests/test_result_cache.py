@@ -1,4 +1,5 @@
 """The per-image result cache and image-by-sha256 references: exact answers, clear misses, bounded size."""
+
 from __future__ import annotations
 
 import base64
@@ -15,7 +16,9 @@ from webapp.result_cache import LocalCache
 
 PARAMETER_SETS = [
     {"score_th": score_th, "nms_iou": nms_iou, "min_height": min_size, "min_width": min_size, "maxResults": max_results}
-    for score_th, nms_iou, min_size, max_results in itertools.product((0.01, 0.2, 0.5), (0.1, 0.6), (0.0, 0.05), (3, 100))
+    for score_th, nms_iou, min_size, max_results in itertools.product(
+        (0.01, 0.2, 0.5), (0.1, 0.6), (0.0, 0.05), (3, 100)
+    )
 ]
 
 
@@ -29,7 +32,9 @@ def by_sha256(image: bytes, features: dict | None = None) -> dict:
 
 @pytest.fixture(scope="module")
 def cached_app(tmp_path_factory):
-    return create_app({"TESTING": True, "MODELS": ["yolox_nano", "deimv2_femto"], "CACHE_DIR": str(tmp_path_factory.mktemp("cache"))})
+    return create_app(
+        {"TESTING": True, "MODELS": ["yolox_nano", "deimv2_femto"], "CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +105,13 @@ def test_in_a_batch_a_miss_is_its_own_slot(cached_app, photo_bytes):
 
 @pytest.mark.parametrize(
     ("image", "code"),
-    [({"sha256": "xyz"}, "invalid_sha256"), ({"sha256": "ab" * 31}, "invalid_sha256"), ({"sha256": 12}, "malformed_request"),
-     ({"sha256": None}, "malformed_request"), ({}, "malformed_request")],
+    [
+        ({"sha256": "xyz"}, "invalid_sha256"),
+        ({"sha256": "ab" * 31}, "invalid_sha256"),
+        ({"sha256": 12}, "malformed_request"),
+        ({"sha256": None}, "malformed_request"),
+        ({}, "malformed_request"),
+    ],
 )
 def test_garbage_hashes_are_refused_clearly(cached_app, image, code):
     response = cached_app.test_client().post("/api/predict", json={"requests": [{"image": image}]})
@@ -135,8 +145,9 @@ def test_cache_off_means_every_reference_misses(uncached_app, photo_bytes):
 
 def _fill(directory: str, start: int) -> None:
     """Another process writing the same cache (as a second gunicorn worker would)."""
-    from inference.candidates import Candidates
     import numpy as np
+
+    from inference.candidates import Candidates
 
     cache = LocalCache(directory, 2_000_000)
     for i in range(start, start + 100):

@@ -1,5 +1,6 @@
 """Several instances as one: the result cache and the rate limits in a real Redis, two gunicorn instances behind a
 real nginx (round-robin, as a PaaS router), clients from different loopback addresses; a Redis killed mid-test."""
+
 from __future__ import annotations
 
 import base64
@@ -22,9 +23,8 @@ from tools.servers import free_port, gunicorn_server
 from webapp import config as config_module
 from webapp.app import create_app
 from webapp.rate_limits import REFUSAL_HOLD_S, RateLimits
-from webapp.result_cache import KEY_PREFIX, RedisCache
 from webapp.redis_link import PAUSE_AFTER_FAILURE_S
-from webapp.result_cache import cache_key
+from webapp.result_cache import KEY_PREFIX, RedisCache, cache_key
 
 pytestmark = pytest.mark.skipif(
     not (nginx_binary() and shutil.which("redis-server")),
@@ -73,8 +73,14 @@ def instances(redis, tmp_path_factory):
     with ExitStack() as stack:
         running = []
         for name in ("a", "b"):
-            env = {"CACHE_URL": redis.url, "CACHE_TTL_S": str(TTL_S), "RATE_LIMIT": f"{LIMIT} per hour",
-                   "TRUSTED_PROXIES": "1", "MODELS": "yolox_nano", "CACHE_DIR": str(tmp_path_factory.mktemp(name))}  # fmt: skip
+            env = {
+                "CACHE_URL": redis.url,
+                "CACHE_TTL_S": str(TTL_S),
+                "RATE_LIMIT": f"{LIMIT} per hour",
+                "TRUSTED_PROXIES": "1",
+                "MODELS": "yolox_nano",
+                "CACHE_DIR": str(tmp_path_factory.mktemp(name)),
+            }
             running.append(stack.enter_context(gunicorn_server(env=env, workers=1)))
         yield running
 
@@ -179,7 +185,9 @@ def test_each_image_of_a_batch_counts(router, photo_bytes):
 def test_health_readiness_and_metrics_are_never_limited(router):
     unknown = {"requests": [{"image": {"sha256": "0" * 64}}]}  # 404 image_not_cached, but it counts
     with session_from("127.0.0.7") as greedy:
-        assert [predict_status(greedy, router.url, unknown).status_code for _ in range(LIMIT + 1)] == [404] * LIMIT + [429]
+        assert [predict_status(greedy, router.url, unknown).status_code for _ in range(LIMIT + 1)] == [404] * LIMIT + [
+            429
+        ]
         for path in ("/healthz", "/readyz", "/metrics", "/api/model"):
             assert greedy.get(router.url + path, timeout=10).status_code == 200, path
 
@@ -194,7 +202,10 @@ def test_a_redis_outage_costs_the_cache_not_the_answers(instances, redis, photo_
     with session_from("127.0.0.6") as client:
         assert predict_status(client, a.url, by_bytes(first)).status_code == 200
         assert predict_status(client, b.url, by_sha256(first)).status_code == 200
-        errors_before, misses_before = metric(a.url, "cache_errors_total", operation="get"), metric(a.url, "cache_misses_total")
+        errors_before, misses_before = (
+            metric(a.url, "cache_errors_total", operation="get"),
+            metric(a.url, "cache_misses_total"),
+        )
         redis.kill()
         try:
             assert [predict_status(client, a.url, by_bytes(second)).status_code for _ in range(2)] == [200, 200]
@@ -223,8 +234,9 @@ def limited_app(**config) -> object:
 
 def test_with_tokens_each_token_has_its_own_budget_and_bad_tokens_count_by_address():
     client = limited_app(API_TOKENS=["token-a", "token-b"])
-    post = lambda token, address="10.0.0.1": client.post("/api/predict", json={}, headers={"X-Api-Token": token},
-                                                          environ_base={"REMOTE_ADDR": address})  # noqa: E731
+    post = lambda token, address="10.0.0.1": client.post(
+        "/api/predict", json={}, headers={"X-Api-Token": token}, environ_base={"REMOTE_ADDR": address}
+    )
     assert post("token-a").status_code == 503  # admitted: no model loaded in this app
     refused = post("token-a", address="10.0.0.2")  # the token, not the address, is the client
     assert refused.status_code == 429 and refused.headers["Retry-After"].isdigit()
@@ -254,8 +266,9 @@ def test_the_429_is_the_one_the_openapi_document_describes():
 @pytest.mark.parametrize(("trusted", "second_status"), [(0, 429), (1, 503)])
 def test_x_forwarded_for_is_trusted_only_behind_configured_proxies(trusted, second_status):
     client = limited_app(TRUSTED_PROXIES=trusted)
-    post = lambda forwarded: client.post("/api/predict", json={}, headers={"X-Forwarded-For": forwarded},
-                                         environ_base={"REMOTE_ADDR": "10.0.0.9"})  # noqa: E731
+    post = lambda forwarded: client.post(
+        "/api/predict", json={}, headers={"X-Forwarded-For": forwarded}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
     assert post("203.0.113.1").status_code == 503
     assert post("198.51.100.1, 203.0.113.2").status_code == second_status  # another client only via a trusted proxy
 
@@ -263,7 +276,11 @@ def test_x_forwarded_for_is_trusted_only_behind_configured_proxies(trusted, seco
 def test_limits_off_and_garbage_settings(monkeypatch):
     client = create_app({"TESTING": True, "LOAD_MODEL": False, "RATE_LIMIT": ""}).test_client()
     assert [client.post("/api/predict", json={}).status_code for _ in range(3)] == [503] * 3
-    for name, value in (("RATE_LIMIT", "lots"), ("RATE_LIMIT", "5 per fortnight"), ("CACHE_URL", "http://127.0.0.1:6379")):
+    for name, value in (
+        ("RATE_LIMIT", "lots"),
+        ("RATE_LIMIT", "5 per fortnight"),
+        ("CACHE_URL", "http://127.0.0.1:6379"),
+    ):
         monkeypatch.setenv(name, value)
         with pytest.raises(config_module.ConfigError, match=name):
             config_module.from_environment()
@@ -283,7 +300,7 @@ def test_the_default_limit_admits_one_person_using_the_page(monkeypatch):
 
 def test_an_unreachable_redis_is_a_miss_then_skipped_for_a_pause(caplog):
     cache = RedisCache(f"redis://127.0.0.1:{free_port()}/0", ttl_s=60)  # nothing listens there
-    errors = lambda: REGISTRY.get_sample_value("cache_errors_total", {"operation": "get"}) or 0.0  # noqa: E731
+    errors = lambda: REGISTRY.get_sample_value("cache_errors_total", {"operation": "get"}) or 0.0
     before = errors()
     assert cache.get("m" * 64, "i" * 64) is None
     cache.put("m" * 64, "i" * 64, Candidates.from_class_scores(np.zeros((0, 4)), np.zeros((0, 80)), (4, 3)))

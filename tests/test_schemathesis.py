@@ -1,4 +1,5 @@
 """schemathesis against the served OpenAPI document: every operation answers as documented, never a 5xx."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Security: headers on page and API, constant-time tokens, no debug under gunicorn, no request value as a path."""
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,15 @@ TOKEN = "correct-horse-battery-staple"
 OTHER_TOKEN = "second-configured-token"
 # Readable files a request names: if any were opened, a spy sees the name.
 EXISTING_FILE = str(ROOT / "tests" / "data" / "ground_truth.json")
-PATH_VALUES = ["../../etc/passwd", "/etc/passwd", "..\\..\\windows\\win.ini", "file:///etc/passwd",
-               EXISTING_FILE, "../tests/data/ground_truth.json", "/proc/self/environ"]
+PATH_VALUES = [
+    "../../etc/passwd",
+    "/etc/passwd",
+    "..\\..\\windows\\win.ini",
+    "file:///etc/passwd",
+    EXISTING_FILE,
+    "../tests/data/ground_truth.json",
+    "/proc/self/environ",
+]
 MODEL_PATH_VALUE = "/tmp/attacker-model.onnx"
 
 
@@ -40,14 +48,18 @@ def csp_directives(header: str) -> dict[str, list[str]]:
 # --- headers -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("send", [
-    lambda c: c.get("/"),
-    lambda c: c.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]}),
-    lambda c: c.post("/api/predict", data=b"{", content_type="application/json"),
-    lambda c: c.get("/api/model"),
-    lambda c: c.get("/api/no-such-thing"),
-    lambda c: c.get("/metrics"),
-], ids=["page", "prediction", "api-400", "model-info", "api-404", "metrics"])
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda c: c.get("/"),
+        lambda c: c.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]}),
+        lambda c: c.post("/api/predict", data=b"{", content_type="application/json"),
+        lambda c: c.get("/api/model"),
+        lambda c: c.get("/api/no-such-thing"),
+        lambda c: c.get("/metrics"),
+    ],
+    ids=["page", "prediction", "api-400", "model-info", "api-404", "metrics"],
+)
 def test_security_headers_on_page_and_api_responses(client, send):
     answer = send(client)
     policy = csp_directives(answer.headers["Content-Security-Policy"])
@@ -75,14 +87,26 @@ def token_client(app, monkeypatch):
     return app.test_client()
 
 
-@pytest.mark.parametrize("given", [
-    "x" + TOKEN[1:], TOKEN[:-1] + "x", TOKEN.upper(),  # same length
-    TOKEN[:-1], TOKEN + "x", TOKEN[:4], TOKEN * 2, " " + TOKEN, "",  # different length
-    "t\u00f6ken-latin1",  # a non-ASCII header value
-], ids=["first-char", "last-char", "case", "shorter", "longer", "prefix", "doubled", "space", "empty", "latin1"])
+@pytest.mark.parametrize(
+    "given",
+    [
+        "x" + TOKEN[1:],
+        TOKEN[:-1] + "x",
+        TOKEN.upper(),  # same length
+        TOKEN[:-1],
+        TOKEN + "x",
+        TOKEN[:4],
+        TOKEN * 2,
+        " " + TOKEN,
+        "",  # different length
+        "t\u00f6ken-latin1",  # a non-ASCII header value
+    ],
+    ids=["first-char", "last-char", "case", "shorter", "longer", "prefix", "doubled", "space", "empty", "latin1"],
+)
 def test_wrong_tokens_of_any_length_are_401_json(token_client, given):
-    answer = token_client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]},
-                               headers={"X-Api-Token": given})
+    answer = token_client.post(
+        "/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]}, headers={"X-Api-Token": given}
+    )
     assert answer.status_code == 401 and answer.mimetype == "application/json"
     assert answer.get_json()["error"]["code"] == "unauthorized"
     assert "X-Api-Token" in answer.headers["WWW-Authenticate"]
@@ -120,7 +144,7 @@ def test_flask_debug_turns_debug_on_outside_gunicorn_and_off_under_it(monkeypatc
 
 # Test-only fault injection in the gunicorn workers (loaded via PYTHONPATH): a request with X-Test-Fault makes
 # the view raise, and the exception message, which only the log sees, says whether debug was on.
-FAULT_INJECTION = '''
+FAULT_INJECTION = """
 import flask
 
 _dispatch = flask.Flask.dispatch_request
@@ -133,7 +157,7 @@ def dispatch_request(self):
 
 
 flask.Flask.dispatch_request = dispatch_request
-'''
+"""
 
 
 @pytest.mark.server
@@ -144,12 +168,17 @@ def test_flask_debug_under_gunicorn_gives_json_500_without_traceback_and_debug_o
         fault = {"X-Test-Fault": "1"}
         failures = [
             requests.get(server.url + "/", headers=fault, timeout=30),
-            requests.post(server.url + "/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]},
-                          headers=fault, timeout=30),
+            requests.post(
+                server.url + "/api/predict",
+                json={"requests": [{"image": {"content": b64(PHOTO)}}]},
+                headers=fault,
+                timeout=30,
+            ),
         ]
         console = requests.get(server.url + "/console", timeout=30)
-        after = requests.post(server.url + "/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]},
-                              timeout=30)
+        after = requests.post(
+            server.url + "/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]}, timeout=30
+        )
         log = server.log()
     for answer in failures:
         assert answer.status_code == 500 and answer.headers["Content-Type"] == "application/json"
@@ -175,10 +204,18 @@ def file_system_spy(monkeypatch):
             if isinstance(target, (str, bytes, os.PathLike)):
                 touched.append(os.fsdecode(target))
             return original(target, *args, **kwargs)
+
         return wrapper
 
-    for owner, name in [(builtins, "open"), (io, "open"), (os, "open"), (os, "stat"), (os, "lstat"),
-                        (cv2, "imread"), (Image, "open")]:
+    for owner, name in [
+        (builtins, "open"),
+        (io, "open"),
+        (os, "open"),
+        (os, "stat"),
+        (os, "lstat"),
+        (cv2, "imread"),
+        (Image, "open"),
+    ]:
         monkeypatch.setattr(owner, name, spy(getattr(owner, name)))
 
     def no_new_model(*args, **kwargs):
@@ -222,22 +259,35 @@ def test_image_content_and_path_fields_are_never_opened(client, file_system_spy,
 
 def test_model_path_like_fields_in_a_request_are_ignored(app, client, file_system_spy):
     plain = client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}}]}).get_json()
-    model_fields = {"MODEL_PATH": MODEL_PATH_VALUE, "model_path": MODEL_PATH_VALUE, "MODELS": MODEL_PATH_VALUE,
-                    "MODEL_URL": "http://127.0.0.1:9/attacker.onnx", "MODEL_LABELS": "/etc/passwd"}
+    model_fields = {
+        "MODEL_PATH": MODEL_PATH_VALUE,
+        "model_path": MODEL_PATH_VALUE,
+        "MODELS": MODEL_PATH_VALUE,
+        "MODEL_URL": "http://127.0.0.1:9/attacker.onnx",
+        "MODEL_LABELS": "/etc/passwd",
+    }
     # In the body, the features or the form they are unknown keys: refused by name, never read.
     in_body = {"requests": [{"image": {"content": b64(PHOTO)}}], **model_fields}
     in_features = {"requests": [{"image": {"content": b64(PHOTO)}, "features": [model_fields]}]}
-    for answer in (client.post("/api/predict", json=in_body), client.post("/api/predict", json=in_features),
-                   client.post("/", data={"image": (io.BytesIO(PHOTO), "c.jpg"), **model_fields})):  # fmt: skip
+    for answer in (
+        client.post("/api/predict", json=in_body),
+        client.post("/api/predict", json=in_features),
+        client.post("/", data={"image": (io.BytesIO(PHOTO), "c.jpg"), **model_fields}),
+    ):
         assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "unknown_field"
         assert "root:" not in answer.get_data(as_text=True)
     # In the query string they are ignored.
-    from_query = client.post(f"/api/predict?MODEL_PATH={MODEL_PATH_VALUE}", json={"requests": [{"image": {"content": b64(PHOTO)}}]}).get_json()
+    from_query = client.post(
+        f"/api/predict?MODEL_PATH={MODEL_PATH_VALUE}", json={"requests": [{"image": {"content": b64(PHOTO)}}]}
+    ).get_json()
     assert from_query["model"] == plain["model"]
     assert from_query["responses"][0]["detections"] == plain["responses"][0]["detections"]
     assert app.config["MODELS"] == ["yolox_nano", "deimv2_femto"]
     # `model` names a served model, never a file: a path is an unknown name.
-    as_model = client.post("/api/predict", json={"requests": [{"image": {"content": b64(PHOTO)}, "features": [{"model": MODEL_PATH_VALUE}]}]})
+    as_model = client.post(
+        "/api/predict",
+        json={"requests": [{"image": {"content": b64(PHOTO)}, "features": [{"model": MODEL_PATH_VALUE}]}]},
+    )
     assert as_model.status_code == 422 and "yolox_nano, deimv2_femto" in as_model.get_json()["error"]["message"]
     assert named_by_request(file_system_spy) == []
 

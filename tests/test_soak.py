@@ -1,4 +1,5 @@
 """Soak: 5,000 real-photo requests at concurrency 8 on gunicorn: every answer right, worker memory steady."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tools.servers import ROOT, gunicorn_server, wait_workers_serving, worker_pids
 from tools.loadgen import Outcome, format_summary, make_payloads, run_load, send_one, summarize
+from tools.servers import ROOT, gunicorn_server, wait_workers_serving, worker_pids
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -66,7 +67,7 @@ def test_soak_5000_requests_without_errors_or_memory_growth():
     with gunicorn_server(workers=2) as server:
         # Both workers must have run the model before the first memory sample, whatever gets which connection.
         warm_up = make_payloads(["astronaut.jpg"], ["json"])[0]
-        predict_once = lambda session: send_one(session, server.url, warm_up, 0, 30.0)  # noqa: E731
+        predict_once = lambda session: send_one(session, server.url, warm_up, 0, 30.0)
         assert len(wait_workers_serving(server, probe=predict_once)) == 2
         reference = reference_labels(server.url)
         deadline = time.monotonic() + LOAD_BUDGET_S
@@ -75,7 +76,10 @@ def test_soak_5000_requests_without_errors_or_memory_growth():
         workers_before = worker_pids(server.process.pid)
         rss_before = {pid: rss_kib(pid) for pid in workers_before}
         rest = run_load(
-            server.url, payloads, TOTAL_REQUESTS - FIRST_THOUSAND, CONCURRENCY,
+            server.url,
+            payloads,
+            TOTAL_REQUESTS - FIRST_THOUSAND,
+            CONCURRENCY,
             max_seconds=max(1.0, deadline - time.monotonic()),
         )
         wall_s = time.monotonic() - started
@@ -85,8 +89,13 @@ def test_soak_5000_requests_without_errors_or_memory_growth():
     outcomes = first + rest
     summary = summarize(outcomes, wall_s)
     growth = {pid: (rss_after[pid] - rss_before[pid]) / rss_before[pid] for pid in rss_before if pid in rss_after}
-    report = {**summary, "concurrency": CONCURRENCY, "rss_kib_after_1000": rss_before,
-              "rss_kib_after_5000": rss_after, "rss_growth": {pid: round(g, 4) for pid, g in growth.items()}}
+    report = {
+        **summary,
+        "concurrency": CONCURRENCY,
+        "rss_kib_after_1000": rss_before,
+        "rss_kib_after_5000": rss_after,
+        "rss_growth": {pid: round(g, 4) for pid, g in growth.items()},
+    }
     ARTIFACT.parent.mkdir(exist_ok=True)
     ARTIFACT.write_text(json.dumps(report, indent=2))
     print(f"\nsoak: {format_summary(summary)}; worker RSS KiB after 1000 {rss_before} -> after 5000 {rss_after}")

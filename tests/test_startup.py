@@ -1,4 +1,5 @@
 """Start-up: the models loaded are logged; a family the outputs contradict is refused with the shapes."""
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,10 @@ YOLOX = embedded_model("yolox_nano").path
 @pytest.mark.parametrize(
     ("family", "message"),
     [
-        ("yolov8", r"set to 'yolov8' but its outputs \[\(1, 3549, 85\)\] then give 3545 classes for 85 boxes; they look like 'yolox'"),
+        (
+            "yolov8",
+            r"set to 'yolov8' but its outputs \[\(1, 3549, 85\)\] then give 3545 classes for 85 boxes; they look like 'yolox'",
+        ),
         ("detr", "do not decode as detr"),
         ("centernet", "do not decode as centernet"),
     ],
@@ -47,7 +51,9 @@ def test_the_default_configuration_serves_every_embedded_model_the_most_accurate
 
 
 def test_an_unknown_models_item_names_the_setting_and_the_choices(tmp_path):
-    with pytest.raises(ModelError, match="MODELS=nope: neither an embedded model \\(deimv2_femto, yolox_nano\\) nor a file"):
+    with pytest.raises(
+        ModelError, match="MODELS=nope: neither an embedded model \\(deimv2_femto, yolox_nano\\) nor a file"
+    ):
         create_app({"TESTING": True, "MODELS": ["nope"]})
 
 

@@ -18,8 +18,15 @@ ALICE, BOB = {"X-Api-Token": "alice-token"}, {"X-Api-Token": "bob-token"}
 
 @pytest.fixture
 def tenants_app(tmp_path):
-    return create_app({"TESTING": True, "MODELS": MODELS, "RATE_LIMIT": "", "API_TOKENS": ["alice-token", "bob-token"],
-                       "CACHE_DIR": str(tmp_path / "cache")})  # fmt: skip
+    return create_app(
+        {
+            "TESTING": True,
+            "MODELS": MODELS,
+            "RATE_LIMIT": "",
+            "API_TOKENS": ["alice-token", "bob-token"],
+            "CACHE_DIR": str(tmp_path / "cache"),
+        }
+    )
 
 
 def by_bytes(image: bytes, **features) -> dict:

@@ -1,4 +1,5 @@
 """The table of requests in progress that a gunicorn's workers share (serving/worker_loads.py)."""
+
 from __future__ import annotations
 
 import multiprocessing

@@ -94,7 +94,7 @@ def greedy_client(url: str, seconds: float, threads: int, waits: bool, out) -> N
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def measure(limit: str, args) -> dict:

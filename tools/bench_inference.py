@@ -63,7 +63,6 @@ def flask_app_call(detector: Detector, jpeg: bytes) -> Callable[[], object]:
     from werkzeug.test import EnvironBuilder
 
     from webapp.app import create_app
-
     from webapp.models import ModelSet, ServedModel
 
     # No result cache (the same image every call would be a cache hit) and no rate limit.

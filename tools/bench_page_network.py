@@ -1,6 +1,15 @@
-"""The page on a slow link: choosing a phone photo to boxes drawn, and a slider step to boxes redrawn.
+"""The page on a slow link: visits (first, repeat, /docs) and a phone photo chosen, then a slider step.
 
-    .venv/bin/python -m tools.bench_page_network [--runs 5] [--mbit 10] [--latency-ms 40] [--steps 4]
+    .venv/bin/python -m tools.bench_page_network [--part all|visits|upload] [--before-root ../main]
+        [--runs 5] [--mbit 10] [--latency-ms 40] [--steps 4] [--visit-runs 3] [--kbit 400] [--visit-latency-ms 400]
+
+Visits (`--part visits`, tools/page_visits.py): a new visitor opens the page on a --kbit link with
+--visit-latency-ms per request and clicks the first example as soon as it shows, again every 50 ms until the
+page takes the click (asks for the photo); then the same visitor comes back (a new tab, the browser's cache
+kept); then a new visitor opens /docs until Swagger UI has rendered. With --before-root, the same visits are
+made to a server started from that checkout (e.g. main's), for a before/after table.
+
+Upload (`--part upload`):
 
 Real gunicorn (the Procfile's command, one worker per core) and Debian's chromium; Chrome DevTools' network
 emulation (Network.emulateNetworkConditions) gives the page a link of --mbit up and down with --latency-ms.
@@ -16,9 +25,15 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import re
+import shlex
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -28,12 +43,16 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 from tools.browser_helpers import launch_chromium, open_page, wait_for_answer
 from tools.measure_upload_shrink import page_constant, phone_photo
-from tools.servers import gunicorn_server
+from tools.page_visits import Visit, visit_docs, visit_page
+from tools.servers import RunningServer, free_port, gunicorn_server, stop, wait_ready
 
 PHOTOS = ["astronaut.jpg", "coffee.jpg", "motorcycle_left.jpg", "grace_hopper.jpg", "chelsea.png"]
 PHOTO_NOISE = 5  # grey levels of sensor-like noise: 12 MP JPEGs of 2.7-3.0 MB, as the phone photos of issue 13
 TARGET_FIRST_S = 1.5  # issue 13
 TARGET_STEP_S = 0.4
+TARGET_FIRST_USABLE_S = 3.0  # a new visitor at 400 kbit/s, 400 ms
+TARGET_REPEAT_USABLE_S = 1.5
+TARGET_DOCS_S = 10.0
 
 # Page-side clocks: when the user acted, and when the page said it was done.
 STOPWATCH = """
@@ -82,7 +101,7 @@ def page_phases(page: Page) -> dict[str, float]:
     """Seconds between the page's own performance marks for the last image: prepare, ask, draw."""
     marks = {m["name"]: m["startTime"] for m in page.evaluate(
         "performance.getEntriesByType('mark').map((m) => ({name: m.name, startTime: m.startTime}))")}
-    between = lambda a, b: (marks[f"page:{b}"] - marks[f"page:{a}"]) / 1000  # noqa: E731
+    between = lambda a, b: (marks[f"page:{b}"] - marks[f"page:{a}"]) / 1000
     return {"prepare": between("image-chosen", "upload-ready"), "ask": between("upload-ready", "answer-received"),
             "draw": between("answer-received", "boxes-drawn")}
 
@@ -143,6 +162,11 @@ def median(values: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=["all", "visits", "upload"], default="all")
+    parser.add_argument("--visit-runs", type=int, default=3)
+    parser.add_argument("--kbit", type=float, default=400.0, help="visits: link speed, up and down, kbit/s")
+    parser.add_argument("--visit-latency-ms", type=float, default=400.0)
+    parser.add_argument("--before-root", type=Path, help="visits: also measure a server run from this checkout")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--steps", type=int, default=4, help="slider steps per run")
     parser.add_argument("--mbit", type=float, default=10.0, help="link speed, up and down, Mbit/s")
@@ -150,7 +174,14 @@ def main() -> None:
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: the config's default)")
     args = parser.parse_args()
+    if args.part in ("all", "visits"):
+        measure_visits(args)
+    if args.part in ("all", "upload"):
+        measure_upload(args)
 
+
+def measure_upload(args: argparse.Namespace) -> None:
+    """A fresh phone photo per run, then slider steps; against the old page's way of sending it."""
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
         photos = []
         for run in range(args.runs + 1):  # one more for the warm-up: no run's photo may be in the server's cache
@@ -199,6 +230,101 @@ def report(results: list[dict], args: argparse.Namespace, model: str) -> None:
     baseline = median([r["baseline"] for r in results])
     print(f"ratios to the baseline: first answer {median([r['first'] for r in results]) / baseline:.2f}x, "
           f"slider step {median(steps) / baseline:.2f}x")
+
+
+@contextmanager
+def server_from(root: Path, workers: int = 2):
+    """The `web:` command of `root`'s Procfile run in `root` (another checkout), on a free loopback port."""
+    line = next(row for row in (root / "Procfile").read_text().splitlines() if row.startswith("web:"))
+    argv = shlex.split(line[len("web:") :])
+    venv = root / ".venv" / "bin"
+    argv[0] = str((venv if (venv / argv[0]).exists() else Path(sys.executable).parent) / argv[0])
+    port = free_port()
+    env = {**os.environ, "WEB_CONCURRENCY": str(workers), "RATE_LIMIT": "off", "PYTHONUNBUFFERED": "1"}
+    with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log, \
+            tempfile.TemporaryDirectory(prefix="gunicorn-cache-") as cache:
+        env.setdefault("CACHE_DIR", cache)
+        process = subprocess.Popen([*argv, "--bind", f"127.0.0.1:{port}"], cwd=root, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        server = RunningServer(f"http://127.0.0.1:{port}", process, Path(log.name))
+        try:
+            wait_ready(server, 120)
+            yield server
+        finally:
+            stop(process)
+
+
+def wait_best_compression(url: str, timeout_s: float = 120) -> None:
+    """Until every worker answers /docs' bundle at its best level (a thread makes it after the first request)."""
+    bundle = re.search(r'src="([^"]*swagger-ui-bundle[^"]*)"', requests.get(f"{url}/docs", timeout=10).text)
+    deadline, settled = time.monotonic() + timeout_s, 0
+    while bundle and settled < 6 and time.monotonic() < deadline:
+        etag = requests.head(url + bundle.group(1), headers={"Accept-Encoding": "br"}, timeout=10).headers.get("ETag")
+        settled = 0 if etag and etag.endswith('-br9"') else settled + 1
+        time.sleep(0.2)
+
+
+def visit_runs(browser, url: str, args: argparse.Namespace) -> dict[str, list[Visit]]:
+    """A warm-up, then --visit-runs of: a new visitor, the same visitor again, a new visitor on /docs."""
+    link = (args.kbit, args.visit_latency_ms)
+    warm = browser.new_context(viewport={"width": 1280, "height": 900})
+    visit_page(warm, url, *link)
+    visit_docs(warm, f"{url}/docs", *link)
+    warm.close()
+    wait_best_compression(url)
+    visits: dict[str, list[Visit]] = {"first": [], "repeat": [], "docs": []}
+    for _ in range(args.visit_runs):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        visits["first"].append(visit_page(context, url, *link))
+        visits["repeat"].append(visit_page(context, url, *link))
+        context.close()
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        visits["docs"].append(visit_docs(context, f"{url}/docs", *link))
+        context.close()
+    return visits
+
+
+def measure_visits(args: argparse.Namespace) -> None:
+    """First and repeat visits and /docs on a slow link, for this checkout and optionally another ("before")."""
+    measured: dict[str, dict[str, list[Visit]]] = {}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        if args.before_root:
+            with server_from(args.before_root.resolve()) as server:
+                measured["before"] = visit_runs(browser, server.url, args)
+        with gunicorn_server(workers=2) as server:
+            measured["after"] = visit_runs(browser, server.url, args)
+        browser.close()
+    report_visits(measured, args)
+
+
+def report_visits(measured: dict[str, dict[str, list[Visit]]], args: argparse.Namespace) -> None:
+    """One row per measure, one column per server: medians over the runs."""
+    columns = list(measured)
+    print(f"Page visits: link {args.kbit:g} kbit/s up and down, {args.visit_latency_ms:g} ms latency per request, "
+          f"medians of {args.visit_runs} runs (after a warm-up)" + (f"; before = {args.before_root}" if
+                                                                    args.before_root else ""))
+    rows = [
+        ("first visit: example visible (s)", "first", lambda v: v.visible, None),
+        ("first visit: first usable (s)", "first", lambda v: v.usable, TARGET_FIRST_USABLE_S),
+        ("first visit: example's boxes drawn (s)", "first", lambda v: v.boxes, None),
+        ("first visit: clicks until one was taken", "first", lambda v: v.clicks, None),
+        ("first visit: KB received", "first", lambda v: v.kilobytes, None),
+        ("first visit: requests over the network", "first", lambda v: v.requests, None),
+        ("repeat visit: first usable (s)", "repeat", lambda v: v.usable, TARGET_REPEAT_USABLE_S),
+        ("repeat visit: example's boxes drawn (s)", "repeat", lambda v: v.boxes, None),
+        ("repeat visit: KB received", "repeat", lambda v: v.kilobytes, None),
+        ("repeat visit: requests over the network", "repeat", lambda v: v.requests, None),
+        ("/docs: rendered (s)", "docs", lambda v: v.ready, TARGET_DOCS_S),
+        ("/docs: KB received", "docs", lambda v: v.kilobytes, None),
+        ("/docs: requests over the network", "docs", lambda v: v.requests, None),
+    ]
+    print(f"{'':44}" + "".join(f"{name:>10}" for name in columns) + f"{'target':>10}")
+    for name, kind, value, target in rows:
+        cells = "".join(f"{median([value(v) for v in measured[c][kind]]):10.2f}" for c in columns)
+        print(f"{name:44}{cells}{f'<= {target:g}' if target else '':>10}")
+    print("(usable: the page asked for the clicked example's photo; requests over the network include 304s and the "
+          "example's POST)")
 
 
 if __name__ == "__main__":

@@ -24,12 +24,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+from inference.catalog import DEFAULT_MODEL
 from tools.bench.cold_start import cold_start, print_cold_start, worker_layout
 from tools.bench.load import WRK_SCRIPT, interleaved_rows, load_rows, make_bodies
 from tools.bench.processes import flask_dev, group_rss_mib, ours, peer
 from tools.bench.raw import raw_parallel, raw_sequential
 from tools.bench.report import CPUS, PEER_NAME, Row, print_memory, print_report
-from inference.catalog import DEFAULT_MODEL
+
 
 def ours_name(layouts: list[str], layout: str) -> str:
     """Row name: "ours" for the layout the targets judge (the first), "ours <layout>" for the others."""

@@ -1,7 +1,10 @@
 """Helpers for the browser tests: launching Debian's chromium, driving the upload page, asking the API."""
+
 from __future__ import annotations
 
 import base64
+import io
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +12,11 @@ from pathlib import Path
 import requests
 from playwright.sync_api import Browser, Page, Playwright
 
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ROOT / "tests" / "data" / "photos"
+# Browser tests' screenshots: docs/screenshots/ when refreshing them (UPDATE_SCREENSHOTS=1), else test-artifacts/.
+UPDATING_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+SCREENSHOTS = ROOT / ("docs" if UPDATING_SCREENSHOTS else "test-artifacts") / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,9 +57,11 @@ def watch_page(page: Page) -> PageProblems:
     page.add_init_script(RECORD_CSP_VIOLATIONS)
     page.on(
         "console",
-        lambda message: problems.console_errors.append(f"{message.type}: {message.text}")
-        if message.type in ("error", "warning")
-        else None,
+        lambda message: (
+            problems.console_errors.append(f"{message.type}: {message.text}")
+            if message.type in ("error", "warning")
+            else None
+        ),
     )
     page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
 
@@ -143,7 +153,9 @@ def paste_file(page: Page, path: Path) -> None:
     )
 
 
-def overlay_pixel_near(page: Page, image_x: float, image_y: float, image_width: int, radius: int = 2) -> list[list[int]]:
+def overlay_pixel_near(
+    page: Page, image_x: float, image_y: float, image_width: int, radius: int = 2
+) -> list[list[int]]:
     """RGBA pixels of the overlay around a point given in original-image pixels."""
     return page.evaluate(
         """([x, y, imageWidth, radius]) => {
@@ -160,10 +172,21 @@ def overlay_pixel_near(page: Page, image_x: float, image_y: float, image_width: 
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
-    """"#rrggbb" -> (r, g, b)."""
+    """ "#rrggbb" -> (r, g, b)."""
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def colour_distance(pixel: list[int] | tuple[int, ...], colour: tuple[int, int, int]) -> int:
     """Largest per-channel difference between a pixel and an RGB colour."""
     return max(abs(int(pixel[i]) - colour[i]) for i in range(3))
+
+
+def save_screenshot(page: Page, name: str) -> Path:
+    """The viewport as a small palette PNG in SCREENSHOTS."""
+    from PIL import Image
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    path = SCREENSHOTS / f"{name}.png"
+    shot.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    return path

@@ -7,6 +7,7 @@ photo), saved as JPEG quality 92, and its annotations scaled alike. Three decode
 else equal: the draft the service uses (JPEG DCT scaling down to what the letterbox or stretch keeps), the
 previous rule (both sides at least the model input), and a full decode.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +27,9 @@ from tools.evaluate_coco import AP_PARAMS, COCO_DEV, coco_eval, detect_all
 
 DECODES = {
     "draft for the resize (served)": lambda d: d.decode,
-    "draft, both sides >= input": lambda d: lambda data, **kw: decode_image(data, target_size=d.info.input_size, keep_aspect=False, **kw),
+    "draft, both sides >= input": lambda d: (
+        lambda data, **kw: decode_image(data, target_size=d.info.input_size, keep_aspect=False, **kw)
+    ),
     "full decode": lambda d: lambda data, **kw: decode_image(data, **kw),
 }
 
@@ -63,7 +66,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         coco = scaled_set(args.long_side, Path(folder))
-        print(f"coco-dev upscaled to a {args.long_side} px longer side, COCO AP / AP50 (pycocotools), median ms per image")
+        print(
+            f"coco-dev upscaled to a {args.long_side} px longer side, COCO AP / AP50 (pycocotools), median ms per image"
+        )
         print(f"{'model':14} {'decode':32} {'AP':>6} {'AP50':>6} {'ms':>8}")
         for name in args.models:
             detector: Detector = embedded_model(name).load(intra_op_threads=1)

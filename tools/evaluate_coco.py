@@ -12,6 +12,7 @@ measured. Model classes are matched to the annotation categories by name (COCO o
 `--reference MODEL@TH` also prints, for each model, the precision and recall (IoU 0.5) at the service's
 default thresholds and the lowest score_th whose precision reaches the reference model's at TH.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,10 +76,18 @@ def detect_all(detector: Detector, coco: COCO, images: Path, params: PredictPara
         started = time.perf_counter()
         detections = detector.predict_bytes(data, params)
         latencies.append((time.perf_counter() - started) * 1000)
-        for (x1, y1, x2, y2), score, class_id in zip(detections.xyxy.tolist(), detections.confidence.tolist(), detections.class_id):
+        for (x1, y1, x2, y2), score, class_id in zip(
+            detections.xyxy.tolist(), detections.confidence.tolist(), detections.class_id
+        ):
             if int(class_id) in class_to_category:
-                records.append({"image_id": image_id, "category_id": class_to_category[int(class_id)],
-                                "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})
+                records.append(
+                    {
+                        "image_id": image_id,
+                        "category_id": class_to_category[int(class_id)],
+                        "bbox": [x1, y1, x2 - x1, y2 - y1],
+                        "score": score,
+                    }
+                )
     return records, latencies
 
 
@@ -95,8 +104,13 @@ def coco_eval(coco: COCO, records: list[dict], iou_thresholds: list[float] | Non
     return evaluation
 
 
-def evaluate(detector: Detector, annotations: Path = COCO_DEV / "instances_val2017_subset.json",
-             images: Path = COCO_DEV / "images", *, warm_up: bool = True) -> CocoScore:
+def evaluate(
+    detector: Detector,
+    annotations: Path = COCO_DEV / "instances_val2017_subset.json",
+    images: Path = COCO_DEV / "images",
+    *,
+    warm_up: bool = True,
+) -> CocoScore:
     """AP, AP50, AP75, AR100 (percent) and the median end-to-end ms per image (after a warm-up pass)."""
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(str(annotations))
@@ -104,8 +118,11 @@ def evaluate(detector: Detector, annotations: Path = COCO_DEV / "instances_val20
         detect_all(detector, coco, images, AP_PARAMS)  # first runs are slower
     records, latencies = detect_all(detector, coco, images, AP_PARAMS)
     stats = coco_eval(coco, records).stats
-    return CocoScore(*(round(float(v) * 100, 1) for v in (stats[0], stats[1], stats[2], stats[8])),
-                     round(statistics.median(latencies), 2), len(latencies))
+    return CocoScore(
+        *(round(float(v) * 100, 1) for v in (stats[0], stats[1], stats[2], stats[8])),
+        round(statistics.median(latencies), 2),
+        len(latencies),
+    )
 
 
 def interleaved_ms(detectors: dict[str, Detector], images: list[bytes], rounds: int) -> dict[str, float]:
@@ -154,8 +171,12 @@ def main() -> None:
     parser.add_argument("models", nargs="*", help="embedded model name or model.onnx[:family]")
     parser.add_argument("--images", type=Path, default=COCO_DEV / "images")
     parser.add_argument("--annotations", type=Path, default=COCO_DEV / "instances_val2017_subset.json")
-    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (1: as each server worker)")
-    parser.add_argument("--resize", choices=["letterbox", "stretch"], help="override the family's resize (to measure it)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="ONNX Runtime intra-op threads (1: as each server worker)"
+    )
+    parser.add_argument(
+        "--resize", choices=["letterbox", "stretch"], help="override the family's resize (to measure it)"
+    )
     parser.add_argument("--anchor", choices=["top-left", "center"], help="override where a letterboxed image sits")
     parser.add_argument("--rounding", choices=["floor", "round"], help="override the letterbox size rounding")
     parser.add_argument("--reference", help="MODEL@SCORE_TH: find each model's score_th of equal precision")
@@ -167,8 +188,10 @@ def main() -> None:
     overrides = {k: v for k, v in (("resize", args.resize), ("anchor", args.anchor), ("rounding", args.rounding)) if v}
     for detector in detectors.values():
         detector._recipe = replace(detector._recipe, **overrides)  # measuring recipes is this tool's job
-    print(f"{len(json.loads(args.annotations.read_text())['images'])} images from {args.images}, "
-          f"intra-op threads {args.threads}" + (f", recipe overrides {overrides}" if overrides else ""))
+    print(
+        f"{len(json.loads(args.annotations.read_text())['images'])} images from {args.images}, "
+        f"intra-op threads {args.threads}" + (f", recipe overrides {overrides}" if overrides else "")
+    )
     files = [args.images / image["file_name"] for image in json.loads(args.annotations.read_text())["images"]]
     timings = interleaved_ms(detectors, [path.read_bytes() for path in files], args.rounds)
     print(f"{'model':36} {'family':9} {'recipe':24} {'AP':>5} {'AP50':>5} {'AP75':>5} {'AR100':>5} {'median ms':>9}")
@@ -176,9 +199,13 @@ def main() -> None:
         score = evaluate(detector, args.annotations, args.images, warm_up=False)
         recipe = detector._recipe
         described = f"{recipe.resize}/{recipe.anchor if recipe.resize == 'letterbox' else '-'}/{recipe.rounding}"
-        print(f"{Path(spec).name:36} {detector.info.family:9} {described:24} {score.ap:5.1f} {score.ap50:5.1f} "
-              f"{score.ap75:5.1f} {score.ar100:5.1f} {timings[spec]:9.2f}")
-    print(f"median ms: end to end (decode .. NMS) per image, the models taking turns image by image, {args.rounds} passes")
+        print(
+            f"{Path(spec).name:36} {detector.info.family:9} {described:24} {score.ap:5.1f} {score.ap50:5.1f} "
+            f"{score.ap75:5.1f} {score.ar100:5.1f} {timings[spec]:9.2f}"
+        )
+    print(
+        f"median ms: end to end (decode .. NMS) per image, the models taking turns image by image, {args.rounds} passes"
+    )
     if args.reference:
         compare_thresholds(detectors, args)
 
@@ -196,12 +223,18 @@ def compare_thresholds(detectors: dict[str, Detector], args: argparse.Namespace)
         raise SystemExit(f"--reference needs MODEL@SCORE_TH with SCORE_TH in {SWEEP[0]}..{SWEEP[-1]} in steps of 0.01")
     at = int(matching[0])
     target = curves[reference][0][at]
-    print(f"\nprecision / recall at IoU 0.5, service defaults but score_th; reference {reference} at {threshold}: "
-          f"precision {target:.3f}, recall {curves[reference][1][at]:.3f}")
+    print(
+        f"\nprecision / recall at IoU 0.5, service defaults but score_th; reference {reference} at {threshold}: "
+        f"precision {target:.3f}, recall {curves[reference][1][at]:.3f}"
+    )
     print(f"{'model':36} " + " ".join(f"{t:>11.2f}" for t in SWEEP[::5]) + "   score_th of equal precision")
     for spec, (precision, recall) in curves.items():
         reaching = np.flatnonzero(precision >= target - 1e-9)
-        equal = f"{SWEEP[reaching[0]]:.2f} (P {precision[reaching[0]]:.3f}, R {recall[reaching[0]]:.3f})" if len(reaching) else "none"
+        equal = (
+            f"{SWEEP[reaching[0]]:.2f} (P {precision[reaching[0]]:.3f}, R {recall[reaching[0]]:.3f})"
+            if len(reaching)
+            else "none"
+        )
         cells = " ".join(f"{p:.3f}/{r:.3f}" for p, r in zip(precision[::5], recall[::5]))
         print(f"{Path(spec).name:36} {cells}   {equal}")
 

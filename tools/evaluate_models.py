@@ -6,6 +6,7 @@ Matching: greedy, best score first, same class, IoU >= 0.5. Objects marked "diff
 tests/data/ground_truth.json are neither required (no miss) nor counted against (a detection on one is
 ignored).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,7 +53,9 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def match_image(labels: list[str], boxes: np.ndarray, objects: list[dict], threshold: float = 0.5) -> tuple[int, int, int]:
+def match_image(
+    labels: list[str], boxes: np.ndarray, objects: list[dict], threshold: float = 0.5
+) -> tuple[int, int, int]:
     """(true positives, false positives, misses) for one image's detections, best first."""
     gt_boxes = np.array([o["box"] for o in objects], dtype=np.float32).reshape(-1, 4)
     used = np.zeros(len(objects), bool)

@@ -5,6 +5,7 @@
 Each thread keeps one requests.Session (keep-alive). Requests rotate through the photos and the two request
 forms (origin JSON with base64, multipart upload); every outcome is kept: status, latency, error, labels.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -45,22 +45,36 @@ class Sample:
 
 
 SAMPLES: tuple[Sample, ...] = (
-    Sample("readme-curl", "README.md",
-           f"curl -s {DOCS_URL}/api/predict -F image=@tests/data/photos/coffee.jpg -F classes=cup", "json"),
-    Sample("api-json", "docs/api.md",
-           """printf '{"requests": [{"image": {"content": "%s"}, "features": [{"score_th": 0.5}]}]}' """
-           f""""$(base64 -w0 tests/data/photos/astronaut.jpg)" | curl -s {DOCS_URL}/api/predict """
-           """-H 'Content-Type: application/json' --data-binary @-""", "json"),
-    Sample("api-sha256", "docs/api.md",
-           f"""curl -s {DOCS_URL}/api/predict -H 'Content-Type: application/json' """
-           f"""-d '{{"requests": [{{"image": {{"sha256": "{_ASTRONAUT_SHA256}"}}, "features": [{{"score_th": 0.8}}]}}]}}'""",
-           "json"),
-    Sample("api-unknown-key", "docs/api.md",
-           f"""curl -s {DOCS_URL}/api/predict -H 'Content-Type: application/json' """
-           f"""-d '{{"model": "yolox_nano", "requests": [{{"image": {{"sha256": "{_ASTRONAUT_SHA256}"}}}}]}}'""",
-           "json"),
+    Sample(
+        "readme-curl",
+        "README.md",
+        f"curl -s {DOCS_URL}/api/predict -F image=@tests/data/photos/coffee.jpg -F classes=cup",
+        "json",
+    ),
+    Sample(
+        "api-json",
+        "docs/api.md",
+        """printf '{"requests": [{"image": {"content": "%s"}, "features": [{"score_th": 0.5}]}]}' """
+        f""""$(base64 -w0 tests/data/photos/astronaut.jpg)" | curl -s {DOCS_URL}/api/predict """
+        """-H 'Content-Type: application/json' --data-binary @-""",
+        "json",
+    ),
+    Sample(
+        "api-sha256",
+        "docs/api.md",
+        f"""curl -s {DOCS_URL}/api/predict -H 'Content-Type: application/json' """
+        f"""-d '{{"requests": [{{"image": {{"sha256": "{_ASTRONAUT_SHA256}"}}, "features": [{{"score_th": 0.8}}]}}]}}'""",
+        "json",
+    ),
+    Sample(
+        "api-unknown-key",
+        "docs/api.md",
+        f"""curl -s {DOCS_URL}/api/predict -H 'Content-Type: application/json' """
+        f"""-d '{{"model": "yolox_nano", "requests": [{{"image": {{"sha256": "{_ASTRONAUT_SHA256}"}}}}]}}'""",
+        "json",
+    ),
     Sample("client-table", "docs/client.md", f"detect {DOCS_URL} photos/ --score-th 0.5", "text", client=True),
-)  # fmt: skip
+)
 
 
 def run(sample: Sample, url: str) -> str:

@@ -1,4 +1,5 @@
 """Write the example strip's thumbnails (static/examples/thumbs/) from the photos webapp/examples.py lists."""
+
 from __future__ import annotations
 
 from pathlib import Path

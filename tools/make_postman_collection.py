@@ -90,10 +90,13 @@ def _unknown_key_case(document: dict) -> dict:
     headers = [*_token_header(operation), {"key": "Content-Type", "value": "application/json"}]
     checks = [
         *_status_and_type_tests(422, "application/json"),
-        _test(f"the error is {UNKNOWN_FIELD} and names the key", "const error = pm.response.json().error;",
-              f"pm.expect(error.code).to.eql({json.dumps(UNKNOWN_FIELD)});",
-              "pm.expect(error.message).to.include('`model`');"),
-    ]  # fmt: skip
+        _test(
+            f"the error is {UNKNOWN_FIELD} and names the key",
+            "const error = pm.response.json().error;",
+            f"pm.expect(error.code).to.eql({json.dumps(UNKNOWN_FIELD)});",
+            "pm.expect(error.message).to.include('`model`');",
+        ),
+    ]
     return _item(f"{ERROR_CASE}model at the top level (422 {UNKNOWN_FIELD})", "post", path, headers, raw, checks)
 
 
@@ -123,9 +126,11 @@ def _test(title: str, *lines: str) -> str:
 def _status_and_type_tests(status: int, media_type: str) -> list[str]:
     return [
         _test(f"status is {status}", f"pm.response.to.have.status({status});"),
-        _test(f"content type is {media_type}",
-              f"pm.expect(pm.response.headers.get('Content-Type')).to.include({json.dumps(media_type)});"),
-    ]  # fmt: skip
+        _test(
+            f"content type is {media_type}",
+            f"pm.expect(pm.response.headers.get('Content-Type')).to.include({json.dumps(media_type)});",
+        ),
+    ]
 
 
 def _success_tests(document: dict, operation: dict) -> list[str]:
@@ -137,16 +142,24 @@ def _success_tests(document: dict, operation: dict) -> list[str]:
     schema = _resolve(document, content.get("schema", {}))
     if media_type != "application/json" or not schema.get("required"):
         return checks
-    checks.append(_test(f"the answer has {', '.join(schema['required'])}", "const body = pm.response.json();",
-                        f"pm.expect(body).to.include.all.keys({json.dumps(schema['required'])[1:-1]});"))  # fmt: skip
+    checks.append(
+        _test(
+            f"the answer has {', '.join(schema['required'])}",
+            "const body = pm.response.json();",
+            f"pm.expect(body).to.include.all.keys({json.dumps(schema['required'])[1:-1]});",
+        )
+    )
     for name in schema["required"]:
         items = _resolve(document, schema["properties"][name].get("items", {}))
         first = _resolve(document, items["oneOf"][0]) if "oneOf" in items else items
         if first.get("required"):
-            checks.append(_test(
-                f"the first of {name} has {', '.join(first['required'])}", f"const first = pm.response.json().{name}[0];",
-                f"pm.expect(first).to.include.all.keys({json.dumps(first['required'])[1:-1]});",
-            ))  # fmt: skip
+            checks.append(
+                _test(
+                    f"the first of {name} has {', '.join(first['required'])}",
+                    f"const first = pm.response.json().{name}[0];",
+                    f"pm.expect(first).to.include.all.keys({json.dumps(first['required'])[1:-1]});",
+                )
+            )
     return checks
 
 

@@ -18,10 +18,10 @@ matplotlib (only for its bundled sample_data/grace_hopper.jpg).
 
 Usage:  python -m tools.make_sample_data [--out tests/data]
 """
+
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -54,11 +54,11 @@ PHOTOS = [
 def package_data_dir(package: str) -> Path:
     """Folder holding the offline sample images of an installed package."""
     if package == "skimage":
-        import skimage.data  # noqa: PLC0415
+        import skimage.data
 
         return Path(skimage.data.__file__).resolve().parent
     if package == "matplotlib":
-        import matplotlib  # noqa: PLC0415
+        import matplotlib
 
         return Path(matplotlib.get_data_path()) / "sample_data"
     raise ValueError(f"unknown package {package!r}")
@@ -90,8 +90,10 @@ def make_photos(out_dir: Path) -> dict[str, Path]:
         sources[out_name] = src
         with Image.open(dest) as chk:
             size = chk.size
-        print(f"{dest.relative_to(out_dir)}  {size[0]}x{size[1]}  "
-              f"{dest.stat().st_size} bytes  <- {package}: {src.name} ({action})")
+        print(
+            f"{dest.relative_to(out_dir)}  {size[0]}x{size[1]}  "
+            f"{dest.stat().st_size} bytes  <- {package}: {src.name} ({action})"
+        )
     return sources
 
 
@@ -117,17 +119,20 @@ def make_exif_rotated(out_dir: Path) -> float:
     # A wrong rotation (e.g. Orientation=8 with these pixels) gives a MAD of ~60.
     if mad > 5.0:
         sys.exit(f"exif_rotated_astronaut.jpg does not match the original (MAD {mad:.2f})")
-    print(f"{dest.relative_to(out_dir)}  stored {raw_size[0]}x{raw_size[1]}, "
-          f"Orientation={EXIF_ORIENTATION}, upright {restored.size[0]}x{restored.size[1]}  "
-          f"{dest.stat().st_size} bytes; mean |upright - original| = {mad:.3f}")
+    print(
+        f"{dest.relative_to(out_dir)}  stored {raw_size[0]}x{raw_size[1]}, "
+        f"Orientation={EXIF_ORIENTATION}, upright {restored.size[0]}x{restored.size[1]}  "
+        f"{dest.stat().st_size} bytes; mean |upright - original| = {mad:.3f}"
+    )
     return mad
 
 
 def main(argv: list[str] | None = None) -> int:
     repo = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=repo / "tests" / "data",
-                    help="output folder (default: tests/data of this repo)")
+    ap.add_argument(
+        "--out", type=Path, default=repo / "tests" / "data", help="output folder (default: tests/data of this repo)"
+    )
     args = ap.parse_args(argv)
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)

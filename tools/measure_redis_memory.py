@@ -6,6 +6,7 @@ Starts a redis-server on loopback (tools/scale_parts.py), sends every photo once
 CACHE_URL set, then reads MEMORY USAGE of each stored key, the value's length, and INFO's used_memory before and
 after. Prints min / median / max per image and model, and how many images 100 MiB of maxmemory holds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["yolox_nano", "deimv2_femto"])
     args = parser.parse_args(argv)
-    print(f"| model | images | MEMORY USAGE per image, bytes (min / median / max) | value bytes (median) "
-          f"| used_memory growth per image | images per 100 MiB |")
+    print(
+        "| model | images | MEMORY USAGE per image, bytes (min / median / max) | value bytes (median) "
+        "| used_memory growth per image | images per 100 MiB |"
+    )
     print("| --- | --- | --- | --- | --- | --- |")
     for model in args.models:
         with redis_server(maxmemory="1gb") as redis:
@@ -44,8 +47,10 @@ def main(argv: list[str] | None = None) -> None:
             keys = redis.command("--scan", "--pattern", KEY_PREFIX + "*").split()
             usage = [int(redis.command("MEMORY", "USAGE", key)) for key in keys]
             lengths = [int(redis.command("STRLEN", key)) for key in keys]
-        print(f"| {model} | {len(keys)} | {min(usage)} / {statistics.median(usage):.0f} / {max(usage)} "
-              f"| {statistics.median(lengths):.0f} | {growth:.0f} | {100 * 2**20 // statistics.median(usage):.0f} |")
+        print(
+            f"| {model} | {len(keys)} | {min(usage)} / {statistics.median(usage):.0f} / {max(usage)} "
+            f"| {statistics.median(lengths):.0f} | {growth:.0f} | {100 * 2**20 // statistics.median(usage):.0f} |"
+        )
 
 
 if __name__ == "__main__":

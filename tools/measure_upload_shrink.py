@@ -15,6 +15,7 @@ photos (tests/data/photos, scaled up the same way) check the page's factor at th
 detection on the original is matched (same class, best IoU) to one on the shrunk upload, and the largest
 difference of a box edge is given as a percentage of the image's width or height.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,10 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 ROOT = Path(__file__).resolve().parent.parent
-from tools.evaluate_coco import AP_PARAMS, COCO_DEV, load_detector
-from inference import Detector, PredictParams
+from inference import Detector, ModelError, PredictParams
 from inference.catalog import EMBEDDED_MODELS, embedded_model
 from inference.labels import find_class
+from tools.evaluate_coco import AP_PARAMS, COCO_DEV, load_detector
 
 SHRINK_JS = ROOT / "webapp" / "static" / "shrink.js"
 GROUND_TRUTH = ROOT / "tests" / "data" / "ground_truth.json"
@@ -53,7 +54,9 @@ def page_constant(name: str) -> float:
 def phone_photo(image: Image.Image, megapixels: float, seed: int, noise: float = 3.0) -> bytes:
     """`image` scaled up to about `megapixels`, with sensor-like noise (`noise` grey levels), as a quality-92 JPEG."""
     scale = (megapixels * 1e6 / (image.width * image.height)) ** 0.5
-    big = image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+    big = image.convert("RGB").resize(
+        (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+    )
     grain = np.random.default_rng(seed).normal(0, noise, (big.height, big.width, 3))
     pixels = np.clip(np.asarray(big, np.float32) + grain, 0, 255).astype(np.uint8)
     out = io.BytesIO()
@@ -89,10 +92,18 @@ def coco_records(detections, image_id: int, coco_size: tuple[int, int], classes:
     """Detections on a resized copy -> COCO result records in the COCO image's pixels."""
     sx, sy = coco_size[0] / detections.image_size[0], coco_size[1] / detections.image_size[1]
     records = []
-    for (x1, y1, x2, y2), score, class_id in zip(detections.xyxy.tolist(), detections.confidence.tolist(), detections.class_id):
+    for (x1, y1, x2, y2), score, class_id in zip(
+        detections.xyxy.tolist(), detections.confidence.tolist(), detections.class_id
+    ):
         if int(class_id) in classes:
-            records.append({"image_id": image_id, "category_id": classes[int(class_id)],
-                            "bbox": [x1 * sx, y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy], "score": score})
+            records.append(
+                {
+                    "image_id": image_id,
+                    "category_id": classes[int(class_id)],
+                    "bbox": [x1 * sx, y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy],
+                    "score": score,
+                }
+            )
     return records
 
 
@@ -120,21 +131,27 @@ def measure_coco(detectors: dict[str, Detector], factors: list[float], args: arg
                 started = time.perf_counter()
                 detections = detector.predict_bytes(data, AP_PARAMS)
                 server_ms[(name, variant)].append((time.perf_counter() - started) * 1000)
-                records[(name, variant)] += coco_records(detections, image_id, (info["width"], info["height"]), classes[name])
+                records[(name, variant)] += coco_records(
+                    detections, image_id, (info["width"], info["height"]), classes[name]
+                )
         for variant, data in sent.items():
             sizes[variant].append(len(data))
         print(f"\r{index + 1}/{len(image_ids)} images", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
 
-    print(f"\nCOCO AP on {len(image_ids)} dev photos at ~{args.megapixels:g} MP (COCO protocol), "
-          f"JPEG quality {args.quality:g}; page factor {args.page_factor:g}")
+    print(
+        f"\nCOCO AP on {len(image_ids)} dev photos at ~{args.megapixels:g} MP (COCO protocol), "
+        f"JPEG quality {args.quality:g}; page factor {args.page_factor:g}"
+    )
     print(f"{'model':14} {'sent':22} {'median bytes':>12} {'AP':>5} {'AP50':>5} {'AP75':>5} {'ms/image':>8}")
     for name, detector in detectors.items():
         for variant in variants:
             stats = coco_eval_subset(coco, records[(name, variant)], image_ids)
             label = describe_variant(variant, detector)
-            print(f"{name:14} {label:22} {statistics.median(sizes[variant]):12,.0f} {stats[0] * 100:5.1f} "
-                  f"{stats[1] * 100:5.1f} {stats[2] * 100:5.1f} {statistics.median(server_ms[(name, variant)]):8.1f}")
+            print(
+                f"{name:14} {label:22} {statistics.median(sizes[variant]):12,.0f} {stats[0] * 100:5.1f} "
+                f"{stats[1] * 100:5.1f} {stats[2] * 100:5.1f} {statistics.median(server_ms[(name, variant)]):8.1f}"
+            )
 
 
 def coco_eval_subset(coco: COCO, records: list[dict], image_ids: list[int]) -> np.ndarray:
@@ -160,9 +177,13 @@ def describe_variant(variant: str, detector: Detector) -> str:
 def measure_labelled(detectors: dict[str, Detector], args: argparse.Namespace) -> None:
     """Box agreement, original vs the page's shrink, on the labelled photos at each model's defaults."""
     photos = [entry["file"] for entry in json.loads(GROUND_TRUTH.read_text())["images"]]
-    print(f"\nLabelled photos ({len(photos)}) at ~{args.megapixels:g} MP, page factor {args.page_factor:g}, "
-          "service defaults: largest box-edge difference, shrunk vs original, as % of the image's side")
-    print(f"{'model':14} {'matched':>7} {'only on one':>11} {'largest %':>9}  worst photo; detections found on one only")
+    print(
+        f"\nLabelled photos ({len(photos)}) at ~{args.megapixels:g} MP, page factor {args.page_factor:g}, "
+        "service defaults: largest box-edge difference, shrunk vs original, as % of the image's side"
+    )
+    print(
+        f"{'model':14} {'matched':>7} {'only on one':>11} {'largest %':>9}  worst photo; detections found on one only"
+    )
     for name, detector in detectors.items():
         params = PredictParams.from_mapping(embedded_defaults(name))
         matched, unmatched, worst, worst_photo = 0, [], 0.0, ""
@@ -179,14 +200,16 @@ def measure_labelled(detectors: dict[str, Detector], args: argparse.Namespace) -
             for deviation in pairs:
                 if deviation > worst:
                     worst, worst_photo = deviation, photo
-        print(f"{name:14} {matched:7} {len(unmatched):11} {worst * 100:9.2f}  {worst_photo}; {', '.join(unmatched) or '-'}")
+        print(
+            f"{name:14} {matched:7} {len(unmatched):11} {worst * 100:9.2f}  {worst_photo}; {', '.join(unmatched) or '-'}"
+        )
 
 
 def embedded_defaults(name: str) -> dict:
     """The model's own default parameters (e.g. its score threshold)."""
     try:
         return dict(embedded_model(name).default_params)
-    except Exception:
+    except ModelError:  # a model brought by the user: the declared defaults
         return {}
 
 
@@ -198,7 +221,7 @@ def match(original, shrunk) -> tuple[list[float], list[str]]:
     mapped = shrunk.xyxy * np.array([sx, sy, sx, sy], np.float32)
     free = set(range(len(shrunk)))
     deviations, alone = [], []
-    describe = lambda found, i, where: f"{found.labels()[i]} {found.confidence[i]:.2f} on the {where}"  # noqa: E731
+    describe = lambda found, i, where: f"{found.labels()[i]} {found.confidence[i]:.2f} on the {where}"
     for i, box in enumerate(original.xyxy):
         candidates = [j for j in free if shrunk.class_id[j] == original.class_id[i]]
         best = max(candidates, key=lambda j: iou(box, mapped[j]), default=None)
@@ -221,7 +244,9 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="*", help="embedded model name or model.onnx[:family] (default: every embedded model)")
+    parser.add_argument(
+        "models", nargs="*", help="embedded model name or model.onnx[:family] (default: every embedded model)"
+    )
     parser.add_argument("--factors", default="1,1.5,2,3", help="longest side sent / model input side, to compare")
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--limit", type=int, default=0, help="only the first N dev photos (0: all)")

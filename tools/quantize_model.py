@@ -11,6 +11,7 @@ calibration set is also the test set: the figure is optimistic.
 
 No int8 model ships: the best configuration measured (MODEL_CARD.md) stayed far more than 1.5 AP below float.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,17 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, Q
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 ROOT = Path(__file__).resolve().parent.parent
-from tools.evaluate_coco import COCO_DEV, evaluate
 from inference import Detector
 from inference.preprocess import prepare_input
+from tools.evaluate_coco import COCO_DEV, evaluate
 
 DEFAULT_MODEL = ROOT / "inference" / "models" / "yolox_nano.onnx"
 MIN_OPSET = 13
-CALIBRATION = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-               "percentile": CalibrationMethod.Percentile}
+CALIBRATION = {
+    "minmax": CalibrationMethod.MinMax,
+    "entropy": CalibrationMethod.Entropy,
+    "percentile": CalibrationMethod.Percentile,
+}
 
 
 class ImageReader(CalibrationDataReader):
@@ -88,8 +92,14 @@ def quantize(model: Path, output: Path, calibration: str, keep_float: int) -> li
         kept_float = sorted({*head_and_tail_nodes(graph), *first_convs})
         reader = ImageReader(Detector(model, intra_op_threads=2), COCO_DEV / "images")
         quantize_static(
-            prepared, output, reader, quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=kept_float,
+            prepared,
+            output,
+            reader,
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=kept_float,
             calibrate_method=CALIBRATION[calibration],
         )
     return kept_float
@@ -115,8 +125,10 @@ def compare(models: list[Path], iterations: int) -> None:
     for path in models:
         detector = Detector(path, intra_op_threads=1)
         score = evaluate(detector)
-        print(f"{path.name:26} {path.stat().st_size / 1e6:5.2f} {score.ap:5.1f} {score.ap50:5.1f} {score.ap75:5.1f} "
-              f"{score.ar100:5.1f} {run_median_ms(detector, iterations):7.2f} {score.median_ms:13.2f}")
+        print(
+            f"{path.name:26} {path.stat().st_size / 1e6:5.2f} {score.ap:5.1f} {score.ap50:5.1f} {score.ap75:5.1f} "
+            f"{score.ar100:5.1f} {run_median_ms(detector, iterations):7.2f} {score.median_ms:13.2f}"
+        )
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 For tests/test_scale_out.py and tools/bench_fairness.py: nginx stands in for a PaaS router (round-robin over the
 instances, appending the peer address to X-Forwarded-For); nothing is installed or left running as a service.
 """
+
 from __future__ import annotations
 
 import grp
@@ -34,13 +35,17 @@ def wait_listening(port: int, process: subprocess.Popen, log: Path, timeout: flo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"{process.args[0]} exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s:\n{log.read_text(errors='replace')[-2000:]}")
+    raise RuntimeError(
+        f"nothing listens on 127.0.0.1:{port} after {timeout}s:\n{log.read_text(errors='replace')[-2000:]}"
+    )
 
 
 @dataclass
@@ -70,7 +75,9 @@ class RunningRedis:
 
     def command(self, *args: str) -> str:
         """One redis-cli command's output (MEMORY USAGE, INFO, ...)."""
-        return subprocess.run(["redis-cli", "-p", str(self.port), *args], check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["redis-cli", "-p", str(self.port), *args], check=True, capture_output=True, text=True
+        ).stdout
 
 
 @contextmanager
@@ -78,8 +85,23 @@ def redis_server(maxmemory: str = "64mb"):
     """redis-server on a free loopback port: no persistence, bounded memory evicting the least recently used keys."""
     with tempfile.TemporaryDirectory(prefix="redis-") as folder:
         port = free_port()
-        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", folder, "--maxmemory", maxmemory, "--maxmemory-policy", "allkeys-lru"]  # fmt: skip
+        argv = [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            folder,
+            "--maxmemory",
+            maxmemory,
+            "--maxmemory-policy",
+            "allkeys-lru",
+        ]
         running = RunningRedis(port, argv, Path(folder))
         running.start()
         try:
@@ -136,13 +158,18 @@ def nginx_round_robin(upstream_urls: list[str]):
         port = free_port()
         servers = "\n".join(f"        server {url.removeprefix('http://')};" for url in upstream_urls)
         # As root, nginx's workers would switch to "nobody", who cannot use this private folder.
-        user = f"user {pwd.getpwuid(os.getuid()).pw_name} {grp.getgrgid(os.getgid()).gr_name};\n" if os.getuid() == 0 else ""
+        user = (
+            f"user {pwd.getpwuid(os.getuid()).pw_name} {grp.getgrgid(os.getgid()).gr_name};\n"
+            if os.getuid() == 0
+            else ""
+        )
         conf = Path(folder) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(user=user, folder=folder, servers=servers, port=port))
         log = Path(folder) / "error.log"
         log.touch()
-        process = subprocess.Popen([binary, "-p", folder, "-c", str(conf), "-e", str(log)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [binary, "-p", folder, "-c", str(conf), "-e", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
         try:
             wait_listening(port, process, log)
             yield RunningRouter(f"http://127.0.0.1:{port}", process)

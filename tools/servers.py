@@ -1,4 +1,5 @@
 """Start the real service (the Procfile's gunicorn command) on a free loopback port, for tests and tools."""
+
 from __future__ import annotations
 
 import json
@@ -63,12 +64,20 @@ def gunicorn_server(env: dict[str, str] | None = None, workers: int = 2, ready_t
     argv += ["--bind", f"127.0.0.1:{port}"]  # loopback only, whatever the config's default
     # INFO: the access lines that name each worker (wait_workers_serving reads them) are logged at INFO.
     # RATE_LIMIT off: load and soak tests measure the server, not the per-client limits (tests/test_scale_out.py does).
-    full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO",
-                "RATE_LIMIT": "off", **(env or {})}
+    full_env = {
+        **os.environ,
+        "WEB_CONCURRENCY": str(workers),
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "INFO",
+        "RATE_LIMIT": "off",
+        **(env or {}),
+    }
     # Readable by path while the server runs (RunningServer.log), removed when the block exits. The result cache
     # is the server's own: answers cached by an earlier test or run must not stand in for the model.
-    with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log_file, \
-            tempfile.TemporaryDirectory(prefix="gunicorn-cache-") as cache_dir:
+    with (
+        tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log_file,
+        tempfile.TemporaryDirectory(prefix="gunicorn-cache-") as cache_dir,
+    ):
         full_env.setdefault("CACHE_DIR", cache_dir)
         process = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
         server = RunningServer(f"http://127.0.0.1:{port}", process, Path(log_file.name))

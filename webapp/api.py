@@ -1,4 +1,5 @@
 """API blueprint: predictions (JSON and multipart), model info, health, OpenAPI document."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
@@ -42,8 +43,12 @@ def model_info() -> Response:
     except ParameterError as exc:
         raise ApiError(422, "invalid_parameter", str(exc)) from None
     config = current_app.config
-    limits = {"max_batch": config["MAX_BATCH"], "max_request_bytes": config["MAX_CONTENT_LENGTH"],
-              "max_image_pixels": config["MAX_IMAGE_PIXELS"], "workers": config["WORKERS"] or None}  # fmt: skip
+    limits = {
+        "max_batch": config["MAX_BATCH"],
+        "max_request_bytes": config["MAX_CONTENT_LENGTH"],
+        "max_image_pixels": config["MAX_IMAGE_PIXELS"],
+        "workers": config["WORKERS"] or None,
+    }
     description = models.describe(model)
     return json_response({**description, "palette": list(PALETTE), "auth_required": bool(_tokens()), "limits": limits})
 

@@ -1,4 +1,5 @@
 """Application factory: configuration, the models (loaded once per process), the result cache, blueprints."""
+
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ from .models import load_models
 from .rate_limits import init_rate_limits
 from .request_log import init_request_logging
 from .result_cache import open_cache
+from .static_assets import init_static_assets
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,15 +35,22 @@ def create_app(config: dict | None = None) -> Flask:
         app.extensions["models"] = models
         for model in models.entries:
             info = model.detector.info
-            app.logger.info("model %s loaded: family %s, %s, sha256 %s, warm-up %.0f ms%s", info.name, info.family,
-                            model.facts.get("source", ""), info.sha256[:12], info.warm_up_ms,
-                            " (default)" if model is models.default else "")  # fmt: skip
+            app.logger.info(
+                "model %s loaded: family %s, %s, sha256 %s, warm-up %.0f ms%s",
+                info.name,
+                info.family,
+                model.facts.get("source", ""),
+                info.sha256[:12],
+                info.warm_up_ms,
+                " (default)" if model is models.default else "",
+            )
     app.extensions["result_cache"] = open_cache(app.config)
 
     from . import api, views
 
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)
+    init_static_assets(app)
     _register_error_handlers(app)
     init_metrics(app)
     init_rate_limits(app)
@@ -52,8 +61,14 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if app.config["CORS_ORIGINS"]:
         # Browser clients served from elsewhere; off unless origins are configured. flask-cors adds Vary: Origin.
-        CORS(app, resources={r"/api/*": {}, r"/": {}}, origins=app.config["CORS_ORIGINS"],
-             allow_headers=["Content-Type", "X-Api-Token"], methods=["GET", "POST"], vary_header=True)
+        CORS(
+            app,
+            resources={r"/api/*": {}, r"/": {}},
+            origins=app.config["CORS_ORIGINS"],
+            allow_headers=["Content-Type", "X-Api-Token"],
+            methods=["GET", "POST"],
+            vary_header=True,
+        )
         app.after_request(_vary_on_origin)
     return app
 

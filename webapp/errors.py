@@ -1,4 +1,5 @@
 """One JSON error shape for the API, and the HTTP status for each kind of failure."""
+
 from __future__ import annotations
 
 from flask import Response

@@ -1,4 +1,5 @@
 """The example photos the page offers in one click: files in static/examples/ and their credits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 gunicorn.conf.py loads this file by path in the master, before any app code runs: keep its imports to the
 standard library and python-json-logger (no Flask, nothing from webapp or inference).
 """
+
 from __future__ import annotations
 
 from pythonjsonlogger.json import JsonFormatter

@@ -1,4 +1,5 @@
 """Where the model comes from: the embedded default, a local path, or a URL downloaded once into a cache."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,12 +25,17 @@ def resolve_model_path(config: dict, embedded: Path) -> Path:
         return path
     if config["MODEL_URL"]:
         return download_model(
-            config["MODEL_URL"], Path(config["MODEL_CACHE_DIR"]), config["MODEL_SHA256"], config["MODEL_MAX_DOWNLOAD_BYTES"]
+            config["MODEL_URL"],
+            Path(config["MODEL_CACHE_DIR"]),
+            config["MODEL_SHA256"],
+            config["MODEL_MAX_DOWNLOAD_BYTES"],
         )
     return embedded
 
 
-def download_model(url: str, cache_dir: Path, sha256: str = "", max_bytes: int = SETTINGS_BY_NAME["MODEL_MAX_DOWNLOAD_BYTES"].default) -> Path:
+def download_model(
+    url: str, cache_dir: Path, sha256: str = "", max_bytes: int = SETTINGS_BY_NAME["MODEL_MAX_DOWNLOAD_BYTES"].default
+) -> Path:
     """Download `url` once into `cache_dir` (named by the URL's hash) and return the cached path."""
     if not url.startswith(("http://", "https://")):
         raise ModelError(f"MODEL_URL must be an http(s) URL, got {url!r}")

@@ -1,4 +1,5 @@
 """The models one process serves: loaded once from the MODELS setting, the first is the default."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -9,7 +10,7 @@ from urllib.parse import urlsplit
 
 from inference import Detector, ModelError, ParameterError
 from inference.catalog import EMBEDDED_MODELS, EmbeddedModel
-from inference.params import PARAMETERS
+from inference.params import merged_defaults
 from inference.preprocess import limit_resize_threads
 
 from . import wire
@@ -47,8 +48,11 @@ class ModelSet:
 
     def describe(self, model: ServedModel) -> dict[str, Any]:
         """JSON for /api/model and /api/models."""
-        defaults = {**{p.name: p.default for p in PARAMETERS}, **model.default_params}
-        return {**wire.model_description(model.detector.info, defaults, dict(model.facts)), "default": model is self.default}
+        defaults = merged_defaults(model.default_params)
+        return {
+            **wire.model_description(model.detector.info, defaults, dict(model.facts)),
+            "default": model is self.default,
+        }
 
 
 def load_models(config: dict) -> ModelSet:
@@ -69,7 +73,9 @@ def _load(item: str, config: dict) -> ServedModel:
         return _embedded(embedded[item], config)
     if not _is_url(item) and not Path(item).expanduser().is_file():
         choices = ", ".join(embedded)
-        raise ModelError(f"{config.get('MODELS_SETTING', 'MODELS')}={item}: neither an embedded model ({choices}) nor a file")
+        raise ModelError(
+            f"{config.get('MODELS_SETTING', 'MODELS')}={item}: neither an embedded model ({choices}) nor a file"
+        )
     try:
         path = resolve_model_path(
             {**config, "MODEL_PATH": "" if _is_url(item) else item, "MODEL_URL": item if _is_url(item) else ""}, None
@@ -93,7 +99,9 @@ def _embedded(model: EmbeddedModel, config: dict) -> ServedModel:
     """An embedded model with its catalogue defaults and measured figures."""
     detector = model.load(intra_op_threads=config["ORT_INTRA_OP_THREADS"], providers=config["EXECUTION_PROVIDERS"])
     facts = model.to_dict()
-    return ServedModel(model.name, detector, dict(model.default_params), {k: facts[k] for k in ("title", "source", "coco_dev")})
+    return ServedModel(
+        model.name, detector, dict(model.default_params), {k: facts[k] for k in ("title", "source", "coco_dev")}
+    )
 
 
 def _is_url(item: str) -> bool:

@@ -1,4 +1,5 @@
 """The OpenAPI 3 document: openapi.yaml beside this module, completed from the parameters' one declaration."""
+
 from copy import deepcopy
 from functools import cache
 from pathlib import Path
@@ -34,7 +35,10 @@ def openapi_document(max_batch: int) -> dict:
     document = deepcopy(_static_document())
     schemas = document["components"]["schemas"]
     for parameter in reversed(PARAMETERS):  # numeric parameters first, in declaration order
-        schemas["Features"]["properties"] = {parameter.name: _schema(parameter, True), **schemas["Features"]["properties"]}
+        schemas["Features"]["properties"] = {
+            parameter.name: _schema(parameter, True),
+            **schemas["Features"]["properties"],
+        }
         schemas["PredictForm"]["properties"][parameter.name] = _schema(parameter, False)
     schemas["PredictRequest"]["properties"]["requests"]["maxItems"] = max_batch
     _add_request_limits(schemas)

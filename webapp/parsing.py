@@ -1,4 +1,5 @@
 """Request bodies (origin JSON shape or multipart form) -> prediction tasks, one per result slot."""
+
 from __future__ import annotations
 
 import binascii
@@ -96,15 +97,21 @@ def _parse_entry(index: int, entry: Any, resolve_model: ModelResolver) -> SlotIn
     has_content = isinstance(image, dict) and isinstance(image.get("content"), str)
     has_sha256 = isinstance(image, dict) and isinstance(image.get("sha256"), str)
     if not has_content and not has_sha256:
-        return ApiError(400, "malformed_request", f"{where}.image.content must be a base64 string (or image.sha256 a hash)")
+        return ApiError(
+            400, "malformed_request", f"{where}.image.content must be a base64 string (or image.sha256 a hash)"
+        )
     features = entry.get("features")
     if features is None:
         features = [{}]
     if not isinstance(features, list):
         return ApiError(400, "malformed_request", f"{where}.features must be a list, got {_kind(features)}")
     if len(features) > REQUEST_LIMITS.features:
-        return ApiError(422, "invalid_parameter", f"{where}.features may hold at most {REQUEST_LIMITS.features} "
-                        f"entries (only the first is read), got {len(features)}")
+        return ApiError(
+            422,
+            "invalid_parameter",
+            f"{where}.features may hold at most {REQUEST_LIMITS.features} "
+            f"entries (only the first is read), got {len(features)}",
+        )
     feature = features[0] if features else {}
     if feature is None:
         feature = {}

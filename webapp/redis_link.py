@@ -1,4 +1,5 @@
 """A Redis client that fails fast, and a pause after a failure: a dead or hung Redis costs little, never a 5xx."""
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,11 @@ PAUSE_AFTER_FAILURE_S = 5.0
 
 def connection_options() -> dict:
     """redis-py options: short timeouts and no retries (the caller goes on without Redis instead)."""
-    return {"socket_timeout": SOCKET_TIMEOUT_S, "socket_connect_timeout": SOCKET_TIMEOUT_S, "retry": Retry(NoBackoff(), 0)}
+    return {
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": SOCKET_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), 0),
+    }
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -30,7 +35,9 @@ def redis_client(url: str) -> redis.Redis:
 def where(url: str) -> str:
     """host:port/db of a Redis URL, without its password, for log lines."""
     parts = urlsplit(url)
-    return f"{parts.hostname or parts.path}{f':{parts.port}' if parts.port else ''}{parts.path if parts.hostname else ''}"
+    return (
+        f"{parts.hostname or parts.path}{f':{parts.port}' if parts.port else ''}{parts.path if parts.hostname else ''}"
+    )
 
 
 class Outage:
@@ -51,8 +58,14 @@ class Outage:
         self._retry_at = time.monotonic() + PAUSE_AFTER_FAILURE_S
         if not self._down:
             self._down = True
-            log.warning("%s: %s failed (%s: %s); going on without it, trying again every %.0f s",
-                        self._what, self._place, type(exc).__name__, exc, PAUSE_AFTER_FAILURE_S)  # fmt: skip
+            log.warning(
+                "%s: %s failed (%s: %s); going on without it, trying again every %.0f s",
+                self._what,
+                self._place,
+                type(exc).__name__,
+                exc,
+                PAUSE_AFTER_FAILURE_S,
+            )
 
     def succeeded(self) -> None:
         """A call worked: say so if it had failed."""

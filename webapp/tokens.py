@@ -1,5 +1,6 @@
 """The API token a request carries, and whether it is one of the configured ones (the API, /metrics and the rate
 limits ask)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,14 +1,17 @@
 """Page blueprint: the upload page, the API docs page, and the security headers every response carries."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, render_template
 
+from inference.params import merged_defaults
 from serving.contract import SECURITY_HEADERS
 
 from . import wire
 from .examples import EXAMPLES
 
 bp = Blueprint("views", __name__)
+
 
 @bp.get("/")
 def index() -> str:
@@ -23,7 +26,7 @@ def index() -> str:
         "index.html",
         model_title=(default.get("title") or default["name"]) if default else "",
         models=described,
-        parameters=default["parameters"] if default else wire.parameters_description({}),
+        parameters=default["parameters"] if default else wire.parameters_description(merged_defaults()),
         auth_required=bool(config["API_TOKENS"]),
         info_locked=info_locked,
         # The page refuses larger files itself: the server may drop the connection before it can answer 413.

@@ -1,6 +1,8 @@
 """The JSON wire format, in one place: result slots, error slots, model descriptions."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -9,6 +11,7 @@ from inference import Detections, ModelInfo
 from inference.params import PARAMETERS
 
 from .errors import ApiError
+
 
 def detections_slot(detections: Detections, image_sha256: str, model: str) -> dict[str, Any]:
     """A successful slot of `model`: pixel and normalised 0..1 boxes, rounded to what is meaningful."""
@@ -20,15 +23,20 @@ def detections_slot(detections: Detections, image_sha256: str, model: str) -> di
     return {
         "image": {"width": width, "height": height, "sha256": image_sha256},
         "detections": [
-            {"class_id": class_id, "class_name": names[class_id], "score": round(score, 4), "box": box,
-             "box_normalized": box_normalised}
+            {
+                "class_id": class_id,
+                "class_name": names[class_id],
+                "score": round(score, 4),
+                "box": box,
+                "box_normalized": box_normalised,
+            }
             for class_id, score, box, box_normalised in zip(
                 detections.class_id.tolist(), detections.confidence.tolist(), pixels, normalised
             )
         ],
         "timings_ms": detections.timings_ms,
         "model": model,
-    }  # fmt: skip
+    }
 
 
 def error_slot(error: ApiError) -> dict[str, Any]:
@@ -36,9 +44,9 @@ def error_slot(error: ApiError) -> dict[str, Any]:
     return {"error": error.to_dict()}
 
 
-def parameters_description(defaults: dict[str, float]) -> list[dict[str, Any]]:
-    """The parameters' declaration, with a model's own defaults."""
-    return [{**p.to_dict(), "default": defaults.get(p.name, p.default)} for p in PARAMETERS]
+def parameters_description(defaults: Mapping[str, float]) -> list[dict[str, Any]]:
+    """The parameters' declaration, with a model's defaults (params.merged_defaults)."""
+    return [{**p.to_dict(), "default": defaults[p.name]} for p in PARAMETERS]
 
 
 def model_description(info: ModelInfo, defaults: dict[str, float], extra: dict[str, Any]) -> dict[str, Any]:

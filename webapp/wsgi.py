@@ -1,4 +1,5 @@
 """What gunicorn serves (Procfile: webapp.wsgi:app): the app, or one plain line and gunicorn's boot-error exit."""
+
 import sys
 
 from inference import ModelError

@@ -4,6 +4,7 @@ Every decoder has the same contract: (outputs, output_names, input_hw) -> (boxes
 `boxes` float32 (n, 4) xyxy in model-input pixels and `class_scores` float32 (n, num_classes). A family
 whose outputs do not show the class count (DETR's labels) also takes `num_classes`: the given names' count.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +40,9 @@ class Family:
         return partial(self.decode, num_classes=num_classes) if self.takes_class_count else self.decode
 
 
-_ULTRALYTICS_INPUT = Preprocessing(resize="letterbox", anchor="center", pad_value=114, channel_order="rgb", scale=1 / 255)
+_ULTRALYTICS_INPUT = Preprocessing(
+    resize="letterbox", anchor="center", pad_value=114, channel_order="rgb", scale=1 / 255
+)
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -52,14 +55,22 @@ FAMILIES: dict[str, Family] = {
             Preprocessing(resize="letterbox", anchor="top-left", pad_value=114, channel_order="bgr", rounding="floor"),
             decode_yolox,
         ),
-        Family("yolov5", "Ultralytics YOLOv5: [1, N, 5 + C], pixel boxes, objectness", _ULTRALYTICS_INPUT, decode_yolov5),
+        Family(
+            "yolov5", "Ultralytics YOLOv5: [1, N, 5 + C], pixel boxes, objectness", _ULTRALYTICS_INPUT, decode_yolov5
+        ),
         Family("yolov8", "Ultralytics YOLOv8 / YOLO11: [1, 4 + C, N], pixel boxes", _ULTRALYTICS_INPUT, decode_yolov8),
         Family(
             "nanodet",
             "NanoDet (GFL head): per stride, scores [1, N, C] and side distributions [1, N, 4 x bins]",
             # Measured on the labelled photos: BGR, centred letterbox padded with 0, ImageNet mean/std in 0..255.
-            Preprocessing(resize="letterbox", anchor="center", pad_value=0, channel_order="bgr",
-                          mean=(103.53, 116.28, 123.675), std=(57.375, 57.12, 58.395)),
+            Preprocessing(
+                resize="letterbox",
+                anchor="center",
+                pad_value=0,
+                channel_order="bgr",
+                mean=(103.53, 116.28, 123.675),
+                std=(57.375, 57.12, 58.395),
+            ),
             decode_nanodet,
         ),
         Family(

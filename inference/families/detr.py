@@ -5,6 +5,7 @@ Two output layouts:
   `orig_target_sizes` input [1, 2] (width, height) is what the boxes are scaled to;
 - raw: `logits` [1, K, C] (sigmoid not applied) and `pred_boxes` [1, K, 4] cxcywh in 0..1.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -29,7 +30,9 @@ def decode_detr(
     layout = detr_layout([o.shape for o in outputs], output_names)
     if layout is None:
         shapes = [list(o.shape) for o in outputs]
-        raise ValueError(f"DETR needs labels/boxes/scores [1, K], [1, K, 4], [1, K] or logits/boxes [1, K, C], [1, K, 4]; got {shapes}")
+        raise ValueError(
+            f"DETR needs labels/boxes/scores [1, K], [1, K, 4], [1, K] or logits/boxes [1, K, C], [1, K, 4]; got {shapes}"
+        )
     height, width = input_hw
     if len(layout) == 2:
         logits_index, boxes_index = layout
@@ -70,7 +73,9 @@ def detr_layout(shapes: Sequence[tuple[int, ...]], names: Sequence[str]) -> tupl
     return None
 
 
-def target_size_feeds(inputs: Sequence[tuple[str, Sequence[int | str], str]], input_hw: tuple[int, int]) -> dict[str, np.ndarray]:
+def target_size_feeds(
+    inputs: Sequence[tuple[str, Sequence[int | str], str]], input_hw: tuple[int, int]
+) -> dict[str, np.ndarray]:
     """Constant feeds for the inputs besides the image: a DETR `orig_target_sizes` [N, 2] gets the model-input
     (width, height), so boxes come out in input pixels like every family's and map back like theirs.
 
@@ -79,7 +84,9 @@ def target_size_feeds(inputs: Sequence[tuple[str, Sequence[int | str], str]], in
     feeds = {}
     for name, shape, type_name in inputs:
         if len(shape) != 2 or shape[1] != 2 or type_name not in _SIZE_INPUT_TYPES:
-            raise ValueError(f"input {name!r} {list(shape)} {type_name} is neither the image nor a [N, 2] integer target size")
+            raise ValueError(
+                f"input {name!r} {list(shape)} {type_name} is neither the image nor a [N, 2] integer target size"
+            )
         dtype = np.int64 if type_name == "tensor(int64)" else np.int32
         feeds[name] = np.array([[input_hw[1], input_hw[0]]], dtype)
     return feeds

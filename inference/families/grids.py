@@ -1,4 +1,5 @@
 """Anchor-free grid helpers shared by the YOLOX and NanoDet decoders."""
+
 from functools import cache
 
 import numpy as np

@@ -1,11 +1,14 @@
 """YOLOX (Megvii) raw head output [1, N, 5 + C], one row per grid cell over strides 8/16/32."""
+
 import numpy as np
 
 from ..candidates import CANDIDATE_SCORE_FLOOR
 from .grids import cxcywh_to_xyxy, grid_points
 
 
-def decode_yolox(outputs: list[np.ndarray], output_names: list[str], input_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def decode_yolox(
+    outputs: list[np.ndarray], output_names: list[str], input_hw: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows (tx, ty, tw, th, objectness, class probs...) -> xyxy boxes in input pixels and class scores."""
     rows = outputs[0][0]
     grid, stride = grid_points(input_hw)

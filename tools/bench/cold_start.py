@@ -73,7 +73,7 @@ def worker_layout(env: dict[str, str]) -> tuple[int, int, int]:
     os.environ.update(env)
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.gettempdir())  # so the config creates no folder
     try:
-        exec(compile(conf.read_text(), str(conf), "exec"), namespace)
+        exec(compile(conf.read_text(), str(conf), "exec"), namespace)  # noqa: S102 (the config file, as gunicorn reads it)
         return namespace["workers"], namespace["threads"], int(os.environ["ORT_INTRA_OP_THREADS"])
     finally:
         os.environ.clear()

@@ -13,7 +13,7 @@ from .report import Row
 def _latency_row(name: str, latencies: list[float], wall_s: float, concurrency: int, cpu_s: float) -> Row:
     """Row from per-call seconds over a wall-clock window and the CPU seconds they used."""
     ms = sorted(x * 1000 for x in latencies)
-    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]
     return Row(name, "tensor", concurrency, len(ms) / wall_s, statistics.median(ms), pick(0.95), pick(0.99),
                cpu_ms=cpu_s * 1000 / len(ms))
 
