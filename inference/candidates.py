@@ -4,6 +4,7 @@ Decoding, pre-processing, the model run and the family decode depend only on the
 score threshold, class filter, min size, NMS and max results are cheap and applied by `select`. So a
 Candidates object can be cached (keyed by the image's sha256) and re-filtered with any parameters.
 """
+
 from __future__ import annotations
 
 import struct
@@ -85,7 +86,12 @@ class Candidates:
     def to_bytes(self) -> bytes:
         """Compact, exact serialisation (for a cache shared between processes)."""
         header = _HEADER.pack(_MAGIC, len(self.xyxy), len(self.score), *self.image_size)
-        arrays = (self.xyxy.astype("<f4"), self.box_index.astype("<i4"), self.class_id.astype("<i4"), self.score.astype("<f4"))
+        arrays = (
+            self.xyxy.astype("<f4"),
+            self.box_index.astype("<i4"),
+            self.class_id.astype("<i4"),
+            self.score.astype("<f4"),
+        )
         return header + b"".join(array.tobytes() for array in arrays)
 
     @classmethod
@@ -99,5 +105,7 @@ class Candidates:
         offset = _HEADER.size
         xyxy = np.frombuffer(data, "<f4", 4 * n, offset).reshape(n, 4)
         offset += 16 * n
-        box_index, class_id, score = (np.frombuffer(data, dtype, m, offset + 4 * m * i) for i, dtype in enumerate(("<i4", "<i4", "<f4")))
+        box_index, class_id, score = (
+            np.frombuffer(data, dtype, m, offset + 4 * m * i) for i, dtype in enumerate(("<i4", "<i4", "<f4"))
+        )
         return cls(xyxy, box_index, class_id, score, (width, height))

@@ -1,4 +1,5 @@
 """Detector: loads an ONNX detector once and predicts on images; safe to share between threads."""
+
 from __future__ import annotations
 
 import ast
@@ -132,12 +133,17 @@ class Detector:
                 raise ParameterError(f"unknown class {item!r}; the model knows {count} classes, see /api/model")
         return tuple(sorted(ids))
 
-    def decode(self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE) -> DecodedImage:
+    def decode(
+        self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE
+    ) -> DecodedImage:
         """Decode image bytes, skipping JPEG detail finer than this model's resize keeps."""
         return decode_image(
-            data, max_pixels=max_pixels, max_side=max_side, target_size=self.info.input_size,
+            data,
+            max_pixels=max_pixels,
+            max_side=max_side,
+            target_size=self.info.input_size,
             keep_aspect=self._recipe.resize == "letterbox",
-        )  # fmt: skip
+        )
 
     def candidates_from_bytes(
         self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE
@@ -181,7 +187,12 @@ class Detector:
         )
 
     def predict_bytes(
-        self, data: bytes, params: PredictParams | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side: int = DEFAULT_MAX_SIDE
+        self,
+        data: bytes,
+        params: PredictParams | None = None,
+        *,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_side: int = DEFAULT_MAX_SIDE,
     ) -> Detections:
         """Decode + predict; `timings_ms` includes the decode time."""
         return self.select(self.candidates_from_bytes(data, max_pixels=max_pixels, max_side=max_side), params)

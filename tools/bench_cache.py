@@ -8,6 +8,7 @@ Part 2, the real service (the Procfile's gunicorn, 2 workers) on loopback: one i
 with other thresholds by its sha256 and with its bytes again; the server's own `timings_ms.total` is reported
 (the target: <= 2 ms by sha256, <= 3 ms plus parsing with the bytes), whichever worker answers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,9 @@ SIZES = {"640x480": (640, 480), "12 MP": (4000, 3000), "48 MP": (8064, 6048)}
 def photo_jpeg(width: int, height: int) -> bytes:
     """The benchmark photo stretched to width x height, JPEG quality 90 (a phone writes about that)."""
     buffer = io.BytesIO()
-    Image.open(SOURCE_PHOTO).convert("RGB").resize((width, height), Image.Resampling.BILINEAR).save(buffer, "JPEG", quality=90)
+    Image.open(SOURCE_PHOTO).convert("RGB").resize((width, height), Image.Resampling.BILINEAR).save(
+        buffer, "JPEG", quality=90
+    )
     return buffer.getvalue()
 
 
@@ -78,6 +81,7 @@ def over_gunicorn(model: str, rounds: int) -> None:
     image = photo_jpeg(640, 480)
     content = base64.b64encode(image).decode()
     with gunicorn_server(env={"MODELS": model}, workers=2) as server, requests.Session() as http:
+
         def ask(image_field: dict, score_th: float) -> float:
             body = {"requests": [{"image": image_field, "features": [{"score_th": score_th}]}]}
             answer = http.post(server.url + "/api/predict", json=body, timeout=30)
@@ -85,8 +89,9 @@ def over_gunicorn(model: str, rounds: int) -> None:
             return answer.json()["timings_ms"]["total"]
 
         first = ask({"content": content}, 0.3)
-        sha256 = http.post(server.url + "/api/predict", json={"requests": [{"image": {"content": content}}]},
-                           timeout=30).json()["responses"][0]["image"]["sha256"]  # fmt: skip
+        sha256 = http.post(
+            server.url + "/api/predict", json={"requests": [{"image": {"content": content}}]}, timeout=30
+        ).json()["responses"][0]["image"]["sha256"]
         thresholds = [0.05 + 0.9 * i / rounds for i in range(rounds)]
         by_hash = [ask({"sha256": sha256}, t) for t in thresholds]
         with_bytes = [ask({"content": content}, t) for t in thresholds]

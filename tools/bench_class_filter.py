@@ -1,7 +1,8 @@
 """Time `Detector.select` with a class filter of n names (each filter new, so nothing is reused): the lookup's cost.
 
-    .venv/bin/python -m tools.bench_class_filter
+.venv/bin/python -m tools.bench_class_filter
 """
+
 from __future__ import annotations
 
 import statistics

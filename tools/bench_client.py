@@ -14,6 +14,7 @@ The machine's load average is printed: on a shared machine, compare ratios, not 
 loopback proxy in front that adds that network round trip to each connection's set-up and to each answer
 (as a server far away: the server closes each connection after its answer, so every request pays both).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -130,8 +131,11 @@ def main(argv: list[str] | None = None) -> dict[tuple[int, int], list[float]]:
         server = gunicorn_server(env={"CACHE_BYTES": "0"}, workers=args.workers)  # RATE_LIMIT off there too
     rates: dict[tuple[int, int], list[float]] = {cell: [] for cell in cells}
     load_before = os.getloadavg()[0]
-    with server as running, tempfile.TemporaryDirectory(prefix="bench-client-") as scratch, \
-            (delaying_proxy(running.url, args.rtt / 1000) if args.rtt else nullcontext(running.url)) as url:
+    with (
+        server as running,
+        tempfile.TemporaryDirectory(prefix="bench-client-") as scratch,
+        delaying_proxy(running.url, args.rtt / 1000) if args.rtt else nullcontext(running.url) as url,
+    ):
         run_cell(url, Path(unique_photos(Path(scratch) / "warm-up", 8, "warm-up")[0]).parent, 2, 1)
         for round_number in range(args.repeat):
             for c, b in random.Random(round_number).sample(cells, len(cells)):  # no cell always first or last
@@ -141,13 +145,17 @@ def main(argv: list[str] | None = None) -> dict[tuple[int, int], list[float]]:
     ratios = {cell: [rate / base for rate, base in zip(rates[cell], rates[(1, 1)])] for cell in cells}
     where = args.url or f"local gunicorn, {args.workers} workers (Procfile), result cache off"
     where += f", {args.rtt:g} ms round trip added" if args.rtt else ""
-    print(f"{args.images} distinct coco-dev photos per cell, {args.repeat} rounds, {where}; "
-          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(
+        f"{args.images} distinct coco-dev photos per cell, {args.repeat} rounds, {where}; "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     print(f"{'in flight':>9} {'batch':>5} {'img/s':>7} {'x baseline':>10} {'min-max':>13}")
     for c, b in cells:
         median = statistics.median(rates[(c, b)])
-        print(f"{c:>9} {b:>5} {median:7.1f} {statistics.median(ratios[(c, b)]):10.2f} "
-              f"{min(rates[(c, b)]):6.1f}-{max(rates[(c, b)]):<6.1f}")
+        print(
+            f"{c:>9} {b:>5} {median:7.1f} {statistics.median(ratios[(c, b)]):10.2f} "
+            f"{min(rates[(c, b)]):6.1f}-{max(rates[(c, b)]):<6.1f}"
+        )
     return rates
 
 

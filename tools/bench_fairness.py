@@ -18,6 +18,7 @@ of its unloaded p95, its own 429s, and the greedy client's answers. --refusal-co
 costs: wrk sends sha256 references at 4 connections to one worker whose client is over its limit (Redis
 counters), and the CPU time of the worker and of Redis is divided by the requests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,9 @@ def post(session, url: str, photo: Path) -> tuple[float, int, int]:
     return time.perf_counter() - started, answer.status_code, int(answer.headers.get("Retry-After", 0) or 0)
 
 
-def normal_client(url: str, address: str, seconds: float, requests_max: int, rate: float = 0) -> list[tuple[float, int]]:
+def normal_client(
+    url: str, address: str, seconds: float, requests_max: int, rate: float = 0
+) -> list[tuple[float, int]]:
     """One request at a time from `address`, at most `rate` per second (0: back to back), for `seconds` or
     `requests_max` requests."""
     results = []
@@ -104,14 +107,22 @@ def measure(limit: str, args) -> dict:
         # Each instance gets its share of this machine's cores, as each would have its own on a PaaS: with the
         # Procfile's default (every core per instance), both instances' models would fight over the same cores.
         threads = str(max(1, (os.cpu_count() or 2) // (2 * args.workers)))
-        env = {"CACHE_URL": redis.url, "CACHE_BYTES": "0", "RATE_LIMIT": limit, "TRUSTED_PROXIES": "1", "MODELS": "yolox_nano",
-               "ORT_INTRA_OP_THREADS": threads}
+        env = {
+            "CACHE_URL": redis.url,
+            "CACHE_BYTES": "0",
+            "RATE_LIMIT": limit,
+            "TRUSTED_PROXIES": "1",
+            "MODELS": "yolox_nano",
+            "ORT_INTRA_OP_THREADS": threads,
+        }
         instances = [stack.enter_context(gunicorn_server(env=env, workers=args.workers)) for _ in range(2)]
         router = stack.enter_context(nginx_round_robin([server.url for server in instances]))
         normal_client(router.url, WARM_UP_ADDRESS, 5, 10)  # every worker has run the model
         alone = normal_client(router.url, ALONE_ADDRESS, args.seconds, args.alone_requests, args.normal_rate)
         receive, send = multiprocessing.Pipe(duplex=False)
-        greedy = multiprocessing.Process(target=greedy_client, args=(router.url, args.seconds, args.greedy, args.greedy_waits, send))
+        greedy = multiprocessing.Process(
+            target=greedy_client, args=(router.url, args.seconds, args.greedy, args.greedy_waits, send)
+        )
         greedy.start()
         time.sleep(1.0)  # the greedy client is at full pace before the normal one starts
         loaded = normal_client(router.url, NORMAL_ADDRESS, args.seconds - 2, 10**9, args.normal_rate)
@@ -140,31 +151,47 @@ def cpu_seconds(pid: int) -> float:
 def refusal_cost(seconds: float = 8.0) -> None:
     """CPU per 429: wrk hammers one worker with a client that is over its limit from the first request."""
     body = '{"requests": [{"image": {"sha256": "' + "0" * 64 + '"}}]}'
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script, redis_server() as redis, gunicorn_server(
-        env={"CACHE_URL": redis.url, "RATE_LIMIT": "1 per hour", "MODELS": "yolox_nano"}, workers=1
-    ) as server:
+    with (
+        tempfile.NamedTemporaryFile("w", suffix=".lua") as script,
+        redis_server() as redis,
+        gunicorn_server(
+            env={"CACHE_URL": redis.url, "RATE_LIMIT": "1 per hour", "MODELS": "yolox_nano"}, workers=1
+        ) as server,
+    ):
         script.write(f"wrk.method = 'POST'\nwrk.body = '{body}'\nwrk.headers['Content-Type'] = 'application/json'\n")
         script.flush()
         pids = [*worker_pids(server.process.pid), redis.process.pid]
         before = [cpu_seconds(pid) for pid in pids]
-        output = subprocess.run(["wrk", "-t1", "-c4", f"-d{seconds:g}s", "-s", script.name, server.url + "/api/predict"],
-                                capture_output=True, text=True, check=True).stdout  # fmt: skip
+        output = subprocess.run(
+            ["wrk", "-t1", "-c4", f"-d{seconds:g}s", "-s", script.name, server.url + "/api/predict"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         worker, redis_cpu = (cpu_seconds(pid) - start for pid, start in zip(pids, before))
     requests_sent = int(next(line for line in output.splitlines() if "requests in" in line).split()[0])
-    print(f"{requests_sent} requests in {seconds:g} s, all but the first refused (429): "
-          f"{worker * 1000 / requests_sent:.2f} ms CPU per request in the gunicorn worker, "
-          f"{redis_cpu * 1000 / requests_sent:.2f} ms in Redis")
+    print(
+        f"{requests_sent} requests in {seconds:g} s, all but the first refused (429): "
+        f"{worker * 1000 / requests_sent:.2f} ms CPU per request in the gunicorn worker, "
+        f"{redis_cpu * 1000 / requests_sent:.2f} ms in Redis"
+    )
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limits", nargs="+", default=["off", "200 per 10 seconds; 1200 per minute"],
-                        help="RATE_LIMIT settings to compare (default: off and the default)")
+    parser.add_argument(
+        "--limits",
+        nargs="+",
+        default=["off", "200 per 10 seconds; 1200 per minute"],
+        help="RATE_LIMIT settings to compare (default: off and the default)",
+    )
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the loaded phase (default 20)")
     parser.add_argument("--alone-requests", type=int, default=60, help="the normal client's unloaded requests")
     parser.add_argument("--greedy", type=int, default=32, help="the greedy client's concurrency (default 32)")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance (default 1)")
-    parser.add_argument("--normal-rate", type=float, default=0, help="the normal client's requests/s at most (0: back to back)")
+    parser.add_argument(
+        "--normal-rate", type=float, default=0, help="the normal client's requests/s at most (0: back to back)"
+    )
     parser.add_argument("--greedy-waits", action="store_true", help="the greedy client waits out each Retry-After")
     parser.add_argument("--refusal-cost", action="store_true", help="measure the CPU cost of a 429 instead")
     args = parser.parse_args(argv)
@@ -174,18 +201,24 @@ def main(argv: list[str] | None = None) -> list[dict]:
     load_before = os.getloadavg()[0]
     rows = [measure(limit, args) for limit in args.limits]
     pace = f"at most {args.normal_rate:g}/s" if args.normal_rate else "back to back"
-    print(f"\n2 instances x {args.workers} worker(s) behind nginx, cache off; greedy c={args.greedy} "
-          f"({'waits out Retry-After' if args.greedy_waits else 'ignores Retry-After'}), normal c=1 {pace}; "
-          f"{args.seconds:.0f} s loaded; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
-    print("| RATE_LIMIT | normal alone p50 / p95 ms | normal loaded p50 / p95 ms | p95 loaded / alone "
-          "| normal requests (429) | greedy 200 | greedy 429 | greedy other |")
+    print(
+        f"\n2 instances x {args.workers} worker(s) behind nginx, cache off; greedy c={args.greedy} "
+        f"({'waits out Retry-After' if args.greedy_waits else 'ignores Retry-After'}), normal c=1 {pace}; "
+        f"{args.seconds:.0f} s loaded; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
+    print(
+        "| RATE_LIMIT | normal alone p50 / p95 ms | normal loaded p50 / p95 ms | p95 loaded / alone "
+        "| normal requests (429) | greedy 200 | greedy 429 | greedy other |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         greedy = row["greedy"]
         other = sum(count for status, count in greedy.items() if status not in (200, 429))
-        print(f"| {row['limit']} | {row['alone_p50']:.1f} / {row['alone_p95']:.1f} | {row['p50']:.1f} / {row['p95']:.1f} "
-              f"| {row['p95'] / row['alone_p95']:.2f}x | {row['normal_n']} ({row['normal_429']}) | {greedy.get(200, 0)} "
-              f"| {greedy.get(429, 0)} | {other} |")
+        print(
+            f"| {row['limit']} | {row['alone_p50']:.1f} / {row['alone_p95']:.1f} | {row['p50']:.1f} / {row['p95']:.1f} "
+            f"| {row['p95'] / row['alone_p95']:.2f}x | {row['normal_n']} ({row['normal_429']}) | {greedy.get(200, 0)} "
+            f"| {greedy.get(429, 0)} | {other} |"
+        )
     return rows
 
 

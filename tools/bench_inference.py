@@ -10,6 +10,7 @@ row sends the origin's JSON request through the whole Flask app in process (WSGI
 the floor for any server built on this Detector. The steps are timed interleaved, one call each per
 round, so machine noise hits all alike.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,9 @@ def flask_app_call(detector: Detector, jpeg: bytes) -> Callable[[], object]:
     app.extensions["models"] = ModelSet([ServedModel(detector.info.name, detector)])
     logging.disable(logging.INFO)  # the access line would go to the terminal; its formatting cost stays
     body = json.dumps({"requests": [{"image": {"content": base64.b64encode(jpeg).decode()}}]}).encode()
-    environ = EnvironBuilder(path="/api/predict", method="POST", data=body, content_type="application/json").get_environ()
+    environ = EnvironBuilder(
+        path="/api/predict", method="POST", data=body, content_type="application/json"
+    ).get_environ()
 
     def call() -> None:
         statuses: list[str] = []
@@ -125,22 +128,30 @@ def load(spec: str, threads: int) -> Detector:
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     """Print the tables; returns the medians per model (tests read them)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", help="embedded model name or path (repeat; default: every embedded model)")
-    parser.add_argument("--threads", type=int, default=1, help="ONNX Runtime intra-op threads (1: as each server worker)")
+    parser.add_argument(
+        "--model", action="append", help="embedded model name or path (repeat; default: every embedded model)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="ONNX Runtime intra-op threads (1: as each server worker)"
+    )
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args(argv)
 
-    detectors = {Path(spec).stem if spec.endswith(".onnx") else spec: load(spec, args.threads)
-                 for spec in args.model or [model.name for model in EMBEDDED_MODELS]}
+    detectors = {
+        Path(spec).stem if spec.endswith(".onnx") else spec: load(spec, args.threads)
+        for spec in args.model or [model.name for model in EMBEDDED_MODELS]
+    }
     jpeg = bench_jpeg()
     before = os.getloadavg()
     per_model = measure(detectors, jpeg, args.iterations, args.warmup)
     after = os.getloadavg()
     for name, medians in per_model.items():
         medians["ratio"] = medians["predict_bytes (end to end)"] / medians["raw session.run"]
-        print(f"model {name}, intra-op threads {args.threads}, 640x480 JPEG {len(jpeg)} B, {args.iterations} iterations, "
-              f"load average {before[0]:.2f} before, {after[0]:.2f} after")
+        print(
+            f"model {name}, intra-op threads {args.threads}, 640x480 JPEG {len(jpeg)} B, {args.iterations} iterations, "
+            f"load average {before[0]:.2f} before, {after[0]:.2f} after"
+        )
         print(f"{'step':32} {'median ms':>10}")
         for step, value in medians.items():
             if step != "ratio":
@@ -148,11 +159,15 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         verdict = "met" if medians["ratio"] <= TARGET_RATIO else "NOT met"
         print(f"{'end to end / raw':32} {medians['ratio']:10.3f}  (target <= {TARGET_RATIO}: {verdict})\n")
     reference = "yolox_nano" if "yolox_nano" in per_model else next(iter(per_model))  # the fast choice
-    print(f"side by side, same rounds: {'model':14} {'run ms':>8} {'end to end ms':>13} {'img/s':>7} {'x ' + reference:>16}")
+    print(
+        f"side by side, same rounds: {'model':14} {'run ms':>8} {'end to end ms':>13} {'img/s':>7} {'x ' + reference:>16}"
+    )
     for name, medians in per_model.items():
         end_to_end = medians["predict_bytes (end to end)"]
-        print(f"{'':27}{name:14} {medians['raw session.run']:8.2f} {end_to_end:13.2f} {1000 / end_to_end:7.1f} "
-              f"{end_to_end / per_model[reference]['predict_bytes (end to end)']:16.2f}")
+        print(
+            f"{'':27}{name:14} {medians['raw session.run']:8.2f} {end_to_end:13.2f} {1000 / end_to_end:7.1f} "
+            f"{end_to_end / per_model[reference]['predict_bytes (end to end)']:16.2f}"
+        )
     return per_model
 
 

@@ -9,6 +9,7 @@ processes per image, so the difference is what the web layer adds per image (dec
 HTTP, Flask, JSON), and a neighbour's load on a shared machine falls on both alike. Prints each round and the
 medians.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             wait_idle(server.group)  # the server's last requests would share the CPUs with the raw sessions
             return raw_parallel(args.model, CPUS, args.seconds).cpu_ms
 
-        print(f"model {args.model}, {CPUS} workers x 1 intra-op thread against {CPUS} raw sessions x 1 thread, "
-              f"c={args.concurrency}, {args.seconds} s cells")
+        print(
+            f"model {args.model}, {CPUS} workers x 1 intra-op thread against {CPUS} raw sessions x 1 thread, "
+            f"c={args.concurrency}, {args.seconds} s cells"
+        )
         print(f"{'round':>5} {'raw cpu ms':>11} {'ours cpu ms':>12} {'beyond raw':>11}")
         for index in range(args.rounds):
             cells = [raw_cell, ours_cell]
@@ -85,8 +88,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "beyond": statistics.median(o - r for o, r in zip(ours_ms, raw_ms)),
     }
     verdict = "met" if medians["beyond"] <= TARGET_MS else "NOT met"
-    print(f"{'median':>5} {medians['raw']:11.2f} {medians['ours']:12.2f} {medians['beyond']:11.2f}  "
-          f"(target <= {TARGET_MS} ms: {verdict}); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(
+        f"{'median':>5} {medians['raw']:11.2f} {medians['ours']:12.2f} {medians['beyond']:11.2f}  "
+        f"(target <= {TARGET_MS} ms: {verdict}); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     return medians
 
 

@@ -13,6 +13,7 @@ other work that is the number to trust (saturation throughput on an idle machine
 load on a shared machine hits alike. `--smoke` is a tiny run (1 s cells, c=1; the peer's row says
 "not installed" when LitServe is missing) for the tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,13 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[Row], dict]:
     parser.add_argument("--model", default=DEFAULT_MODEL, help="embedded model name or .onnx path")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment of our gunicorn")
     parser.add_argument("--skip", nargs="*", default=[], choices=["raw", "ours", "multipart", "peer", "flask", "cold"])
-    parser.add_argument("--layouts", nargs="+", default=["buffered"], metavar="LAYOUT",
-                        help="GUNICORN_WORKER_CLASS values to run ours with; the targets judge the first")
+    parser.add_argument(
+        "--layouts",
+        nargs="+",
+        default=["buffered"],
+        metavar="LAYOUT",
+        help="GUNICORN_WORKER_CLASS values to run ours with; the targets judge the first",
+    )
     parser.add_argument("--smoke", action="store_true", help="1 s cells at c=1 (tests); peer optional")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -84,8 +90,10 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[Row], dict]:
         if "ours" not in skip:
             print(f"ours (gunicorn, Procfile), layouts {' '.join(args.layouts)} side by side, in turns ...", flush=True)
             with ExitStack() as stack:
-                servers = {ours_name(args.layouts, name): stack.enter_context(
-                    ours({**env, "GUNICORN_WORKER_CLASS": name})) for name in args.layouts}
+                servers = {
+                    ours_name(args.layouts, name): stack.enter_context(ours({**env, "GUNICORN_WORKER_CLASS": name}))
+                    for name in args.layouts
+                }
                 served += interleaved_rows(servers, ours_bodies, args.concurrency, args.duration, script)
                 rss.update({f"{name} (gunicorn, Procfile)": group_rss_mib(s.group) for name, s in servers.items()})
         runs = [

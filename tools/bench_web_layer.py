@@ -63,8 +63,13 @@ def app_variants(detector: Detector, jpeg: bytes) -> dict[str, Callable[[], obje
 
     found = detector.candidates_from_bytes(jpeg)
     detector.candidates_from_bytes = lambda *_args, **_kwargs: found  # type: ignore[method-assign]
-    body = json.dumps({"requests": [{"image": {"content": base64.b64encode(jpeg).decode()},
-                                     "features": [{"score_th": 0.3, "nms_iou": 0.4}]}]}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "requests": [
+                {"image": {"content": base64.b64encode(jpeg).decode()}, "features": [{"score_th": 0.3, "nms_iou": 0.4}]}
+            ]
+        }
+    ).encode()
     environ = EnvironBuilder(
         path="/api/predict", method="POST", data=body, content_type="application/json"
     ).get_environ()

@@ -6,6 +6,7 @@
 POST /predict takes the origin's JSON ({"requests": [{"image": {"content": b64}, "features": [{...}]}]})
 and answers the same JSON shape as our /api/predict, through the same `Detector.predict_bytes`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ def decode_request(request: dict) -> list[tuple[bytes, PredictParams]]:
 
 def predict(detector: Detector, tasks: list[tuple[bytes, PredictParams]]) -> list[dict[str, Any]]:
     """Detector.predict_bytes per entry, serialised as our API serialises a slot."""
-    return [detections_slot(detector.predict_bytes(image, params), hashlib.sha256(image).hexdigest(), detector.info.name)
-            for image, params in tasks]
+    return [
+        detections_slot(detector.predict_bytes(image, params), hashlib.sha256(image).hexdigest(), detector.info.name)
+        for image, params in tasks
+    ]
 
 
 if ls is not None:
@@ -77,10 +80,18 @@ def main() -> None:
     if ls is None:
         raise SystemExit("LitServe is missing: pip install -r tools/requirements-bench.txt")
     server = ls.LitServer(
-        DetectorAPI(args.model, args.threads), accelerator="cpu", devices=1, workers_per_device=args.workers, fast_queue=args.fast_queue
+        DetectorAPI(args.model, args.threads),
+        accelerator="cpu",
+        devices=1,
+        workers_per_device=args.workers,
+        fast_queue=args.fast_queue,
     )
     server.run(
-        host="127.0.0.1", port=args.port, num_api_servers=args.api_servers, log_level="warning", generate_client_file=False
+        host="127.0.0.1",
+        port=args.port,
+        num_api_servers=args.api_servers,
+        log_level="warning",
+        generate_client_file=False,
     )
 
 

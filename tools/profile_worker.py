@@ -126,8 +126,25 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         load.start()
         raw = Path(folder) / "samples.txt"
         cpu_before, all_before = thread_cpu_s(worker), sum(cpu_s(Path(f"/proc/{pid}/stat")) for pid in workers)
-        subprocess.run([py_spy, "record", "-p", str(worker), "-d", str(args.seconds), "-r", str(args.rate),
-                        "--threads", "-f", "raw", "-o", str(raw)], check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                py_spy,
+                "record",
+                "-p",
+                str(worker),
+                "-d",
+                str(args.seconds),
+                "-r",
+                str(args.rate),
+                "--threads",
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+            ],
+            check=True,
+            capture_output=True,
+        )
         cpu_after, all_after = thread_cpu_s(worker), sum(cpu_s(Path(f"/proc/{pid}/stat")) for pid in workers)
         load.join()
         counts = read_samples(raw)

@@ -4,6 +4,7 @@ gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before the workers import prometh
 worker writes its values to files there and /metrics adds them up. Without it (Flask's dev server,
 tests) the process's default registry is served.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,15 +33,22 @@ INFERENCE_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 # An Info metric does not work in multiprocess mode; a constant-1 gauge with labels is the usual stand-in.
-MODEL_INFO = Gauge("model_info", "The loaded model (value is always 1)", ["name", "family", "sha256"], multiprocess_mode="max")
+MODEL_INFO = Gauge(
+    "model_info", "The loaded model (value is always 1)", ["name", "family", "sha256"], multiprocess_mode="max"
+)
 
 # The per-image result cache (either store) and the Redis it may live in; an outage shows as errors + misses.
 CACHE_HITS = Counter("cache_hits", "Result-cache lookups answered from the cache")
 CACHE_MISSES = Counter("cache_misses", "Result-cache lookups that found nothing (or skipped an unreachable Redis)")
 # operation: get, put, or open (the local directory or its database could not be opened or was removed).
-CACHE_ERRORS = Counter("cache_errors", "Result-cache operations that failed, in Redis or the local directory "
-                       "(the request goes on without the cache)", ["operation"])
-RATE_LIMIT_ERRORS = Counter("rate_limit_errors", "Rate-limit checks that failed on Redis (this worker counts alone meanwhile)")
+CACHE_ERRORS = Counter(
+    "cache_errors",
+    "Result-cache operations that failed, in Redis or the local directory (the request goes on without the cache)",
+    ["operation"],
+)
+RATE_LIMIT_ERRORS = Counter(
+    "rate_limit_errors", "Rate-limit checks that failed on Redis (this worker counts alone meanwhile)"
+)
 
 UNMATCHED = "unmatched"  # 404/405: one label value, so scanners cannot create unbounded series
 
@@ -55,7 +63,9 @@ def init_metrics(app: Flask) -> None:
     @app.after_request
     def record(response: Response) -> Response:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else UNMATCHED
-        REQUESTS.labels(request.method if request.url_rule is not None else "other", endpoint, str(response.status_code)).inc()
+        REQUESTS.labels(
+            request.method if request.url_rule is not None else "other", endpoint, str(response.status_code)
+        ).inc()
         REQUEST_SECONDS.labels(endpoint).observe(request_seconds())
         return response
 

@@ -10,6 +10,7 @@
 
 What the request did travels in its `Outcome`, never in flask.g.
 """
+
 from __future__ import annotations
 
 import base64
@@ -72,8 +73,12 @@ class Deadline:
 
     def error(self, step: str) -> ApiError:
         """503 for an image the deadline passed before it was `step`."""
-        return ApiError(503, "request_timeout", f"the request ran out of time (REQUEST_TIMEOUT_S={self.seconds:g} s) "
-                        f"before this image was {step}; send fewer images per request")
+        return ApiError(
+            503,
+            "request_timeout",
+            f"the request ran out of time (REQUEST_TIMEOUT_S={self.seconds:g} s) "
+            f"before this image was {step}; send fewer images per request",
+        )
 
 
 @dataclass
@@ -110,8 +115,11 @@ def answer(models: ModelSet):
     slots = [_slot(task, run) for task in tasks]
     outcome = run.outcome
     first_model = next((t.model for t in tasks if isinstance(t, PredictionTask)), models.default)
-    outcome.body = {"model": first_model.name, "responses": slots,
-                    "timings_ms": {"total": round((time.perf_counter() - started) * 1000, 2)}}
+    outcome.body = {
+        "model": first_model.name,
+        "responses": slots,
+        "timings_ms": {"total": round((time.perf_counter() - started) * 1000, 2)},
+    }
     errors = [slot["error"] for slot in slots if "error" in slot]
     all_timed_out = len(errors) == len(slots) and all(e["code"] == "request_timeout" for e in errors)
     if (len(slots) == 1 and errors) or all_timed_out:
@@ -130,8 +138,11 @@ def parse_request(models: ModelSet, max_batch: int) -> list[SlotInput]:
         return parse_json_body(_read_body(), max_batch, models.resolve)
     if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):  # the latter: image_sha256 only
         return parse_form(request.form, request.files, max_batch, models.resolve)
-    raise ApiError(415, "unsupported_media_type",
-                   f"send application/json or multipart/form-data, not {mimetype or 'a body without Content-Type'}")
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"send application/json or multipart/form-data, not {mimetype or 'a body without Content-Type'}",
+    )
 
 
 def _read_body() -> bytes:
@@ -177,8 +188,12 @@ def _detections(task: PredictionTask, run: _Run) -> Detections | ApiError:
         run.outcome.cache_hits += 1
         return _selected(detector, cached, task.params)
     if task.image is None:
-        return ApiError(404, "image_not_cached", f"this server does not have the image with sha256 {task.sha256} "
-                        f"for model {task.model.name} (any more): send the image bytes again (image.content)")
+        return ApiError(
+            404,
+            "image_not_cached",
+            f"this server does not have the image with sha256 {task.sha256} "
+            f"for model {task.model.name} (any more): send the image bytes again (image.content)",
+        )
     limits = {"max_pixels": run.config["MAX_IMAGE_PIXELS"], "max_side": run.config["MAX_IMAGE_SIDE"]}
     try:
         found, detections = run.in_model_thread(_computed, detector, task.image, limits, task.params)
@@ -213,13 +228,18 @@ def _annotate(task: PredictionTask, detections: Detections, run: _Run) -> bytes 
     if run.deadline.passed():
         return run.deadline.error("annotated")
     if run.outcome.annotated_bytes >= config["ANNOTATE_MAX_BYTES"]:
-        return ApiError(413, "annotation_too_large", f"this answer's annotated images already hold "
-                        f"{config['ANNOTATE_MAX_BYTES']} bytes (ANNOTATE_MAX_BYTES); ask for fewer annotated images "
-                        "per request")
+        return ApiError(
+            413,
+            "annotation_too_large",
+            f"this answer's annotated images already hold "
+            f"{config['ANNOTATE_MAX_BYTES']} bytes (ANNOTATE_MAX_BYTES); ask for fewer annotated images "
+            "per request",
+        )
     limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
     try:
-        encoded = run.in_model_thread(_draw, task.image, detections, limits, config["ANNOTATE_MAX_SIDE"],
-                                      config["ANNOTATE_FORMAT"])
+        encoded = run.in_model_thread(
+            _draw, task.image, detections, limits, config["ANNOTATE_MAX_SIDE"], config["ANNOTATE_FORMAT"]
+        )
     except InferenceError as exc:
         return ApiError.from_inference(exc)
     run.outcome.annotated_bytes += len(encoded)

@@ -6,6 +6,7 @@ answer, so a batch may take its client over the limit once and its next request 
 Redis of CACHE_URL, shared by every instance; without it each worker process counts alone (memory). When Redis
 fails, each worker counts alone until it answers again (webapp/redis_link.py): limits stay, never a 5xx.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,9 +52,12 @@ class RateLimits:
 
     def charge(self, client: str, images: int) -> None:
         """Count `images` more, never refusing them (they have been answered)."""
+
         def add(limiter: SlidingWindowCounterRateLimiter) -> int:
             for item in self.items:
-                limiter.storage.acquire_sliding_window_entry(item.key_for(client), _UNBOUNDED, item.get_expiry(), images)
+                limiter.storage.acquire_sliding_window_entry(
+                    item.key_for(client), _UNBOUNDED, item.get_expiry(), images
+                )
             return 0
 
         self._counted(add)
@@ -106,8 +110,9 @@ def init_rate_limits(app: Flask) -> None:
             hold = request.environ.get(HOLD_KEY)
             if hold is not None:
                 hold(REFUSAL_HOLD_S)  # Retry-After is in whole seconds from the answer, as before
-            message = (f"too many images from this client (at most {limits.description}, RATE_LIMIT); "
-                       f"try again in {wait_s} s")  # fmt: skip
+            message = (
+                f"too many images from this client (at most {limits.description}, RATE_LIMIT); try again in {wait_s} s"
+            )
             return error_response(429, "rate_limited", message, {"Retry-After": str(wait_s)})
         return None
 

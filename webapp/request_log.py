@@ -1,4 +1,5 @@
 """Logging: text or JSON lines on stderr, a request id on every line, one access line per request."""
+
 from __future__ import annotations
 
 import logging

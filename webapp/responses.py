@@ -1,4 +1,5 @@
 """Fast JSON responses (orjson), used for every API answer."""
+
 import orjson
 from flask import Response
 

@@ -1,4 +1,5 @@
 """Cold start: from launching the Procfile command to the first successful prediction, then RSS and first latencies."""
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,14 @@ def cold_start(env: dict[str, str], body: Body, follow_up: int = 20) -> dict:
     log = Path(tempfile.mkstemp(prefix="bench-cold-", suffix=".log")[1])
     started = time.perf_counter()
     with log.open("wb") as log_file:
-        process = subprocess.Popen(gunicorn_argv(port), cwd=ROOT, env={**os.environ, **APP_ENV, **env},
-                                   stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            gunicorn_argv(port),
+            cwd=ROOT,
+            env={**os.environ, **APP_ENV, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         while True:
             if process.poll() is not None or time.perf_counter() - started > 120:
@@ -58,11 +65,16 @@ def cold_start(env: dict[str, str], body: Body, follow_up: int = 20) -> dict:
 def print_cold_start(result: dict) -> None:
     """Cold start lines under the table."""
     later = result["next_latencies_ms"]
-    print(f"cold start: launch -> first successful prediction {result['first_prediction_s']:.2f} s; "
-          f"RSS master {result['master_rss_mib']:.0f} MiB, workers "
-          + ", ".join(f"{rss:.0f}" for rss in result["worker_rss_mib"]) + " MiB")
-    print(f"next {len(later)} requests (new connection each): first {later[0]:.1f} ms, max of first 4 "
-          f"{max(later[:4]):.1f} ms, median of the rest {statistics.median(later[4:] or later):.1f} ms")
+    print(
+        f"cold start: launch -> first successful prediction {result['first_prediction_s']:.2f} s; "
+        f"RSS master {result['master_rss_mib']:.0f} MiB, workers "
+        + ", ".join(f"{rss:.0f}" for rss in result["worker_rss_mib"])
+        + " MiB"
+    )
+    print(
+        f"next {len(later)} requests (new connection each): first {later[0]:.1f} ms, max of first 4 "
+        f"{max(later[:4]):.1f} ms, median of the rest {statistics.median(later[4:] or later):.1f} ms"
+    )
 
 
 def worker_layout(env: dict[str, str]) -> tuple[int, int, int]:

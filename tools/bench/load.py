@@ -1,4 +1,5 @@
 """Load: the request bodies prepared once, and `wrk` driving them at each concurrency."""
+
 from __future__ import annotations
 
 import base64
@@ -56,10 +57,14 @@ def make_bodies(folder: Path) -> dict[str, Body]:
     json_path.write_text(json.dumps({"requests": [entry]}))
     boundary = "benchboundary7d9f2a"
     form = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="score_th"\r\n\r\n0.3\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="bench.jpg"\r\n'
-        f"Content-Type: image/jpeg\r\n\r\n"
-    ).encode() + jpeg + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="score_th"\r\n\r\n0.3\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="bench.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + jpeg
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     form_path = folder / "body.multipart"
     form_path.write_bytes(form)
     return {
@@ -89,8 +94,9 @@ def run_wrk(url: str, body: Body, concurrency: int, duration: int, script: Path)
     raise RuntimeError(f"wrk printed no summary:\n{output}")
 
 
-def load_rows(name: str, server: Served, bodies: list[Body], concurrencies: list[int], duration: int,
-              script: Path) -> list[Row]:
+def load_rows(
+    name: str, server: Served, bodies: list[Body], concurrencies: list[int], duration: int, script: Path
+) -> list[Row]:
     """Check, warm up, then one wrk run per (body, concurrency), with the server's CPU time around it."""
     rows = []
     for body in bodies:
@@ -100,17 +106,31 @@ def load_rows(name: str, server: Served, bodies: list[Body], concurrencies: list
             cpu_before = group_cpu_seconds(server.group)
             result = run_wrk(server.url, body, concurrency, duration, script)
             cpu_s = group_cpu_seconds(server.group) - cpu_before
-            rows.append(Row(
-                name, body.content, concurrency, result["requests"] / (result["duration_us"] / 1e6),
-                result["p50_us"] / 1000, result["p95_us"] / 1000, result["p99_us"] / 1000,
-                result["socket_errors"] + result["status_errors"], cpu_s * 1000 / max(1, result["requests"]),
-            ))
+            rows.append(
+                Row(
+                    name,
+                    body.content,
+                    concurrency,
+                    result["requests"] / (result["duration_us"] / 1e6),
+                    result["p50_us"] / 1000,
+                    result["p95_us"] / 1000,
+                    result["p99_us"] / 1000,
+                    result["socket_errors"] + result["status_errors"],
+                    cpu_s * 1000 / max(1, result["requests"]),
+                )
+            )
             print(f"  {format_row(rows[-1])}", flush=True)
     return rows
 
 
-def interleaved_rows(servers: dict[str, Served], bodies: list[Body], concurrencies: list[int], duration: int,
-                     script: Path, rounds: int = 4) -> list[Row]:
+def interleaved_rows(
+    servers: dict[str, Served],
+    bodies: list[Body],
+    concurrencies: list[int],
+    duration: int,
+    script: Path,
+    rounds: int = 4,
+) -> list[Row]:
     """Several servers running side by side, measured in turns (A B, then B A, ...) so that a neighbour's load
     on a shared machine falls on all of them alike. Per cell: img/s and CPU per image over all turns, p50 the
     median of the turns' p50, p95 and p99 the worst turn's."""
@@ -132,12 +152,18 @@ def interleaved_rows(servers: dict[str, Served], bodies: list[Body], concurrenci
             for name, results in turns.items():
                 done = sum(r["requests"] for r, _ in results)
                 seconds = sum(r["duration_us"] for r, _ in results) / 1e6
-                rows.append(Row(
-                    name, body.content, concurrency, done / seconds,
-                    statistics.median(r["p50_us"] for r, _ in results) / 1000,
-                    max(r["p95_us"] for r, _ in results) / 1000, max(r["p99_us"] for r, _ in results) / 1000,
-                    sum(r["socket_errors"] + r["status_errors"] for r, _ in results),
-                    sum(cpu for _, cpu in results) * 1000 / max(1, done),
-                ))
+                rows.append(
+                    Row(
+                        name,
+                        body.content,
+                        concurrency,
+                        done / seconds,
+                        statistics.median(r["p50_us"] for r, _ in results) / 1000,
+                        max(r["p95_us"] for r, _ in results) / 1000,
+                        max(r["p99_us"] for r, _ in results) / 1000,
+                        sum(r["socket_errors"] + r["status_errors"] for r, _ in results),
+                        sum(cpu for _, cpu in results) * 1000 / max(1, done),
+                    )
+                )
                 print(f"  {format_row(rows[-1])}", flush=True)
     return rows

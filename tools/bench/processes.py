@@ -1,4 +1,5 @@
 """The servers under test, each in its own process group on loopback: ours (the Procfile), LitServe, Flask dev."""
+
 from __future__ import annotations
 
 import os
@@ -97,8 +98,21 @@ def ours(env: dict[str, str]) -> Iterator[Served]:
 def peer(model: str) -> Iterator[Served]:
     """The same Detector behind LitServe: CPUS inference workers x 1 intra-op thread, one HTTP server."""
     port = free_port()
-    argv = [sys.executable, "-m", "tools.litserve_peer", "--port", str(port), "--model", model,
-            "--workers", str(CPUS), "--threads", "1", "--api-servers", "1"]
+    argv = [
+        sys.executable,
+        "-m",
+        "tools.litserve_peer",
+        "--port",
+        str(port),
+        "--model",
+        model,
+        "--workers",
+        str(CPUS),
+        "--threads",
+        "1",
+        "--api-servers",
+        "1",
+    ]
     with _process(argv, {}, "/health", port) as process:
         yield Served(f"http://127.0.0.1:{port}/predict", process.pid)
 

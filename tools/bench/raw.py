@@ -1,4 +1,5 @@
 """The ceiling: the Detector's own ONNX Runtime session.run on a tensor prepared once, in one or several processes."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -14,8 +15,16 @@ def _latency_row(name: str, latencies: list[float], wall_s: float, concurrency: 
     """Row from per-call seconds over a wall-clock window and the CPU seconds they used."""
     ms = sorted(x * 1000 for x in latencies)
     pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]
-    return Row(name, "tensor", concurrency, len(ms) / wall_s, statistics.median(ms), pick(0.95), pick(0.99),
-               cpu_ms=cpu_s * 1000 / len(ms))
+    return Row(
+        name,
+        "tensor",
+        concurrency,
+        len(ms) / wall_s,
+        statistics.median(ms),
+        pick(0.95),
+        pick(0.99),
+        cpu_ms=cpu_s * 1000 / len(ms),
+    )
 
 
 def _run_session(model: str, threads: int, duration: float, barrier=None) -> tuple[list[float], float]:

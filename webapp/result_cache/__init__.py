@@ -5,14 +5,24 @@ cache_errors_total, never an answer and never the start-up. protocol.py says wha
 are named (scoped by API token); local.py keeps them in CACHE_DIR, redis.py in a Redis shared by instances.
 Values are `Candidates.to_bytes()`: exact, so a cached answer equals an uncached one.
 """
+
 from __future__ import annotations
 
 from .local import LocalCache
 from .protocol import CountedCache, NoCache, ResultCache, cache_key, image_key
 from .redis import KEY_PREFIX, RedisCache
 
-__all__ = ["KEY_PREFIX", "CountedCache", "LocalCache", "NoCache", "RedisCache", "ResultCache", "cache_key",
-           "image_key", "open_cache"]  # fmt: skip
+__all__ = [
+    "KEY_PREFIX",
+    "CountedCache",
+    "LocalCache",
+    "NoCache",
+    "RedisCache",
+    "ResultCache",
+    "cache_key",
+    "image_key",
+    "open_cache",
+]
 
 
 def open_cache(config: dict) -> ResultCache:

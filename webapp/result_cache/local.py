@@ -6,6 +6,7 @@ is a miss or a skipped store, with a log line and cache_errors_total; the cache 
 after a pause (a deleted directory is made again). Start-up never waits for it: a cache that cannot open is off
 until it can.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,7 +78,9 @@ class LocalCache:
         """The open cache; after a fault, None until the pause is over, then opened afresh."""
         if self._cache is not None and self._database != _identity(self._directory):
             # Deleted or replaced under us: SQLite would go on writing a file no other worker can open.
-            self._failed("open", FileNotFoundError(f"{self._directory / diskcache.core.DBNAME} was removed or replaced"))
+            self._failed(
+                "open", FileNotFoundError(f"{self._directory / diskcache.core.DBNAME} was removed or replaced")
+            )
         if self._cache is None and not self._outage.skipping():
             with self._opening:
                 if self._cache is None:
@@ -90,7 +93,10 @@ class LocalCache:
             self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             # Least recently *stored* goes first: it needs no write on every hit (LRU would).
             self._cache = diskcache.Cache(
-                str(self._directory), size_limit=self._size_bytes, eviction_policy="least-recently-stored", cull_limit=10
+                str(self._directory),
+                size_limit=self._size_bytes,
+                eviction_policy="least-recently-stored",
+                cull_limit=10,
             )
             self._database = _identity(self._directory)
         except Exception as exc:  # noqa: BLE001 - read-only, not a directory, not a database: the service starts anyway

@@ -1,4 +1,5 @@
 """What the API needs of a result cache, and how an entry is named: by model and image, scoped by API token."""
+
 from __future__ import annotations
 
 import hashlib

@@ -5,6 +5,7 @@ by the Redis server's `maxmemory` and eviction policy (docs/scaling.md). When Re
 are skipped for a pause (webapp/redis_link.py): the answer is computed as without a cache, never a 5xx. Keys are
 named as in protocol.py: with API tokens, no key holds a plain image hash.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,10 +72,26 @@ class RedisCache:
         try:
             settings = self._redis.config_get("maxmemory*")
         except redis.RedisError as exc:  # down, or CONFIG not allowed (managed Redis): nothing to check here
-            log.info("result cache: Redis at %s, TTL %d s (its memory settings not readable: %s)", where(url), self._ttl_s, exc)
+            log.info(
+                "result cache: Redis at %s, TTL %d s (its memory settings not readable: %s)",
+                where(url),
+                self._ttl_s,
+                exc,
+            )
             return
         maxmemory, policy = int(settings.get("maxmemory", 0)), settings.get("maxmemory-policy", "?")
-        log.info("result cache: Redis at %s, TTL %d s, maxmemory %d bytes, policy %s", where(url), self._ttl_s, maxmemory, policy)
+        log.info(
+            "result cache: Redis at %s, TTL %d s, maxmemory %d bytes, policy %s",
+            where(url),
+            self._ttl_s,
+            maxmemory,
+            policy,
+        )
         if maxmemory == 0 or policy == "noeviction":
-            log.warning("result cache: Redis at %s does not evict (maxmemory %d, policy %s): set maxmemory and "
-                        "maxmemory-policy allkeys-lru, or memory grows until entries expire", where(url), maxmemory, policy)  # fmt: skip
+            log.warning(
+                "result cache: Redis at %s does not evict (maxmemory %d, policy %s): set maxmemory and "
+                "maxmemory-policy allkeys-lru, or memory grows until entries expire",
+                where(url),
+                maxmemory,
+                policy,
+            )
