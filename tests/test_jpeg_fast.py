@@ -95,3 +95,18 @@ def test_damaged_data_is_left_to_pillow() -> None:
 def test_a_size_pillow_would_not_decode_is_left_to_pillow() -> None:
     data = (DATA / "photos" / "coffee.jpg").read_bytes()
     assert decode_rgb(data, (599, 400), "RGB", 1) is None  # libjpeg would pick 600x400: not what was asked
+
+
+@pytest.mark.parametrize("target", [None, (416, 416), (160, 160)], ids=str)
+def test_decode_image_takes_the_fast_path_with_pillows_result(monkeypatch, target) -> None:
+    from inference import image_decoding
+
+    data = (DATA / "photos" / "astronaut.jpg").read_bytes()
+    answers = []
+    monkeypatch.setattr(image_decoding, "decode_rgb", lambda *args: answers.append(decode_rgb(*args)) or answers[-1])
+    fast = image_decoding.decode_image(data, target_size=target)
+    assert answers and answers[0] is not None  # simplejpeg decoded it
+    monkeypatch.setattr(image_decoding, "decode_rgb", lambda *args: None)  # Pillow's path
+    slow = image_decoding.decode_image(data, target_size=target)
+    assert fast.original_size == slow.original_size
+    assert_same(fast.pixels, slow.pixels)
