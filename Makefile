@@ -10,13 +10,17 @@ FAST_LANE := not server and not browser and not slow
 LINTED := serving/settings.py webapp/config.py gunicorn.conf.py tools/make_settings_doc.py tests/conftest.py \
 	tests/test_settings.py tests/test_config.py tests/test_properties.py
 
-.PHONY: serve test check system-packages
+.PHONY: serve test check bundle system-packages
 
 serve: $(VENV)/.runtime-installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh -c "$$(sed -n 's/^web: //p' Procfile)"
 
-test: $(VENV)/.test-installed system-packages tools/newman/node_modules/.installed
+test: $(VENV)/.test-installed system-packages tools/newman/node_modules/.installed tools/bundle/node_modules/.installed
 	$(VENV)/bin/python -m pytest
+
+# The page's one script, webapp/static/dist/page.js, from its modules (checked in: serving needs no Node.js).
+bundle: $(VENV)/.runtime-installed tools/bundle/node_modules/.installed
+	$(VENV)/bin/python -m tools.build_bundle
 
 check: $(VENV)/.test-installed
 	$(VENV)/bin/python -m ruff check $(LINTED)
@@ -24,7 +28,7 @@ check: $(VENV)/.test-installed
 
 # Debian's chromium for the browser tests (Playwright must not download its own), wrk for benchmarks, curl for README
 # examples, redis-server and nginx for the scale-out tests (started on loopback by the tests, never as services),
-# npm for newman (the Postman collection's test).
+# npm for newman (the Postman collection's test) and esbuild (the page's bundle).
 system-packages:
 	@command -v chromium >/dev/null && command -v wrk >/dev/null && command -v curl >/dev/null && \
 		command -v redis-server >/dev/null && [ -x /usr/sbin/nginx ] && command -v npm >/dev/null || \
@@ -43,4 +47,9 @@ $(VENV)/.test-installed: requirements.txt requirements-test.txt
 # newman, pinned by tools/newman/package-lock.json
 tools/newman/node_modules/.installed: tools/newman/package-lock.json | system-packages
 	cd tools/newman && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# esbuild, pinned by tools/bundle/package-lock.json
+tools/bundle/node_modules/.installed: tools/bundle/package-lock.json | system-packages
+	cd tools/bundle && npm ci --no-audit --no-fund --loglevel=error
 	touch $@

@@ -28,6 +28,7 @@ from tools.browser_helpers import (
 )
 from tools.servers import ROOT, gunicorn_server
 from webapp.examples import EXAMPLES
+from webapp.static_assets import PAGE_BUNDLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -412,7 +413,8 @@ def test_clicks_before_the_scripts_have_run_are_not_lost(browser, server):
     page = context.new_page()
     problems = watch_page(page)
     held = []
-    page.route(re.compile(r".*/static/app(\.[0-9a-f]+)?\.js.*"), lambda route: held.append(route))
+    script = re.escape(PAGE_BUNDLE.removesuffix(".js"))  # the one script the page loads, by any hash
+    page.route(re.compile(rf".*/static/{script}(\.[0-9a-f]+)?\.js$"), lambda route: held.append(route))
     page.goto(server.url, wait_until="commit")
     example = EXAMPLES[1]
     button = page.get_by_role("button", name=example.title)
