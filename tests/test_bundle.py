@@ -10,7 +10,8 @@ import pytest
 
 from tools.build_bundle import ESBUILD, STATIC, outputs, stale_files
 from tools.servers import ROOT
-from webapp.static_assets import PAGE_ENTRY, StaticAssets
+from webapp.app import create_app
+from webapp.static_assets import PAGE_BUNDLE, PAGE_ENTRY, StaticAssets
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -44,3 +45,10 @@ def test_the_bundle_holds_the_entry_and_every_module_it_imports_and_its_map_name
     assert all(source.startswith("../") for source in sources)
     assert bundle.read_text().rstrip().endswith(f"//# sourceMappingURL={source_map.name}")
     assert len(graph) >= 10 and assets.reachable(bundle.relative_to(ROOT / STATIC).as_posix()) == []
+
+
+def test_the_source_map_is_served_as_json_where_the_bundle_names_it():
+    client = create_app({"TESTING": True, "LOAD_MODEL": False, "RATE_LIMIT": ""}).test_client()
+    response = client.get(f"/static/{PAGE_BUNDLE}.map", headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.data == outputs()[1].read_bytes()

@@ -70,6 +70,7 @@ _HASHED = re.compile(rf"(?P<stem>.+)\.[0-9a-f]{{{HASH_CHARS}}}(?P<ext>\.[^./]+)"
 
 mimetypes.add_type("text/javascript", ".js")  # the HTML standard's type for scripts and modules
 mimetypes.add_type("text/markdown", ".md")
+mimetypes.add_type("application/json", ".map")  # the bundle's source map, for DevTools
 
 
 @dataclass
