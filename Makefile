@@ -22,7 +22,7 @@ test: $(VENV)/.test-installed system-packages tools/newman/node_modules/.install
 bundle: $(VENV)/.runtime-installed tools/bundle/node_modules/.installed
 	$(VENV)/bin/python -m tools.build_bundle
 
-check: $(VENV)/.test-installed
+check: $(VENV)/.test-installed tools/bundle/node_modules/.installed
 	$(VENV)/bin/python -m ruff check $(LINTED)
 	$(VENV)/bin/python -m pytest -q -m "$(FAST_LANE)" --hypothesis-profile=check
 
