@@ -148,7 +148,7 @@ def test_unreadable_accept_encoding_gets_an_answer_it_can_read(client, garbage):
 
 
 def test_the_plain_name_answers_but_is_revalidated(client):
-    hashed = next(url for url in static_urls(client, "/") if "/app." in url)
+    hashed = f"/static/{client.application.extensions['static_assets'].url_name('app.js')}"
     plain = client.get("/static/app.js")
     assert plain.data == client.get(hashed).data
     assert plain.headers["Cache-Control"] == REVALIDATE
@@ -166,12 +166,24 @@ def test_the_plain_name_answers_but_is_revalidated(client):
         assert_security_headers(response)
 
 
-def test_served_modules_import_hashed_urls_and_the_page_preloads_the_whole_graph(client):
-    """Following the imports of the served app.js finds only hashed, immutable URLs; the page's modulepreload
-    links are exactly the modules found that way (so they follow the code, not a hand-kept list)."""
+def test_the_page_loads_one_bundled_script_that_imports_nothing(client):
+    """Two scripts: early-input.js, then the bundle of the page's modules (webapp/static/dist, tools/build_bundle.py),
+    by hashed URLs; the bundle imports nothing, so nothing is left to preload."""
     links = page_links(client, "/")
-    entry = next(url for tag, _, url in links if tag == "script" and "/app." in url)
-    preloaded = [url for tag, rel, url in links if tag == "link" and rel == "modulepreload"]
+    scripts = [url for tag, _, url in links if tag == "script"]
+    assert [HASHED_URL.fullmatch(url) is not None for url in scripts] == [True, True]
+    assert scripts[0].startswith("/static/early-input.") and scripts[1].startswith("/static/dist/page.")
+    bundle = client.get(scripts[1])
+    assert bundle.headers["Cache-Control"] == IMMUTABLE and b"function main(" in decoded(bundle)
+    assert IMPORT_SPEC.findall(decoded(bundle).decode()) == []
+    assert [url for tag, rel, url in links if tag == "link" and rel == "modulepreload"] == []
+
+
+def test_served_modules_import_hashed_urls_and_their_preloads_are_the_whole_graph(client):
+    """The modules stay served (the bundle's source map names them): following the imports of the served app.js
+    finds only hashed, immutable URLs, and module_preloads lists exactly them (it follows the code, not a list)."""
+    assets = client.application.extensions["static_assets"]
+    entry = f"/static/{assets.url_name('app.js')}"
     found, waiting = set(), [entry]
     while waiting:
         url = waiting.pop()
@@ -183,7 +195,9 @@ def test_served_modules_import_hashed_urls_and_the_page_preloads_the_whole_graph
             if target not in found:
                 found.add(target)
                 waiting.append(target)
-    assert len(found) >= 10 and sorted(preloaded) == sorted(found)
+    with client.application.test_request_context():
+        preloads = assets.module_preloads("app.js")
+    assert len(found) >= 10 and sorted(preloads) == sorted(found)
 
 
 def test_a_changed_file_gets_a_new_url_and_so_does_every_module_that_imports_it(tmp_path):
@@ -295,7 +309,8 @@ def test_in_chromium_a_repeat_visit_fetches_no_static_file_and_docs_use_their_pr
         open_page(page, server.url)
         assert page.evaluate("window.__cspViolations") == [] and problems.console_errors == []
         page.wait_for_timeout(300)
-        assert sum("/static/" in url for url in first.network_urls()) >= 10
+        fetched = [url for url in first.network_urls() if "/static/" in url]
+        assert len(fetched) >= 5 and [url for url in fetched if "/static/dist/page." in url], fetched
         page, repeat = slow_tab(context, *fast)
         open_page(page, server.url)
         page.wait_for_timeout(300)
