@@ -18,7 +18,7 @@ from tools.browser_helpers import open_page, watch_page
 from tools.page_visits import slow_tab
 from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
-from webapp.static_assets import IMMUTABLE, REVALIDATE, StaticAssets
+from webapp.static_assets import IMMUTABLE, PAGE_STYLESHEET, REVALIDATE, StaticAssets
 
 STATIC = ROOT / "webapp" / "static"
 HASHED_URL = re.compile(r"/static/(?:[\w./-]+/)?[\w.-]+\.[0-9a-f]{12}(?:\.[\w]+)?")
@@ -90,9 +90,9 @@ def test_pages_name_static_files_by_hashed_urls_cached_for_a_year(client, path):
     ],
 )
 def test_text_files_are_compressed_as_the_client_accepts(client, accept, encoding):
-    plain = client.get("/static/style.css", headers={"Accept-Encoding": "identity"})
-    assert plain.data == (STATIC / "style.css").read_bytes()
-    response = client.get("/static/style.css", headers={"Accept-Encoding": accept})
+    plain = client.get(f"/static/{PAGE_STYLESHEET}", headers={"Accept-Encoding": "identity"})
+    assert plain.data == (STATIC / PAGE_STYLESHEET).read_bytes()
+    response = client.get(f"/static/{PAGE_STYLESHEET}", headers={"Accept-Encoding": accept})
     assert response.headers.get("Content-Encoding") == encoding
     assert "Accept-Encoding" in response.vary
     assert int(response.headers["Content-Length"]) == len(response.data)
@@ -273,7 +273,7 @@ def test_a_large_file_goes_at_a_fast_level_first_then_at_the_best():
     best, best_etag = bundle.encoded_body("br")
     assert best_etag.endswith("-br11") and len(best) < len(fast)
     assert brotli.decompress(best) == brotli.decompress(fast) == bundle.raw
-    _, small_etag = assets.assets["style.css"].encoded_body("br")
+    _, small_etag = assets.assets[PAGE_STYLESHEET].encoded_body("br")
     assert small_etag.endswith("-br11")
 
 

@@ -1,4 +1,5 @@
-"""Build the page's one script: webapp/static/app.js and every module it imports, in one ES module file.
+"""Build the page's one script and one stylesheet: webapp/static/app.js and every module it imports, in one ES
+module file; webapp/static/style.css and every part's stylesheet it imports, in one CSS file.
 
     .venv/bin/python -m tools.build_bundle [--check]      (or `make bundle`)
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from webapp.static_assets import PAGE_BUNDLE, PAGE_ENTRY
+from webapp.static_assets import PAGE_BUNDLE, PAGE_ENTRY, PAGE_STYLES, PAGE_STYLESHEET
 
 STATIC = Path("webapp") / "static"  # relative to the root the build runs in: the output names no absolute path
 ESBUILD = ROOT / "tools" / "bundle" / "node_modules" / ".bin" / "esbuild"
@@ -35,11 +36,13 @@ OPTIONS = (
     "--log-level=warning",
 )
 
+STYLE_OPTIONS = ("--bundle", "--charset=utf8", "--log-level=warning")
+
 
 def outputs(root: Path = ROOT) -> list[Path]:
     """The files a build writes, under `root`."""
     bundle = root / STATIC / PAGE_BUNDLE
-    return [bundle, bundle.with_name(bundle.name + ".map")]
+    return [bundle, bundle.with_name(bundle.name + ".map"), root / STATIC / PAGE_STYLESHEET]
 
 
 def build(root: Path = ROOT) -> list[Path]:
@@ -48,6 +51,9 @@ def build(root: Path = ROOT) -> list[Path]:
         raise SystemExit(f"{ESBUILD} is missing: run `make bundle` (npm ci in tools/bundle)")
     argv = [str(ESBUILD), (STATIC / PAGE_ENTRY).as_posix(), *OPTIONS, f"--outfile={(STATIC / PAGE_BUNDLE).as_posix()}"]
     subprocess.run(argv, cwd=root, check=True, timeout=120)
+    # The stylesheets joined in their @import order (the cascade is the order), no source map: CSS reads as written.
+    styles = [str(ESBUILD), (STATIC / PAGE_STYLES).as_posix(), *STYLE_OPTIONS]
+    subprocess.run([*styles, f"--outfile={(STATIC / PAGE_STYLESHEET).as_posix()}"], cwd=root, check=True, timeout=120)
     return outputs(root)
 
 

@@ -60,6 +60,8 @@ FAST_BROTLI, BEST_BROTLI = 9, 11
 ENCODINGS = ("br", "gzip") if brotli else ("gzip",)  # in the server's order of preference
 PAGE_ENTRY = "app.js"  # the page's modules start here
 PAGE_BUNDLE = "dist/page.js"  # what the page loads: PAGE_ENTRY's module graph in one file (one request, not ~25)
+PAGE_STYLES = "style.css"  # the page's stylesheets, one per part, @imported in cascade order
+PAGE_STYLESHEET = "dist/page.css"  # what the page loads: PAGE_STYLES joined in one file
 _MEMO_ANSWERS = 32  # compressed HTML/JSON answers kept, by their bytes' sha256
 
 # A relative specifier after `from`, `import(` or a bare `import`: the module graph of the page's own files.
@@ -272,5 +274,6 @@ def init_static_assets(app: Flask) -> StaticAssets:
 
     app.jinja_env.globals["module_preloads"] = assets.module_preloads
     app.jinja_env.globals["page_bundle"] = PAGE_BUNDLE
+    app.jinja_env.globals["page_stylesheet"] = PAGE_STYLESHEET
     app.after_request(compress_response)
     return assets
