@@ -7,15 +7,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The fast lane: the tests without a `server`, `browser` or `slow` mark (tests/conftest.py refuses a server in them).
 FAST_LANE := not server and not browser and not slow
 
-.PHONY: serve test check lint system-packages
+.PHONY: serve test check lint bundle system-packages
 
 serve: $(VENV)/.runtime-installed
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" sh -c "$$(sed -n 's/^web: //p' Procfile)"
 
-test: lint system-packages tools/newman/node_modules/.installed
+test: lint system-packages tools/newman/node_modules/.installed tools/bundle/node_modules/.installed
 	$(VENV)/bin/python -m pytest
 
-check: lint
+# The page's one script, webapp/static/dist/page.js, from its modules (checked in: serving needs no Node.js).
+bundle: $(VENV)/.runtime-installed tools/bundle/node_modules/.installed
+	$(VENV)/bin/python -m tools.build_bundle
+
+check: lint tools/bundle/node_modules/.installed
 	$(VENV)/bin/python -m pytest -q -m "$(FAST_LANE)" --hypothesis-profile=check
 
 # ruff (pinned in requirements-test.txt) with the configuration in pyproject.toml: no findings, and the
@@ -26,7 +30,7 @@ lint: $(VENV)/.test-installed
 
 # Debian's chromium for the browser tests (Playwright must not download its own), wrk for benchmarks, curl for README
 # examples, redis-server and nginx for the scale-out tests (started on loopback by the tests, never as services),
-# npm for newman (the Postman collection's test).
+# npm for newman (the Postman collection's test) and esbuild (the page's bundle).
 system-packages:
 	@command -v chromium >/dev/null && command -v wrk >/dev/null && command -v curl >/dev/null && \
 		command -v redis-server >/dev/null && [ -x /usr/sbin/nginx ] && command -v npm >/dev/null || \
@@ -45,4 +49,9 @@ $(VENV)/.test-installed: requirements.txt requirements-test.txt
 # newman, pinned by tools/newman/package-lock.json
 tools/newman/node_modules/.installed: tools/newman/package-lock.json | system-packages
 	cd tools/newman && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# esbuild, pinned by tools/bundle/package-lock.json
+tools/bundle/node_modules/.installed: tools/bundle/package-lock.json | system-packages
+	cd tools/bundle && npm ci --no-audit --no-fund --loglevel=error
 	touch $@

@@ -31,6 +31,7 @@ from tools.browser_helpers import (
 from tools.browser_helpers import save_screenshot as save_page_screenshot
 from tools.servers import ROOT, gunicorn_server
 from webapp.examples import EXAMPLES
+from webapp.static_assets import PAGE_BUNDLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
@@ -415,7 +416,8 @@ def test_clicks_before_the_scripts_have_run_are_not_lost(browser, server):
     page = context.new_page()
     problems = watch_page(page)
     held = []
-    page.route(re.compile(r".*/static/app(\.[0-9a-f]+)?\.js.*"), lambda route: held.append(route))
+    script = re.escape(PAGE_BUNDLE.removesuffix(".js"))  # the one script the page loads, by any hash
+    page.route(re.compile(rf".*/static/{script}(\.[0-9a-f]+)?\.js$"), lambda route: held.append(route))
     page.goto(server.url, wait_until="commit")
     example = EXAMPLES[1]
     button = page.get_by_role("button", name=example.title)
@@ -485,11 +487,12 @@ def test_slider_values_are_said_once_and_messages_are_plain(browser, server, mod
 
 def test_a_failed_example_offers_retry(browser, server):
     page, problems = new_tab(browser, server.url, DESKTOP)
-    page.route("**/static/examples/coffee.jpg", lambda route: route.abort("connectionrefused"))
+    coffee = re.compile(r".*/static/examples/coffee(\.[0-9a-f]+)?\.jpg$")  # by any hash
+    page.route(coffee, lambda route: route.abort("connectionrefused"))
     page.get_by_role("button", name="Espresso cup").click()
     page.wait_for_selector("#message:has-text('could not be loaded')")
     assert page.locator("#retry").is_visible()
-    page.unroute("**/static/examples/coffee.jpg")
+    page.unroute(coffee)
     page.click("#retry")
     assert wait_for_answer(page) == "done"
     assert page.text_content("#file-name") == "coffee.jpg" and page.locator("#message").is_hidden()

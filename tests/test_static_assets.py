@@ -18,7 +18,7 @@ from tools.browser_helpers import open_page, watch_page
 from tools.page_visits import slow_tab
 from tools.servers import ROOT, gunicorn_server
 from webapp.app import create_app
-from webapp.static_assets import IMMUTABLE, REVALIDATE, StaticAssets
+from webapp.static_assets import IMMUTABLE, PAGE_STYLESHEET, REVALIDATE, StaticAssets
 
 STATIC = ROOT / "webapp" / "static"
 HASHED_URL = re.compile(r"/static/(?:[\w./-]+/)?[\w.-]+\.[0-9a-f]{12}(?:\.[\w]+)?")
@@ -90,9 +90,9 @@ def test_pages_name_static_files_by_hashed_urls_cached_for_a_year(client, path):
     ],
 )
 def test_text_files_are_compressed_as_the_client_accepts(client, accept, encoding):
-    plain = client.get("/static/style.css", headers={"Accept-Encoding": "identity"})
-    assert plain.data == (STATIC / "style.css").read_bytes()
-    response = client.get("/static/style.css", headers={"Accept-Encoding": accept})
+    plain = client.get(f"/static/{PAGE_STYLESHEET}", headers={"Accept-Encoding": "identity"})
+    assert plain.data == (STATIC / PAGE_STYLESHEET).read_bytes()
+    response = client.get(f"/static/{PAGE_STYLESHEET}", headers={"Accept-Encoding": accept})
     assert response.headers.get("Content-Encoding") == encoding
     assert "Accept-Encoding" in response.vary
     assert int(response.headers["Content-Length"]) == len(response.data)
@@ -148,7 +148,7 @@ def test_unreadable_accept_encoding_gets_an_answer_it_can_read(client, garbage):
 
 
 def test_the_plain_name_answers_but_is_revalidated(client):
-    hashed = next(url for url in static_urls(client, "/") if "/app." in url)
+    hashed = f"/static/{client.application.extensions['static_assets'].url_name('app.js')}"
     plain = client.get("/static/app.js")
     assert plain.data == client.get(hashed).data
     assert plain.headers["Cache-Control"] == REVALIDATE
@@ -166,12 +166,24 @@ def test_the_plain_name_answers_but_is_revalidated(client):
         assert_security_headers(response)
 
 
-def test_served_modules_import_hashed_urls_and_the_page_preloads_the_whole_graph(client):
-    """Following the imports of the served app.js finds only hashed, immutable URLs; the page's modulepreload
-    links are exactly the modules found that way (so they follow the code, not a hand-kept list)."""
+def test_the_page_loads_one_bundled_script_that_imports_nothing(client):
+    """Two scripts: early-input.js, then the bundle of the page's modules (webapp/static/dist, tools/build_bundle.py),
+    by hashed URLs; the bundle imports nothing, so nothing is left to preload."""
     links = page_links(client, "/")
-    entry = next(url for tag, _, url in links if tag == "script" and "/app." in url)
-    preloaded = [url for tag, rel, url in links if tag == "link" and rel == "modulepreload"]
+    scripts = [url for tag, _, url in links if tag == "script"]
+    assert [HASHED_URL.fullmatch(url) is not None for url in scripts] == [True, True]
+    assert scripts[0].startswith("/static/early-input.") and scripts[1].startswith("/static/dist/page.")
+    bundle = client.get(scripts[1])
+    assert bundle.headers["Cache-Control"] == IMMUTABLE and b"function main(" in decoded(bundle)
+    assert IMPORT_SPEC.findall(decoded(bundle).decode()) == []
+    assert [url for tag, rel, url in links if tag == "link" and rel == "modulepreload"] == []
+
+
+def test_served_modules_import_hashed_urls_and_their_preloads_are_the_whole_graph(client):
+    """The modules stay served (the bundle's source map names them): following the imports of the served app.js
+    finds only hashed, immutable URLs, and module_preloads lists exactly them (it follows the code, not a list)."""
+    assets = client.application.extensions["static_assets"]
+    entry = f"/static/{assets.url_name('app.js')}"
     found, waiting = set(), [entry]
     while waiting:
         url = waiting.pop()
@@ -183,7 +195,9 @@ def test_served_modules_import_hashed_urls_and_the_page_preloads_the_whole_graph
             if target not in found:
                 found.add(target)
                 waiting.append(target)
-    assert len(found) >= 10 and sorted(preloaded) == sorted(found)
+    with client.application.test_request_context():
+        preloads = assets.module_preloads("app.js")
+    assert len(found) >= 10 and sorted(preloads) == sorted(found)
 
 
 def test_a_changed_file_gets_a_new_url_and_so_does_every_module_that_imports_it(tmp_path):
@@ -259,7 +273,7 @@ def test_a_large_file_goes_at_a_fast_level_first_then_at_the_best():
     best, best_etag = bundle.encoded_body("br")
     assert best_etag.endswith("-br11") and len(best) < len(fast)
     assert brotli.decompress(best) == brotli.decompress(fast) == bundle.raw
-    _, small_etag = assets.assets["style.css"].encoded_body("br")
+    _, small_etag = assets.assets[PAGE_STYLESHEET].encoded_body("br")
     assert small_etag.endswith("-br11")
 
 
@@ -295,7 +309,8 @@ def test_in_chromium_a_repeat_visit_fetches_no_static_file_and_docs_use_their_pr
         open_page(page, server.url)
         assert page.evaluate("window.__cspViolations") == [] and problems.console_errors == []
         page.wait_for_timeout(300)
-        assert sum("/static/" in url for url in first.network_urls()) >= 10
+        fetched = [url for url in first.network_urls() if "/static/" in url]
+        assert len(fetched) >= 5 and [url for url in fetched if "/static/dist/page." in url], fetched
         page, repeat = slow_tab(context, *fast)
         open_page(page, server.url)
         page.wait_for_timeout(300)

@@ -1,13 +1,21 @@
-"""The page on a slow link: visits (first, repeat, /docs) and a phone photo chosen, then a slider step.
+"""The page on a slow link: visits (first, repeat, /docs), a dragged slider, a model switch, a phone photo chosen.
 
-    .venv/bin/python -m tools.bench_page_network [--part all|visits|upload] [--before-root ../main]
-        [--runs 5] [--mbit 10] [--latency-ms 40] [--steps 4] [--visit-runs 3] [--kbit 400] [--visit-latency-ms 400]
+    .venv/bin/python -m tools.bench_page_network [--part all|visits|drag|switch|upload] [--before-root ../old ...]
+        [--visit-runs 3] [--kbit 400] [--visit-latency-ms 400] [--page-runs 5] [--drag-latency-ms 150]
+        [--runs 5] [--mbit 10] [--latency-ms 40] [--steps 4]
 
 Visits (`--part visits`, tools/page_visits.py): a new visitor opens the page on a --kbit link with
 --visit-latency-ms per request and clicks the first example as soon as it shows, again every 50 ms until the
 page takes the click (asks for the photo); then the same visitor comes back (a new tab, the browser's cache
-kept); then a new visitor opens /docs until Swagger UI has rendered. With --before-root, the same visits are
-made to a server started from that checkout (e.g. main's), for a before/after table.
+kept); then a new visitor opens /docs until Swagger UI has rendered.
+
+Drag and switch (`--part drag`, `--part switch`, tools/page_interactions.py; a server with two models): the score
+slider dragged for a second by a pointer moving at a display's 60 Hz over a link with a --drag-latency-ms round
+trip, counting the boxes redrawn before release; and, on a photo the server has not seen, the other model chosen
+over the --kbit/--visit-latency-ms link, timed until its boxes are drawn.
+
+With --before-root (repeatable), visits, drag and switch are also measured against a server started from that
+checkout (e.g. an older commit's worktree, its .venv or this one's), one column each, for a before/after table.
 
 Upload (`--part upload`):
 
@@ -21,7 +29,6 @@ the page's 150 ms debounce counts) to body[data-status="done"], set once the box
 Baseline, measured in the same run on the same link: the original file POSTed as it is, which is what the
 page did before (for the photo, and again for every slider step).
 """
-
 from __future__ import annotations
 
 import argparse
@@ -44,6 +51,7 @@ from playwright.sync_api import Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 from tools.browser_helpers import launch_chromium, open_page, wait_for_answer
 from tools.measure_upload_shrink import page_constant, phone_photo
+from tools.page_interactions import DRAG_FROM, DRAG_TO, POINTER_HZ, Drag, Switch, drag_score, switch_model
 from tools.page_visits import Visit, visit_docs, visit_page
 from tools.servers import RunningServer, free_port, gunicorn_server, stop, wait_ready
 
@@ -54,6 +62,10 @@ TARGET_STEP_S = 0.4
 TARGET_FIRST_USABLE_S = 3.0  # a new visitor at 400 kbit/s, 400 ms
 TARGET_REPEAT_USABLE_S = 1.5
 TARGET_DOCS_S = 10.0
+TWO_MODELS = {"MODELS": "deimv2_femto,yolox_nano"}  # drag and switch: the default model and another
+DRAG_PHOTO = "astronaut.jpg"  # many boxes between the drag's scores
+SWITCH_PHOTO = "coffee.jpg"  # made new for each run (sensor-like noise), so no model has seen it
+SWITCH_MEGAPIXELS = 2.0
 
 # Page-side clocks: when the user acted, and when the page said it was done.
 STOPWATCH = """
@@ -100,18 +112,11 @@ def elapsed(page: Page, start: str) -> float:
 
 def page_phases(page: Page) -> dict[str, float]:
     """Seconds between the page's own performance marks for the last image: prepare, ask, draw."""
-    marks = {
-        m["name"]: m["startTime"]
-        for m in page.evaluate(
-            "performance.getEntriesByType('mark').map((m) => ({name: m.name, startTime: m.startTime}))"
-        )
-    }
+    marks = {m["name"]: m["startTime"] for m in page.evaluate(
+        "performance.getEntriesByType('mark').map((m) => ({name: m.name, startTime: m.startTime}))")}
     between = lambda a, b: (marks[f"page:{b}"] - marks[f"page:{a}"]) / 1000
-    return {
-        "prepare": between("image-chosen", "upload-ready"),
-        "ask": between("upload-ready", "answer-received"),
-        "draw": between("answer-received", "boxes-drawn"),
-    }
+    return {"prepare": between("image-chosen", "upload-ready"), "ask": between("upload-ready", "answer-received"),
+            "draw": between("answer-received", "boxes-drawn")}
 
 
 def throttle(page: Page, mbit: float, latency_ms: float):
@@ -119,10 +124,8 @@ def throttle(page: Page, mbit: float, latency_ms: float):
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     rate = mbit * 1e6 / 8
-    cdp.send(
-        "Network.emulateNetworkConditions",
-        {"offline": False, "latency": latency_ms, "downloadThroughput": rate, "uploadThroughput": rate},
-    )
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": latency_ms, "downloadThroughput": rate, "uploadThroughput": rate})
     return cdp
 
 
@@ -132,9 +135,7 @@ def one_run(browser, url: str, photo: Path, args: argparse.Namespace, run: int) 
     page = context.new_page()
     page.add_init_script(STOPWATCH)
     posts: list[int] = []
-    page.on(
-        "requestfinished", lambda r: r.method == "POST" and posts.append(int(r.all_headers().get("content-length", 0)))
-    )
+    page.on("requestfinished", lambda r: r.method == "POST" and posts.append(int(r.all_headers().get("content-length", 0))))
     open_page(page, url)
     throttle(page, args.mbit, args.latency_ms)
     page.set_input_files("#file-input", str(photo))
@@ -157,18 +158,9 @@ def one_run(browser, url: str, photo: Path, args: argparse.Namespace, run: int) 
     baseline = page.evaluate(POST_ORIGINAL, [data, photo.name]) / 1000
     shrink_ms, _ = page.evaluate(TIME_SHRINK, [data, args.upload_side])
     context.close()
-    return {
-        "first": first,
-        "first_network": first_network,
-        "first_server": first_server,
-        **phases,
-        "steps": steps,
-        "steps_server": steps_server,
-        "posts": page_posts,
-        "baseline": baseline,
-        "shrink": shrink_ms / 1000,
-        "file_bytes": photo.stat().st_size,
-    }
+    return {"first": first, "first_network": first_network, "first_server": first_server, **phases,
+            "steps": steps, "steps_server": steps_server, "posts": page_posts,
+            "baseline": baseline, "shrink": shrink_ms / 1000, "file_bytes": photo.stat().st_size}
 
 
 def debounce_seconds() -> float:
@@ -183,20 +175,25 @@ def median(values: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=["all", "visits", "upload"], default="all")
+    parser.add_argument("--part", choices=["all", "visits", "drag", "switch", "upload"], default="all")
     parser.add_argument("--visit-runs", type=int, default=3)
-    parser.add_argument("--kbit", type=float, default=400.0, help="visits: link speed, up and down, kbit/s")
-    parser.add_argument("--visit-latency-ms", type=float, default=400.0)
-    parser.add_argument("--before-root", type=Path, help="visits: also measure a server run from this checkout")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=4, help="slider steps per run")
-    parser.add_argument("--mbit", type=float, default=10.0, help="link speed, up and down, Mbit/s")
-    parser.add_argument("--latency-ms", type=float, default=40.0)
+    parser.add_argument("--kbit", type=float, default=400.0, help="visits, switch: link speed, up and down, kbit/s")
+    parser.add_argument("--visit-latency-ms", type=float, default=400.0, help="visits, switch: latency per request")
+    parser.add_argument("--before-root", type=Path, action="append", default=[],
+                        help="visits, drag, switch: also measure a server run from this checkout (repeatable)")
+    parser.add_argument("--page-runs", type=int, default=5, help="drag, switch: runs per checkout")
+    parser.add_argument("--drag-latency-ms", type=float, default=150.0, help="drag: the link's round trip")
+    parser.add_argument("--runs", type=int, default=5, help="upload: runs")
+    parser.add_argument("--steps", type=int, default=4, help="upload: slider steps per run")
+    parser.add_argument("--mbit", type=float, default=10.0, help="upload: link speed, up and down, Mbit/s")
+    parser.add_argument("--latency-ms", type=float, default=40.0, help="upload: latency")
     parser.add_argument("--megapixels", type=float, default=12.0)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: the config's default)")
     args = parser.parse_args()
     if args.part in ("all", "visits"):
         measure_visits(args)
+    if args.part in ("all", "drag", "switch"):
+        measure_interactions(args, drag=args.part in ("all", "drag"), switch=args.part in ("all", "switch"))
     if args.part in ("all", "upload"):
         measure_upload(args)
 
@@ -226,11 +223,9 @@ def report(results: list[dict], args: argparse.Namespace, model: str) -> None:
     steps = [s for r in results for s in r["steps"]]
     first_posts = [r["posts"][0] for r in results]
     step_posts = [p for r in results for p in r["posts"][1:]]
-    print(
-        f"{args.runs} runs, {args.steps} slider steps each, {args.megapixels:g} MP JPEGs (median "
-        f"{median([r['file_bytes'] for r in results]) / 1e6:.2f} MB), link {args.mbit:g} Mbit/s up and down, "
-        f"{args.latency_ms:g} ms latency, model {model}, upload side {args.upload_side} px"
-    )
+    print(f"{args.runs} runs, {args.steps} slider steps each, {args.megapixels:g} MP JPEGs (median "
+          f"{median([r['file_bytes'] for r in results]) / 1e6:.2f} MB), link {args.mbit:g} Mbit/s up and down, "
+          f"{args.latency_ms:g} ms latency, model {model}, upload side {args.upload_side} px")
     print(f"{'':44} {'median':>8} {'min':>8} {'max':>8} {'target':>8}")
     rows = [
         ("photo chosen -> boxes drawn (s)", [r["first"] for r in results], TARGET_FIRST_S),
@@ -251,29 +246,24 @@ def report(results: list[dict], args: argparse.Namespace, model: str) -> None:
         target_text = f"<= {target:.3g}" if target else ""
         print(f"{name:44} {median(values):8.3f} {min(values):8.3f} {max(values):8.3f} {target_text:>8}")
     baseline = median([r["baseline"] for r in results])
-    print(
-        f"ratios to the baseline: first answer {median([r['first'] for r in results]) / baseline:.2f}x, "
-        f"slider step {median(steps) / baseline:.2f}x"
-    )
+    print(f"ratios to the baseline: first answer {median([r['first'] for r in results]) / baseline:.2f}x, "
+          f"slider step {median(steps) / baseline:.2f}x")
 
 
 @contextmanager
-def server_from(root: Path, workers: int = 2):
+def server_from(root: Path, workers: int = 2, env: dict[str, str] | None = None):
     """The `web:` command of `root`'s Procfile run in `root` (another checkout), on a free loopback port."""
     line = next(row for row in (root / "Procfile").read_text().splitlines() if row.startswith("web:"))
     argv = shlex.split(line[len("web:") :])
     venv = root / ".venv" / "bin"
     argv[0] = str((venv if (venv / argv[0]).exists() else Path(sys.executable).parent) / argv[0])
     port = free_port()
-    env = {**os.environ, "WEB_CONCURRENCY": str(workers), "RATE_LIMIT": "off", "PYTHONUNBUFFERED": "1"}
-    with (
-        tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log,
-        tempfile.TemporaryDirectory(prefix="gunicorn-cache-") as cache,
-    ):
+    env = {**os.environ, "WEB_CONCURRENCY": str(workers), "RATE_LIMIT": "off", "PYTHONUNBUFFERED": "1", **(env or {})}
+    with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log, \
+            tempfile.TemporaryDirectory(prefix="gunicorn-cache-") as cache:
         env.setdefault("CACHE_DIR", cache)
-        process = subprocess.Popen(
-            [*argv, "--bind", f"127.0.0.1:{port}"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen([*argv, "--bind", f"127.0.0.1:{port}"], cwd=root, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
         server = RunningServer(f"http://127.0.0.1:{port}", process, Path(log.name))
         try:
             wait_ready(server, 120)
@@ -312,28 +302,102 @@ def visit_runs(browser, url: str, args: argparse.Namespace) -> dict[str, list[Vi
     return visits
 
 
+def checkout_name(root: Path) -> str:
+    """A column's name: the checkout's commit (or its folder's name)."""
+    found = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True, check=False)
+    return found.stdout.strip() or root.name
+
+
+@contextmanager
+def servers(args: argparse.Namespace, env: dict[str, str] | None = None):
+    """(column name, server) for each --before-root, then for this checkout ("after"), one at a time."""
+
+    def each():
+        for root in args.before_root:
+            with server_from(root.resolve(), env=env) as server:
+                yield checkout_name(root.resolve()), server
+        with gunicorn_server(workers=2, env=env) as server:
+            yield "after", server
+
+    yield each()
+
+
 def measure_visits(args: argparse.Namespace) -> None:
-    """First and repeat visits and /docs on a slow link, for this checkout and optionally another ("before")."""
+    """First and repeat visits and /docs on a slow link, for this checkout and the --before-root ones."""
     measured: dict[str, dict[str, list[Visit]]] = {}
-    with sync_playwright() as playwright:
+    with sync_playwright() as playwright, servers(args) as running:
         browser = launch_chromium(playwright)
-        if args.before_root:
-            with server_from(args.before_root.resolve()) as server:
-                measured["before"] = visit_runs(browser, server.url, args)
-        with gunicorn_server(workers=2) as server:
-            measured["after"] = visit_runs(browser, server.url, args)
+        for name, server in running:
+            measured[name] = visit_runs(browser, server.url, args)
         browser.close()
     report_visits(measured, args)
+
+
+def measure_interactions(args: argparse.Namespace, drag: bool, switch: bool) -> None:
+    """The drag and the model switch, for this checkout and the --before-root ones (each after a warm-up)."""
+    photos = ROOT / "tests" / "data" / "photos"
+    drags: dict[str, list[Drag]] = {}
+    switches: dict[str, list[Switch]] = {}
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright, servers(args, TWO_MODELS) as running:
+        browser = launch_chromium(playwright)
+        for column, (name, server) in enumerate(running):
+            models = requests.get(f"{server.url}/api/models", timeout=10).json()
+            other = next(m["name"] for m in models["models"] if m["name"] != models["default"])
+            new_photos = []
+            for run in range(args.page_runs + 1):
+                with Image.open(photos / SWITCH_PHOTO) as image:
+                    path = Path(folder) / f"{column}-{run}.jpg"
+                    path.write_bytes(phone_photo(image, SWITCH_MEGAPIXELS, seed=3000 + 100 * column + run))
+                    new_photos.append(path)
+            link = (args.kbit, args.visit_latency_ms)
+            if drag:
+                drag_score(browser, server.url, photos / DRAG_PHOTO, args.drag_latency_ms)  # warm-up
+                drags[name] = [drag_score(browser, server.url, photos / DRAG_PHOTO, args.drag_latency_ms)
+                               for _ in range(args.page_runs)]  # fmt: skip
+            if switch:
+                switch_model(browser, server.url, new_photos[-1], other, *link)  # warm-up
+                switches[name] = [switch_model(browser, server.url, photo, other, *link)
+                                  for photo in new_photos[:-1]]  # fmt: skip
+        browser.close()
+    report_interactions(drags, switches, args)
+
+
+def report_interactions(drags: dict[str, list[Drag]], switches: dict[str, list[Switch]], args) -> None:
+    """One row per measure, one column per server: medians over the runs."""
+    columns = list(drags or switches)
+    print(f"Page interactions: medians of {args.page_runs} runs (after a warm-up), two models ({TWO_MODELS['MODELS']})")
+    print(f"{'':52}" + "".join(f"{name:>10}" for name in columns))
+    rows: list[tuple[str, dict[str, list[float]]]] = []
+    if drags:
+        print(f"drag: score {DRAG_FROM} -> {DRAG_TO} in {DRAG_PHOTO}, pointer at {POINTER_HZ} Hz for a second, "
+              f"{args.drag_latency_ms:g} ms round trip")
+        rows += [
+            ("drag: boxes redrawn per second while pressed", {c: [d.draws_per_s for d in drags[c]] for c in columns}),
+            ("drag: pointer moves per second the page saw", {c: [d.moves_per_s for d in drags[c]] for c in columns}),
+            ("drag: changes of the boxes shown before release", {c: [d.changes for d in drags[c]] for c in columns}),
+            ("drag: press -> first redraw (ms)", {c: [d.first_draw_ms for d in drags[c]] for c in columns}),
+            ("drag: release -> server's answer drawn (s)", {c: [d.release_to_done_s for d in drags[c]] for c in columns}),
+        ]
+    if switches:
+        rows += [
+            ("switch: model chosen -> its boxes drawn (s)", {c: [s.seconds for s in switches[c]] for c in columns}),
+            ("switch: requests to /api/predict", {c: [len(s.statuses) for s in switches[c]] for c in columns}),
+            ("switch: failed requests (4xx)", {c: [sum(x >= 400 for x in s.statuses) for s in switches[c]]
+                                               for c in columns}),
+            ("switch: console errors", {c: [s.console_errors for s in switches[c]] for c in columns}),
+        ]
+    for name, values in rows:
+        print(f"{name:52}" + "".join(f"{median(values[c]):10.2f}" for c in columns))
+    if switches:
+        print(f"(switch: a photo new to the server, {SWITCH_MEGAPIXELS:g} MP, the other model chosen over "
+              f"{args.kbit:g} kbit/s with {args.visit_latency_ms:g} ms latency per request)")
 
 
 def report_visits(measured: dict[str, dict[str, list[Visit]]], args: argparse.Namespace) -> None:
     """One row per measure, one column per server: medians over the runs."""
     columns = list(measured)
-    print(
-        f"Page visits: link {args.kbit:g} kbit/s up and down, {args.visit_latency_ms:g} ms latency per request, "
-        f"medians of {args.visit_runs} runs (after a warm-up)"
-        + (f"; before = {args.before_root}" if args.before_root else "")
-    )
+    print(f"Page visits: link {args.kbit:g} kbit/s up and down, {args.visit_latency_ms:g} ms latency per request, "
+          f"medians of {args.visit_runs} runs (after a warm-up)")
     rows = [
         ("first visit: example visible (s)", "first", lambda v: v.visible, None),
         ("first visit: first usable (s)", "first", lambda v: v.usable, TARGET_FIRST_USABLE_S),
@@ -353,10 +417,8 @@ def report_visits(measured: dict[str, dict[str, list[Visit]]], args: argparse.Na
     for name, kind, value, target in rows:
         cells = "".join(f"{median([value(v) for v in measured[c][kind]]):10.2f}" for c in columns)
         print(f"{name:44}{cells}{f'<= {target:g}' if target else '':>10}")
-    print(
-        "(usable: the page asked for the clicked example's photo; requests over the network include 304s and the "
-        "example's POST)"
-    )
+    print("(usable: the page asked for the clicked example's photo; requests over the network include 304s and the "
+          "example's POST)")
 
 
 if __name__ == "__main__":

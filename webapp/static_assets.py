@@ -9,9 +9,11 @@
   so does an unknown hash of a known file (a page from before a deploy), so that no year-long cache keeps it.
 - Text files are compressed on first request (brotli or gzip, as the client accepts) and kept in memory; large
   ones get brotli's best level from a thread meanwhile (BEST_NOW_MAX_BYTES).
-- `module_preloads('app.js')` lists the hashed URLs of every module the entry imports, for
-  `<link rel="modulepreload">` in the page's head: the browser fetches the whole graph at once instead of
-  discovering it one import level per round trip.
+- The page loads one script, PAGE_BUNDLE: PAGE_ENTRY and every module it imports, bundled by esbuild
+  (tools/build_bundle.py; checked in). The modules stay the source and are served too (the bundle's source map
+  names them). `module_preloads(name)` lists the hashed URLs of every module a script imports, for
+  `<link rel="modulepreload">`: none for the bundle; for a module graph, the whole graph at once instead of one
+  import level per round trip.
 - HTML and JSON answers to GET are compressed too (see `compress_response`), with a strong ETag.
 """
 
@@ -56,6 +58,10 @@ MIN_COMPRESS_BYTES = 1024  # smaller answers fit a packet or two either way
 BEST_NOW_MAX_BYTES = 64 * 1024
 FAST_BROTLI, BEST_BROTLI = 9, 11
 ENCODINGS = ("br", "gzip") if brotli else ("gzip",)  # in the server's order of preference
+PAGE_ENTRY = "app.js"  # the page's modules start here
+PAGE_BUNDLE = "dist/page.js"  # what the page loads: PAGE_ENTRY's module graph in one file (one request, not ~25)
+PAGE_STYLES = "style.css"  # the page's stylesheets, one per part, @imported in cascade order
+PAGE_STYLESHEET = "dist/page.css"  # what the page loads: PAGE_STYLES joined in one file
 _MEMO_ANSWERS = 32  # compressed HTML/JSON answers kept, by their bytes' sha256
 
 # A relative specifier after `from`, `import(` or a bare `import`: the module graph of the page's own files.
@@ -66,6 +72,7 @@ _HASHED = re.compile(rf"(?P<stem>.+)\.[0-9a-f]{{{HASH_CHARS}}}(?P<ext>\.[^./]+)"
 
 mimetypes.add_type("text/javascript", ".js")  # the HTML standard's type for scripts and modules
 mimetypes.add_type("text/markdown", ".md")
+mimetypes.add_type("application/json", ".map")  # the bundle's source map, for DevTools
 
 
 @dataclass
@@ -266,5 +273,7 @@ def init_static_assets(app: Flask) -> StaticAssets:
             values["filename"] = assets.url_name(values["filename"])
 
     app.jinja_env.globals["module_preloads"] = assets.module_preloads
+    app.jinja_env.globals["page_bundle"] = PAGE_BUNDLE
+    app.jinja_env.globals["page_stylesheet"] = PAGE_STYLESHEET
     app.after_request(compress_response)
     return assets
