@@ -29,6 +29,7 @@ the page's 150 ms debounce counts) to body[data-status="done"], set once the box
 Baseline, measured in the same run on the same link: the original file POSTed as it is, which is what the
 page did before (for the photo, and again for every slider step).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,11 +113,18 @@ def elapsed(page: Page, start: str) -> float:
 
 def page_phases(page: Page) -> dict[str, float]:
     """Seconds between the page's own performance marks for the last image: prepare, ask, draw."""
-    marks = {m["name"]: m["startTime"] for m in page.evaluate(
-        "performance.getEntriesByType('mark').map((m) => ({name: m.name, startTime: m.startTime}))")}
+    marks = {
+        m["name"]: m["startTime"]
+        for m in page.evaluate(
+            "performance.getEntriesByType('mark').map((m) => ({name: m.name, startTime: m.startTime}))"
+        )
+    }
     between = lambda a, b: (marks[f"page:{b}"] - marks[f"page:{a}"]) / 1000
-    return {"prepare": between("image-chosen", "upload-ready"), "ask": between("upload-ready", "answer-received"),
-            "draw": between("answer-received", "boxes-drawn")}
+    return {
+        "prepare": between("image-chosen", "upload-ready"),
+        "ask": between("upload-ready", "answer-received"),
+        "draw": between("answer-received", "boxes-drawn"),
+    }
 
 
 def throttle(page: Page, mbit: float, latency_ms: float):
@@ -124,8 +132,10 @@ def throttle(page: Page, mbit: float, latency_ms: float):
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     rate = mbit * 1e6 / 8
-    cdp.send("Network.emulateNetworkConditions",
-             {"offline": False, "latency": latency_ms, "downloadThroughput": rate, "uploadThroughput": rate})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": latency_ms, "downloadThroughput": rate, "uploadThroughput": rate},
+    )
     return cdp
 
 
@@ -135,7 +145,9 @@ def one_run(browser, url: str, photo: Path, args: argparse.Namespace, run: int) 
     page = context.new_page()
     page.add_init_script(STOPWATCH)
     posts: list[int] = []
-    page.on("requestfinished", lambda r: r.method == "POST" and posts.append(int(r.all_headers().get("content-length", 0))))
+    page.on(
+        "requestfinished", lambda r: r.method == "POST" and posts.append(int(r.all_headers().get("content-length", 0)))
+    )
     open_page(page, url)
     throttle(page, args.mbit, args.latency_ms)
     page.set_input_files("#file-input", str(photo))
@@ -158,9 +170,18 @@ def one_run(browser, url: str, photo: Path, args: argparse.Namespace, run: int) 
     baseline = page.evaluate(POST_ORIGINAL, [data, photo.name]) / 1000
     shrink_ms, _ = page.evaluate(TIME_SHRINK, [data, args.upload_side])
     context.close()
-    return {"first": first, "first_network": first_network, "first_server": first_server, **phases,
-            "steps": steps, "steps_server": steps_server, "posts": page_posts,
-            "baseline": baseline, "shrink": shrink_ms / 1000, "file_bytes": photo.stat().st_size}
+    return {
+        "first": first,
+        "first_network": first_network,
+        "first_server": first_server,
+        **phases,
+        "steps": steps,
+        "steps_server": steps_server,
+        "posts": page_posts,
+        "baseline": baseline,
+        "shrink": shrink_ms / 1000,
+        "file_bytes": photo.stat().st_size,
+    }
 
 
 def debounce_seconds() -> float:
@@ -179,8 +200,13 @@ def main() -> None:
     parser.add_argument("--visit-runs", type=int, default=3)
     parser.add_argument("--kbit", type=float, default=400.0, help="visits, switch: link speed, up and down, kbit/s")
     parser.add_argument("--visit-latency-ms", type=float, default=400.0, help="visits, switch: latency per request")
-    parser.add_argument("--before-root", type=Path, action="append", default=[],
-                        help="visits, drag, switch: also measure a server run from this checkout (repeatable)")
+    parser.add_argument(
+        "--before-root",
+        type=Path,
+        action="append",
+        default=[],
+        help="visits, drag, switch: also measure a server run from this checkout (repeatable)",
+    )
     parser.add_argument("--page-runs", type=int, default=5, help="drag, switch: runs per checkout")
     parser.add_argument("--drag-latency-ms", type=float, default=150.0, help="drag: the link's round trip")
     parser.add_argument("--runs", type=int, default=5, help="upload: runs")
@@ -223,9 +249,11 @@ def report(results: list[dict], args: argparse.Namespace, model: str) -> None:
     steps = [s for r in results for s in r["steps"]]
     first_posts = [r["posts"][0] for r in results]
     step_posts = [p for r in results for p in r["posts"][1:]]
-    print(f"{args.runs} runs, {args.steps} slider steps each, {args.megapixels:g} MP JPEGs (median "
-          f"{median([r['file_bytes'] for r in results]) / 1e6:.2f} MB), link {args.mbit:g} Mbit/s up and down, "
-          f"{args.latency_ms:g} ms latency, model {model}, upload side {args.upload_side} px")
+    print(
+        f"{args.runs} runs, {args.steps} slider steps each, {args.megapixels:g} MP JPEGs (median "
+        f"{median([r['file_bytes'] for r in results]) / 1e6:.2f} MB), link {args.mbit:g} Mbit/s up and down, "
+        f"{args.latency_ms:g} ms latency, model {model}, upload side {args.upload_side} px"
+    )
     print(f"{'':44} {'median':>8} {'min':>8} {'max':>8} {'target':>8}")
     rows = [
         ("photo chosen -> boxes drawn (s)", [r["first"] for r in results], TARGET_FIRST_S),
@@ -246,8 +274,10 @@ def report(results: list[dict], args: argparse.Namespace, model: str) -> None:
         target_text = f"<= {target:.3g}" if target else ""
         print(f"{name:44} {median(values):8.3f} {min(values):8.3f} {max(values):8.3f} {target_text:>8}")
     baseline = median([r["baseline"] for r in results])
-    print(f"ratios to the baseline: first answer {median([r['first'] for r in results]) / baseline:.2f}x, "
-          f"slider step {median(steps) / baseline:.2f}x")
+    print(
+        f"ratios to the baseline: first answer {median([r['first'] for r in results]) / baseline:.2f}x, "
+        f"slider step {median(steps) / baseline:.2f}x"
+    )
 
 
 @contextmanager
@@ -259,11 +289,14 @@ def server_from(root: Path, workers: int = 2, env: dict[str, str] | None = None)
     argv[0] = str((venv if (venv / argv[0]).exists() else Path(sys.executable).parent) / argv[0])
     port = free_port()
     env = {**os.environ, "WEB_CONCURRENCY": str(workers), "RATE_LIMIT": "off", "PYTHONUNBUFFERED": "1", **(env or {})}
-    with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log, \
-            tempfile.TemporaryDirectory(prefix="gunicorn-cache-") as cache:
+    with (
+        tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log") as log,
+        tempfile.TemporaryDirectory(prefix="gunicorn-cache-") as cache,
+    ):
         env.setdefault("CACHE_DIR", cache)
-        process = subprocess.Popen([*argv, "--bind", f"127.0.0.1:{port}"], cwd=root, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [*argv, "--bind", f"127.0.0.1:{port}"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         server = RunningServer(f"http://127.0.0.1:{port}", process, Path(log.name))
         try:
             wait_ready(server, 120)
@@ -304,7 +337,9 @@ def visit_runs(browser, url: str, args: argparse.Namespace) -> dict[str, list[Vi
 
 def checkout_name(root: Path) -> str:
     """A column's name: the checkout's commit (or its folder's name)."""
-    found = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True, check=False)
+    found = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "--short=7", "HEAD"], capture_output=True, text=True, check=False
+    )
     return found.stdout.strip() or root.name
 
 
@@ -352,12 +387,13 @@ def measure_interactions(args: argparse.Namespace, drag: bool, switch: bool) -> 
             link = (args.kbit, args.visit_latency_ms)
             if drag:
                 drag_score(browser, server.url, photos / DRAG_PHOTO, args.drag_latency_ms)  # warm-up
-                drags[name] = [drag_score(browser, server.url, photos / DRAG_PHOTO, args.drag_latency_ms)
-                               for _ in range(args.page_runs)]  # fmt: skip
+                drags[name] = [
+                    drag_score(browser, server.url, photos / DRAG_PHOTO, args.drag_latency_ms)
+                    for _ in range(args.page_runs)
+                ]
             if switch:
                 switch_model(browser, server.url, new_photos[-1], other, *link)  # warm-up
-                switches[name] = [switch_model(browser, server.url, photo, other, *link)
-                                  for photo in new_photos[:-1]]  # fmt: skip
+                switches[name] = [switch_model(browser, server.url, photo, other, *link) for photo in new_photos[:-1]]
         browser.close()
     report_interactions(drags, switches, args)
 
@@ -369,35 +405,46 @@ def report_interactions(drags: dict[str, list[Drag]], switches: dict[str, list[S
     print(f"{'':52}" + "".join(f"{name:>10}" for name in columns))
     rows: list[tuple[str, dict[str, list[float]]]] = []
     if drags:
-        print(f"drag: score {DRAG_FROM} -> {DRAG_TO} in {DRAG_PHOTO}, pointer at {POINTER_HZ} Hz for a second, "
-              f"{args.drag_latency_ms:g} ms round trip")
+        print(
+            f"drag: score {DRAG_FROM} -> {DRAG_TO} in {DRAG_PHOTO}, pointer at {POINTER_HZ} Hz for a second, "
+            f"{args.drag_latency_ms:g} ms round trip"
+        )
         rows += [
             ("drag: boxes redrawn per second while pressed", {c: [d.draws_per_s for d in drags[c]] for c in columns}),
             ("drag: pointer moves per second the page saw", {c: [d.moves_per_s for d in drags[c]] for c in columns}),
             ("drag: changes of the boxes shown before release", {c: [d.changes for d in drags[c]] for c in columns}),
             ("drag: press -> first redraw (ms)", {c: [d.first_draw_ms for d in drags[c]] for c in columns}),
-            ("drag: release -> server's answer drawn (s)", {c: [d.release_to_done_s for d in drags[c]] for c in columns}),
+            (
+                "drag: release -> server's answer drawn (s)",
+                {c: [d.release_to_done_s for d in drags[c]] for c in columns},
+            ),
         ]
     if switches:
         rows += [
             ("switch: model chosen -> its boxes drawn (s)", {c: [s.seconds for s in switches[c]] for c in columns}),
             ("switch: requests to /api/predict", {c: [len(s.statuses) for s in switches[c]] for c in columns}),
-            ("switch: failed requests (4xx)", {c: [sum(x >= 400 for x in s.statuses) for s in switches[c]]
-                                               for c in columns}),
+            (
+                "switch: failed requests (4xx)",
+                {c: [sum(x >= 400 for x in s.statuses) for s in switches[c]] for c in columns},
+            ),
             ("switch: console errors", {c: [s.console_errors for s in switches[c]] for c in columns}),
         ]
     for name, values in rows:
         print(f"{name:52}" + "".join(f"{median(values[c]):10.2f}" for c in columns))
     if switches:
-        print(f"(switch: a photo new to the server, {SWITCH_MEGAPIXELS:g} MP, the other model chosen over "
-              f"{args.kbit:g} kbit/s with {args.visit_latency_ms:g} ms latency per request)")
+        print(
+            f"(switch: a photo new to the server, {SWITCH_MEGAPIXELS:g} MP, the other model chosen over "
+            f"{args.kbit:g} kbit/s with {args.visit_latency_ms:g} ms latency per request)"
+        )
 
 
 def report_visits(measured: dict[str, dict[str, list[Visit]]], args: argparse.Namespace) -> None:
     """One row per measure, one column per server: medians over the runs."""
     columns = list(measured)
-    print(f"Page visits: link {args.kbit:g} kbit/s up and down, {args.visit_latency_ms:g} ms latency per request, "
-          f"medians of {args.visit_runs} runs (after a warm-up)")
+    print(
+        f"Page visits: link {args.kbit:g} kbit/s up and down, {args.visit_latency_ms:g} ms latency per request, "
+        f"medians of {args.visit_runs} runs (after a warm-up)"
+    )
     rows = [
         ("first visit: example visible (s)", "first", lambda v: v.visible, None),
         ("first visit: first usable (s)", "first", lambda v: v.usable, TARGET_FIRST_USABLE_S),
@@ -417,8 +464,10 @@ def report_visits(measured: dict[str, dict[str, list[Visit]]], args: argparse.Na
     for name, kind, value, target in rows:
         cells = "".join(f"{median([value(v) for v in measured[c][kind]]):10.2f}" for c in columns)
         print(f"{name:44}{cells}{f'<= {target:g}' if target else '':>10}")
-    print("(usable: the page asked for the clicked example's photo; requests over the network include 304s and the "
-          "example's POST)")
+    print(
+        "(usable: the page asked for the clicked example's photo; requests over the network include 304s and the "
+        "example's POST)"
+    )
 
 
 if __name__ == "__main__":
