@@ -11,7 +11,7 @@ import pytest
 from tools.build_bundle import ESBUILD, STATIC, outputs, stale_files
 from tools.servers import ROOT
 from webapp.app import create_app
-from webapp.static_assets import PAGE_BUNDLE, PAGE_ENTRY, StaticAssets
+from webapp.static_assets import PAGE_BUNDLE, PAGE_ENTRY, PAGE_STYLES, StaticAssets
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -24,11 +24,16 @@ def test_the_checked_in_bundle_is_what_the_pinned_esbuild_makes_of_the_modules()
 
 
 def test_a_changed_module_makes_the_bundle_stale(tmp_path):
-    """The check above can fail: a module changed in a copy of the checkout makes both outputs differ."""
+    """The check above can fail: a module changed in a copy of the checkout makes the script and its map differ, a
+    changed stylesheet the joined stylesheet too."""
     shutil.copytree(ROOT / STATIC, tmp_path / STATIC)
     assert stale_files(tmp_path) == []
     with (tmp_path / STATIC / PAGE_ENTRY).open("a") as module:
         module.write('\nconsole.debug("changed");\n')
+    script_outputs = [path.relative_to(ROOT).as_posix() for path in outputs()[:2]]
+    assert stale_files(tmp_path) == script_outputs  # the stylesheet did not change
+    with (tmp_path / STATIC / PAGE_STYLES).open("a") as styles:
+        styles.write("\nbody { margin: 0; }\n")
     assert stale_files(tmp_path) == [path.relative_to(ROOT).as_posix() for path in outputs()]
     (tmp_path / STATIC / "dist" / "page.js").unlink()
     assert outputs(tmp_path)[0].relative_to(tmp_path).as_posix() in stale_files(tmp_path)
@@ -38,7 +43,7 @@ def test_the_bundle_holds_the_entry_and_every_module_it_imports_and_its_map_name
     """The source map's sources, resolved from dist/, are exactly the module graph of the entry: the bundle left
     none out, and DevTools finds each module where the server serves it."""
     assets = StaticAssets(ROOT / STATIC)
-    bundle, source_map = outputs()
+    bundle, source_map, _ = outputs()
     graph = {PAGE_ENTRY, *assets.reachable(PAGE_ENTRY)}
     sources = json.loads(source_map.read_text())["sources"]
     assert {source.removeprefix("../") for source in sources} == graph
