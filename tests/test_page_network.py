@@ -29,7 +29,7 @@ COFFEE = ROOT / "tests" / "data" / "photos" / "coffee.jpg"
 ASTRONAUT_PERSON = (21, 15, 361, 511)  # tests/data/ground_truth.json, in astronaut.jpg's 512x512 pixels
 SHRINK_JS = ROOT / "webapp" / "static" / "shrink.js"
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
-MAX_FIRST_POST = 1_000_000  # issue 13: a 12 MP photo goes up in at most 1 MB
+MAX_FIRST_POST = 1_000_000  # a 12 MP photo goes up in at most 1 MB
 MAX_SLIDER_POST = 4_096  # and a slider move in at most 4 KB
 
 # Keeps what the page uploads (the multipart "image" field) where the test can read it back.

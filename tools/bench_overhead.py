@@ -1,4 +1,4 @@
-"""CPU per image beyond raw `session.run` at saturation, raw and ours measured in turns (issue 12's number).
+"""CPU per image beyond raw `session.run` at saturation, raw and ours measured in turns.
 
     .venv/bin/python -m tools.bench_overhead [--model NAME] [--rounds 6] [--seconds 4] [--concurrency 8]
 

@@ -57,8 +57,8 @@ from tools.page_visits import Visit, visit_docs, visit_page
 from tools.servers import RunningServer, free_port, gunicorn_server, stop, wait_ready
 
 PHOTOS = ["astronaut.jpg", "coffee.jpg", "motorcycle_left.jpg", "grace_hopper.jpg", "chelsea.png"]
-PHOTO_NOISE = 5  # grey levels of sensor-like noise: 12 MP JPEGs of 2.7-3.0 MB, as the phone photos of issue 13
-TARGET_FIRST_S = 1.5  # issue 13
+PHOTO_NOISE = 5  # grey levels of sensor-like noise: 12 MP JPEGs of 2.7-3.0 MB (what phones take)
+TARGET_FIRST_S = 1.5  # a photo's first answer over the slow link, in seconds
 TARGET_STEP_S = 0.4
 TARGET_FIRST_USABLE_S = 3.0  # a new visitor at 400 kbit/s, 400 ms
 TARGET_REPEAT_USABLE_S = 1.5
