@@ -695,15 +695,16 @@ def test_limits_come_from_the_environment(monkeypatch):
 
 
 def test_limit_defaults(monkeypatch):
+    """Unset, the limits are their one declaration's: the settings table's, the image limits inference owns."""
+    from inference.image_decoding import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE
+    from serving.settings import SETTINGS_BY_NAME
+
     for name in ("MAX_REQUEST_BYTES", "MAX_IMAGE_PIXELS", "MAX_IMAGE_SIDE", "MAX_BATCH"):
         monkeypatch.delenv(name, raising=False)
     settings = config_module.from_environment()
-    assert settings["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024
-    assert (settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"], settings["MAX_BATCH"]) == (
-        40_000_000,
-        12_000,
-        DEFAULT_MAX_BATCH,
-    )
+    assert settings["MAX_CONTENT_LENGTH"] == SETTINGS_BY_NAME["MAX_REQUEST_BYTES"].default
+    assert (settings["MAX_IMAGE_PIXELS"], settings["MAX_IMAGE_SIDE"]) == (DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE)
+    assert settings["MAX_BATCH"] == DEFAULT_MAX_BATCH
 
 
 @pytest.mark.server
