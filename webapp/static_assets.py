@@ -249,12 +249,13 @@ def compress_response(response: Response) -> Response:
     encoding = chosen_encoding()
     if encoding:
         key = (hashlib.sha256(body).digest(), encoding)
-        if key not in _answers:
-            _answers[key] = brotli.compress(body, quality=5) if encoding == "br" else gzip.compress(body, 6, mtime=0)
+        compressed = _answers.get(key)  # a local reference: another thread may evict the entry meanwhile
+        if compressed is None:
+            compressed = brotli.compress(body, quality=5) if encoding == "br" else gzip.compress(body, 6, mtime=0)
+            _answers[key] = compressed
             while len(_answers) > _MEMO_ANSWERS:
                 _answers.popitem(last=False)
-        _answers.move_to_end(key)
-        response.set_data(_answers[key])
+        response.set_data(compressed)
         response.headers["Content-Encoding"] = encoding
     if "ETag" not in response.headers:
         response.add_etag()
