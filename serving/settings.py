@@ -449,7 +449,8 @@ SETTINGS: tuple[Setting, ...] = (
         "CACHE_DIR",
         "text",
         _result_cache_dir,
-        "where that cache lives (diskcache: SQLite and files); created with mode 0700",
+        "where that cache lives (diskcache: SQLite and files); created with mode 0700. A folder of another user, "
+        "or one others may write in, is not used: the cache stays off and the log says why",
         shown="`$TMPDIR/detection-server-cache-<uid>`",
     ),
     Setting(

@@ -98,6 +98,7 @@ class BufferedWorker(GeventWorker):
         self.waiting_for_head: dict[gevent.Greenlet, PacedSocket] = {}  # insertion order: oldest first
         self.servers: list[StreamServer] = []
         self.shutdown_refusals = Group()  # connections taken from the accept queue at SIGTERM with no slot free
+        self.terminating = False  # SIGTERM, not a restart after GUNICORN_MAX_REQUESTS
         super().init_process()  # patches, then loads the app (load_wsgi) and runs
 
     def patch(self) -> None:
@@ -219,12 +220,19 @@ class BufferedWorker(GeventWorker):
         else:
             self._became_busy.clear()
 
+    def handle_exit(self, sig, frame) -> None:
+        """SIGTERM (shutdown, reload, fewer workers): remember it, then stop as gunicorn does."""
+        self.terminating = True
+        super().handle_exit(sig, frame)
+
     def _drain(self) -> None:
-        """SIGTERM: answer what waits in the accept queue, drop connections without a request, let the others
-        finish (graceful_timeout)."""
+        """Stopping: after SIGTERM, answer what waits in the accept queue; drop connections without a request, let
+        the others finish (graceful_timeout). A restart after GUNICORN_MAX_REQUESTS leaves the queue to the other
+        workers, which keep the listener open."""
         for server in self.servers:
             server.stop_accepting()
-            self._take_queued(server)
+            if self.terminating:
+                self._take_queued(server)
             server.close()  # at once: a connection queued after the last accept and before the close would be reset
         gevent.sleep(SHUTDOWN_HEAD_GRACE_S)
         for greenlet, conn in list(self.waiting_for_head.items()):

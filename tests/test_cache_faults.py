@@ -212,3 +212,21 @@ def test_gunicorn_starts_and_answers_every_prediction_whatever_the_cache_directo
     assert errors_counted >= 1
     assert "result cache: the cache directory" in log and "going on without it" in log
     assert "Traceback" not in log and "Worker failed to boot" not in log
+
+
+def test_a_cache_folder_others_can_open_is_not_used(tmp_path, caplog):
+    """A folder others can write in (a planted database would decide answers, and is unpickled) is a fault: no
+    cache; the folder the cache makes itself is its user's alone."""
+    from webapp.result_cache import LocalCache
+
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    cache = LocalCache(shared, 1 << 20)
+    assert cache.get("m" * 64, "i" * 64) is None
+    assert not (shared / "cache.db").exists(), "the cache opened a database in a folder others can write"
+    assert "chmod go-w" in caplog.text
+    private = tmp_path / "private"
+    cache = LocalCache(private, 1 << 20)
+    cache.get("m" * 64, "i" * 64)
+    assert (private / "cache.db").exists() and private.stat().st_mode & 0o777 == 0o700

@@ -273,7 +273,6 @@ def init_static_assets(app: Flask) -> StaticAssets:
         if endpoint == "static" and "filename" in values:
             values["filename"] = assets.url_name(values["filename"])
 
-    app.jinja_env.globals["module_preloads"] = assets.module_preloads
     app.jinja_env.globals["page_bundle"] = PAGE_BUNDLE
     app.jinja_env.globals["page_stylesheet"] = PAGE_STYLESHEET
     app.after_request(compress_response)

@@ -91,6 +91,7 @@ class LocalCache:
         """Open (and make) the directory; a failure leaves the cache closed for a pause."""
         try:
             self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _check_private(self._directory)
             # Least recently *stored* goes first: it needs no write on every hit (LRU would).
             self._cache = diskcache.Cache(
                 str(self._directory),
@@ -121,3 +122,15 @@ def _identity(directory: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return found.st_dev, found.st_ino
+
+
+def _check_private(directory: Path) -> None:
+    """PermissionError unless `directory` is this user's and only this user may write in it: the default lives
+    under a shared /tmp by a name anyone can guess, and a database planted there would decide our answers (and its
+    values are unpickled)."""
+    info = directory.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise PermissionError(
+            f"{directory} belongs to uid {info.st_uid} with mode {oct(info.st_mode & 0o777)}: the cache needs a "
+            "folder of its own user that others cannot write in (chmod go-w), or another CACHE_DIR"
+        )
