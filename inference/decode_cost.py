@@ -62,6 +62,6 @@ def _tiff_strip_bytes(image: Image.Image) -> int:
             area = int(tags[322]) * int(tags[323])
         else:
             area = width * min(height, int(tags.get(278, height)) or height)
-    except (TypeError, ValueError, IndexError):  # tags a damaged file got wrong: assume a whole-image strip
+    except (TypeError, ValueError, IndexError, OverflowError):  # damaged tags: assume a whole-image strip
         area, pixel_bits = width * height, 64
     return area * pixel_bits // 8

@@ -88,7 +88,8 @@ def decode_image(
     with _image_errors("the image data is damaged or truncated"):
         if jpeg is None:
             _check_memory(image, None, max_pixels)  # before the EXIF: a PNG reads its whole file for it
-        orientation = image.getexif().get(0x0112, 1)
+        # Pillow turns a TIFF upright itself, in open() and load(): turning it here again would do it twice.
+        orientation = 1 if image.format == "TIFF" else image.getexif().get(0x0112, 1)
     transposing = orientation in TRANSPOSING_ORIENTATIONS
     full_w, full_h = image.size[::-1] if transposing else image.size
     needed = needed_size((full_w, full_h), target_size, keep_aspect) if target_size is not None else None

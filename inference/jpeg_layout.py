@@ -4,15 +4,17 @@ the number of scans, and whether the whole image's DCT coefficients are held at 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 # Start-of-frame markers (C4 is DHT, C8 JPG, CC DAC); the progressive ones keep every coefficient until the end.
 _START_OF_FRAME = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _PROGRESSIVE = {0xC2, 0xC6, 0xCA, 0xCE}
 _START_OF_SCAN, _END_OF_IMAGE = 0xDA, 0xD9
-# Markers without a length: TEM, RST0..7, SOI, EOI.
-_STANDALONE = {0x01, *range(0xD0, 0xD8), 0xD8}
 _COEFFICIENT_BYTES = 2  # libjpeg's JCOEF
+# The next marker that starts a segment: 0xFF (fill bytes may repeat it) then a code that is neither a stuffed 0x00
+# nor standalone. One regular-expression search per segment: megabytes of stuffed bytes in a scan cost no Python loop.
+_NEXT_SEGMENT = re.compile(rb"\xff+([^\x00\x01\xd0-\xd8\xff])")
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,8 @@ def jpeg_layout(data: bytes) -> JpegLayout:
     stuffed 0xFF00 or a restart, and stray bytes between segments are skipped as libjpeg skips them."""
     scans, progressive, width, height, sampling = 0, False, 0, 0, ()
     pos, end = 2, len(data)
-    while (pos := data.find(b"\xff", pos)) != -1:
-        while pos + 1 < end and data[pos + 1] == 0xFF:  # fill bytes before a marker
-            pos += 1
-        if pos + 1 >= end:
-            break
-        marker = data[pos + 1]
-        pos += 2
-        if marker == 0x00 or marker in _STANDALONE:  # stuffed byte or restart inside a scan
-            continue
+    while found_marker := _NEXT_SEGMENT.search(data, pos):  # stuffed bytes and restarts inside a scan are passed
+        marker, pos = found_marker.group(1)[0], found_marker.end()
         if marker == _END_OF_IMAGE or pos + 2 > end:
             break
         length = int.from_bytes(data[pos : pos + 2], "big")
@@ -60,7 +55,8 @@ def jpeg_layout(data: bytes) -> JpegLayout:
         if marker in _START_OF_FRAME and len(body) >= 6 and not sampling:
             height, width, count = int.from_bytes(body[1:3], "big"), int.from_bytes(body[3:5], "big"), body[5]
             found = body[6 : 6 + 3 * count]
-            sampling = tuple((max(1, found[i + 1] >> 4), max(1, found[i + 1] & 15)) for i in range(0, len(found), 3))
+            whole = range(0, len(found) - 2, 3)  # complete component entries only: a damaged frame may end early
+            sampling = tuple((max(1, found[i + 1] >> 4), max(1, found[i + 1] & 15)) for i in whole)
             progressive = marker in _PROGRESSIVE
         elif marker == _START_OF_SCAN:
             scans += 1

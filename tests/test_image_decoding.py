@@ -590,3 +590,61 @@ def test_webp_decodes_to_what_pillow_decodes(kind) -> None:
     else:
         data = encode(photo, "WEBP", save_all=True, append_images=[photo.rotate(90)], quality=80)
     np.testing.assert_array_equal(decode_image(data).pixels, webp_reference(data))
+
+
+@pytest.mark.parametrize("compression", [None, "tiff_lzw", "tiff_deflate"])
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_tiff_is_turned_upright_once(compression, orientation):
+    """Pillow turns a TIFF upright itself: the decoder must not turn it again."""
+    from PIL import ImageOps
+
+    stored = np.zeros((30, 50, 3), np.uint8)
+    stored[:5, :10] = 255  # a white corner shows where the image went
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.fromarray(stored).save(buffer, "TIFF", exif=exif, compression=compression)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(buffer.getvalue()))).convert("RGB"))
+    decoded = decode_image(buffer.getvalue())
+    assert decoded.pixels.shape == upright.shape and (decoded.pixels == upright).all()
+    assert decoded.original_size == (upright.shape[1], upright.shape[0])
+
+
+def test_a_jpeg_frame_cut_short_is_damaged_not_a_crash():
+    """A frame header naming 3 components with none written, and a stray short frame in the scan: a 422, no 500."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 48, 3), np.uint8)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    frame = data.find(b"\xff\xc0")
+    length = int.from_bytes(data[frame + 2 : frame + 4], "big")
+    cut = data[:frame] + b"\xff\xc0\x00\x08" + data[frame + 4 : frame + 10] + data[frame + 2 + length :]
+    assert jpeg_layout(cut).sampling == ()
+    for damaged in (cut, cut[:-2] + b"\xff\xc0\x00\x09\x08\x00\x10\x00\x10\x01\x11"):
+        with pytest.raises(CorruptImageError):
+            decode_image(damaged)
+
+
+def test_a_tiff_with_an_infinite_strip_height_is_damaged_not_a_crash():
+    """RowsPerStrip retyped to a double holding infinity: the decode budget must not overflow into a 500."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((30, 50, 3), np.uint8)).save(buffer, "TIFF", compression="tiff_deflate")
+    data = bytearray(buffer.getvalue())
+    directory = struct.unpack("<I", data[4:8])[0]
+    infinity_at = len(data)
+    data += struct.pack("<d", float("inf"))
+    for entry in range(struct.unpack("<H", data[directory : directory + 2])[0]):
+        at = directory + 2 + 12 * entry
+        if struct.unpack("<H", data[at : at + 2])[0] == 278:  # RowsPerStrip, as a DOUBLE (type 12)
+            data[at : at + 12] = struct.pack("<HHII", 278, 12, 1, infinity_at)
+    with pytest.raises(CorruptImageError):
+        decode_image(bytes(data))
+
+
+def test_megabytes_of_stuffed_bytes_are_walked_without_a_marker_each():
+    """A scan padded with 0xFF00 pairs still has one scan and its frame (the walk searches, it does not step)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    padded = data[:-2] + b"\xff\x00" * 500_000 + b"\xff\xd0" + data[-2:]
+    layout = jpeg_layout(padded)
+    assert (layout.scans, layout.width, layout.height) == (1, 16, 16)
