@@ -9,7 +9,6 @@ until it can.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from pathlib import Path
@@ -20,9 +19,7 @@ from inference.candidates import Candidates
 
 from ..metrics import CACHE_ERRORS
 from ..redis_link import Outage
-from .protocol import cache_key
-
-log = logging.getLogger(__name__)
+from .protocol import cache_key, entry_candidates
 
 
 class LocalCache:
@@ -50,12 +47,7 @@ class LocalCache:
             return None
         if data is None:
             return None
-        try:
-            return Candidates.from_bytes(data)
-        except (ValueError, TypeError) as exc:
-            CACHE_ERRORS.labels("get").inc()
-            log.warning("result cache: entry %s unusable (%s); recomputing", key, exc)
-            return None
+        return entry_candidates(key, data)
 
     def put(self, model_sha256: str, image_key: str, candidates: Candidates) -> None:
         """Store; a fault only costs later requests a recomputation."""

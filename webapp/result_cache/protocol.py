@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from typing import Protocol
 
 from inference.candidates import Candidates
 
-from ..metrics import CACHE_HITS, CACHE_MISSES
+from ..metrics import CACHE_ERRORS, CACHE_HITS, CACHE_MISSES
 
 
 class ResultCache(Protocol):
@@ -56,3 +57,13 @@ class CountedCache:
 
     def put(self, model_sha256: str, image_key: str, candidates: Candidates) -> None:
         self.inner.put(model_sha256, image_key, candidates)
+
+
+def entry_candidates(key: str, data: bytes) -> Candidates | None:
+    """A stored entry's candidates; None (counted and logged: the image is computed again) when it is unusable."""
+    try:
+        return Candidates.from_bytes(data)
+    except (ValueError, TypeError) as exc:
+        CACHE_ERRORS.labels("get").inc()
+        logging.getLogger(__name__).warning("result cache: entry %s unusable (%s); recomputing", key, exc)
+        return None

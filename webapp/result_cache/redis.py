@@ -16,7 +16,7 @@ from inference.candidates import Candidates
 
 from ..metrics import CACHE_ERRORS
 from ..redis_link import Outage, redis_client, where
-from .protocol import cache_key
+from .protocol import cache_key, entry_candidates
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +45,7 @@ class RedisCache:
         self._outage.succeeded()
         if data is None:
             return None
-        try:
-            return Candidates.from_bytes(data)
-        except ValueError as exc:
-            CACHE_ERRORS.labels("get").inc()
-            log.warning("result cache: entry %s unusable (%s); recomputing", key, exc)
-            return None
+        return entry_candidates(key, data)
 
     def put(self, model_sha256: str, image_key: str, candidates: Candidates) -> None:
         """Store with the TTL; a failure only costs the next request a recomputation."""
