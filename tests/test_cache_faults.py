@@ -219,12 +219,12 @@ def test_a_cache_folder_others_can_open_is_not_used(tmp_path, caplog):
     cache; the folder the cache makes itself is its user's alone."""
     from webapp.result_cache import LocalCache
 
-    shared = tmp_path / "shared"
-    shared.mkdir(mode=0o777)
-    shared.chmod(0o777)
-    cache = LocalCache(shared, 1 << 20)
+    writable_by_all = tmp_path / "writable-by-all"
+    writable_by_all.mkdir(mode=0o777)
+    writable_by_all.chmod(0o777)
+    cache = LocalCache(writable_by_all, 1 << 20)
     assert cache.get("m" * 64, "i" * 64) is None
-    assert not (shared / "cache.db").exists(), "the cache opened a database in a folder others can write"
+    assert not (writable_by_all / "cache.db").exists(), "the cache opened a database in a folder others can write"
     assert "chmod go-w" in caplog.text
     private = tmp_path / "private"
     cache = LocalCache(private, 1 << 20)

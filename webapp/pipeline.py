@@ -92,6 +92,11 @@ class _Run:
     outcome: Outcome
     model_thread: Callable[..., Any] | None  # the worker's model thread (serving/worker.py), else run inline
 
+    @property
+    def image_limits(self) -> dict[str, int]:
+        """decode_image's size limits, from the configuration."""
+        return {"max_pixels": self.config["MAX_IMAGE_PIXELS"], "max_side": self.config["MAX_IMAGE_SIDE"]}
+
     def in_model_thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """CPU-bound work in the worker's model thread, taking turns by client (tokens.client_key); inline without one."""
         if self.model_thread is None:
@@ -194,9 +199,8 @@ def _detections(task: PredictionTask, run: _Run) -> Detections | ApiError:
             f"this server does not have the image with sha256 {task.sha256} "
             f"for model {task.model.name} (any more): send the image bytes again (image.content)",
         )
-    limits = {"max_pixels": run.config["MAX_IMAGE_PIXELS"], "max_side": run.config["MAX_IMAGE_SIDE"]}
     try:
-        found, detections = run.in_model_thread(_computed, detector, task.image, limits, task.params)
+        found, detections = run.in_model_thread(_computed, detector, task.image, run.image_limits, task.params)
     except InferenceError as exc:
         if isinstance(exc, ModelError):
             current_app.logger.error("prediction failed: %s", exc)
@@ -235,10 +239,9 @@ def _annotate(task: PredictionTask, detections: Detections, run: _Run) -> bytes 
             f"{config['ANNOTATE_MAX_BYTES']} bytes (ANNOTATE_MAX_BYTES); ask for fewer annotated images "
             "per request",
         )
-    limits = {"max_pixels": config["MAX_IMAGE_PIXELS"], "max_side": config["MAX_IMAGE_SIDE"]}
     try:
         encoded = run.in_model_thread(
-            _draw, task.image, detections, limits, config["ANNOTATE_MAX_SIDE"], config["ANNOTATE_FORMAT"]
+            _draw, task.image, detections, run.image_limits, config["ANNOTATE_MAX_SIDE"], config["ANNOTATE_FORMAT"]
         )
     except InferenceError as exc:
         return ApiError.from_inference(exc)
