@@ -6,6 +6,9 @@ import socket
 import time
 
 _SEND_STEP = 256 * 1024  # bytes per send(): each one is checked against the deadline
+# An answer's head up to this size waits for the first bytes of its body, so that both leave in one send: on a
+# loopback or LAN link each send is a segment the kernel carries and a wake-up of the client.
+_HEAD_HOLD_BYTES = 16 * 1024
 
 
 class ClientTooSlow(Exception):
@@ -18,7 +21,8 @@ class PacedSocket:
     Two modes: `limit_total(seconds)` (the request head must be complete by then) and
     `limit_rate(idle_s, bytes_per_s)` (no pause longer than idle_s, and on average at least bytes_per_s counted
     from the first transfer, with idle_s of grace). `start_rate_on_first_use` defers the start of the rate clock
-    to the first send, so time spent by the application is not counted against the client.
+    to the first send, so time spent by the application is not counted against the client; it also holds the
+    answer's first write (gunicorn writes the head alone) until the next, or until `send_held()`.
     """
 
     def __init__(self, sock: socket.socket) -> None:
@@ -30,13 +34,16 @@ class PacedSocket:
         self._moved = 0  # bytes moved since the rate clock started
         self._deferred: tuple[float, float] | None = None
         self._cap = float("inf")  # a rate's overall deadline, whatever the bytes moved
+        self._hold_next = False  # the next write is an answer's head: hold it if small
+        self._held = b""
 
     # -- modes
 
     def limit_total(self, seconds: float) -> None:
-        """Everything from now on must be done within `seconds`."""
+        """Everything from now on must be done within `seconds` (a head still held is dropped: a new exchange)."""
         self._rate, self._deferred, self._deadline = None, None, time.monotonic() + seconds
         self._cap = float("inf")
+        self._hold_next, self._held = False, b""
 
     def limit_rate(self, idle_s: float, bytes_per_s: float, within: float | None = None) -> None:
         """From now on: pauses under idle_s, and an average of at least bytes_per_s after idle_s of grace; and, with
@@ -44,12 +51,15 @@ class PacedSocket:
         now = time.monotonic()
         self._rate, self._deferred = (idle_s, bytes_per_s), None
         self._cap = float("inf") if within is None else now + within
+        self._hold_next, self._held = False, b""
         self._rate_started, self._moved, self._deadline = now, 0, min(now + idle_s, self._cap)
 
     def start_rate_on_first_use(self, idle_s: float, bytes_per_s: float) -> None:
-        """Like limit_rate, starting at the next transfer (the answer: after the application has run)."""
+        """Like limit_rate, starting at the next transfer (the answer: after the application has run); the answer's
+        first write, when small, is held and sent with the next one or by `send_held()`."""
         self._rate, self._deadline, self._deferred = None, float("inf"), (idle_s, bytes_per_s)
         self._cap = float("inf")
+        self._hold_next, self._held = True, b""
 
     # -- transfers
 
@@ -65,7 +75,27 @@ class PacedSocket:
         return data
 
     def sendall(self, data) -> None:
-        """Send everything, each step before the deadline."""
+        """Send everything, each step before the deadline (an answer's small head waits for its body)."""
+        if self._hold_next:
+            self._hold_next = False
+            if len(data) <= _HEAD_HOLD_BYTES:
+                self._held = bytes(data)
+                return
+        if self._held:
+            held, self._held = self._held, b""
+            if len(data) <= _SEND_STEP:
+                data = held + bytes(data)  # one send; a larger body would be copied for nothing
+            else:
+                self._send(held)
+        self._send(data)
+
+    def send_held(self) -> None:
+        """Send a head still held (an answer without a body, or whose body was empty)."""
+        held, self._held, self._hold_next = self._held, b"", False
+        if held and self._sock.fileno() != -1:  # gunicorn closes the socket of an answer that failed half-way
+            self._send(held)
+
+    def _send(self, data) -> None:
         view = memoryview(data).cast("B")
         while view:
             self._wait_budget()

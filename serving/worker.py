@@ -284,7 +284,7 @@ class BufferedWorker(GeventWorker):
             self.in_progress, counted = self.in_progress + 1, True
             self._update_accepting()
             conn.start_rate_on_first_use(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
-            self.handle_request(listener_name, req, conn, addr)  # its name: it may be closed by now
+            self._answer(listener_name, req, conn, addr)
         except (StopIteration, NoMoreData, gevent.GreenletExit):
             pass  # answered, or the client left, or the worker let the connection go
         except ClientTooSlow as exc:
@@ -309,6 +309,16 @@ class BufferedWorker(GeventWorker):
                 util.close(client)
             else:  # an unread body: half-close so the client can read our answer before the reset
                 util.close_graceful(client, timeout=1.0)
+
+    def _answer(self, listener_name, req, conn: PacedSocket, addr) -> None:
+        """Run the application and write its answer (gunicorn's handle_request: its listener's name, as the
+        socket may be closed by now); the head the connection held (start_rate_on_first_use) goes out last."""
+        try:
+            self.handle_request(listener_name, req, conn, addr)
+        except StopIteration:  # gunicorn's "close the connection", after every answer here (keep-alive is off)
+            conn.send_held()
+            raise
+        conn.send_held()
 
     def _refuse_at_shutdown(self, client, addr) -> None:
         """A connection taken from the accept queue at SIGTERM with every slot taken: its request gets a 503."""
