@@ -80,3 +80,26 @@ def test_best_of_nothing_is_empty(num_rows) -> None:
     )
     boxes, scores, class_ids = nothing.best_per_box(0.3)
     assert len(boxes) == len(scores) == len(class_ids) == 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_entries_are_every_score_at_or_above_the_floor_in_row_major_order(seed) -> None:
+    """from_class_scores against a plain loop over the dense scores, on any shape, dtype and memory order."""
+    rng = np.random.default_rng(seed)
+    rows, columns = int(rng.integers(0, 30)), int(rng.integers(1, 7))
+    dtype = (np.float32, np.float64, np.float16)[seed % 3]
+    scores = (rng.random((rows, columns)) ** 4 * (rng.random((rows, columns)) > 0.5)).astype(dtype)
+    if seed % 2:
+        scores = np.asfortranarray(scores)
+    boxes = rng.random((rows, 4)).astype(np.float32)
+    found = Candidates.from_class_scores(boxes, scores, (10, 10))
+
+    expected = [
+        (r, c, scores[r, c]) for r in range(rows) for c in range(columns) if scores[r, c] >= CANDIDATE_SCORE_FLOOR
+    ]
+    kept_rows = sorted({r for r, _, _ in expected})
+    assert found.xyxy.tolist() == boxes[kept_rows].tolist()
+    assert [kept_rows[i] for i in found.box_index] == [r for r, _, _ in expected]
+    assert found.class_id.tolist() == [c for _, c, _ in expected]
+    assert found.score.tolist() == [float(np.float32(s)) for _, _, s in expected]
+    assert (found.box_index.dtype, found.class_id.dtype, found.score.dtype) == (np.int32, np.int32, np.float32)
