@@ -9,11 +9,11 @@
 - the application gets `environ[MODEL_THREAD_KEY]` to run decoding and the model in one real thread, so health
   checks and other connections are served meanwhile; waiting jobs take turns client by client (model_thread.py);
 - while QUEUE_PER_WORKER requests are in progress (received whole, not yet answered) the worker stops accepting:
-  a new connection waits in the shared accept queue for an idle worker, as with sync workers. A connection that
-  waited WAITING_CONNECTION_CHECK_S for nobody is taken anyway, one per interval, by the least busy worker
-  (worker_loads.py): every worker is busy, maybe with one client's flood, and only reading the request shows
-  whose it is; another client's request behind a flood then waits for one job of each client present, not for
-  the flood;
+  a new connection waits in the shared accept queue for an idle worker, as with sync workers. When no worker is
+  idle, the least busy worker (worker_loads.py) takes a waiting connection at once, then at most one per
+  WAITING_CONNECTION_CHECK_S while more wait: every worker is busy, maybe with one client's flood, and only
+  reading the request shows whose it is; another client's request behind a flood then waits for one job of each
+  client present, not for the flood;
 - one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON;
 - a refusal reaches the client: an upload refused for a full buffer gets its 503, then the rest of its body is read
   and thrown away (at the upload pace, at most MAX_CONTENT_LENGTH bytes within REFUSAL_DRAIN_S), so a client still
@@ -154,8 +154,9 @@ class BufferedWorker(GeventWorker):
             gevent.sleep(seconds)
 
     def _take_waiting_connections(self, server: StreamServer) -> None:
-        """While busy, take a connection that has waited WAITING_CONNECTION_CHECK_S for nobody (module docstring)."""
+        """While busy, take a waiting connection when no worker is idle or less busy (module docstring)."""
         backoff = 0.0  # after an accept error (e.g. out of file descriptors), as gevent's own accepting does
+        last_take = float("-inf")
         while self.alive and not server.closed:
             self._became_busy.wait()
             if not self.alive or server.closed:  # stopped while this loop waited
@@ -167,21 +168,28 @@ class BufferedWorker(GeventWorker):
             if server.pool.full():  # every slot taken: nothing to take it into (gevent resumes when one frees)
                 gevent.sleep(FULL_POOL_PAUSE_S)
                 continue
-            gevent.sleep(backoff or WAITING_CONNECTION_CHECK_S)
-            # Only the least busy worker takes it, as the shared accept queue would have given it to the first free.
-            if (
-                self.alive
-                and not server.closed
-                and self._busy()
-                and not server.pool.full()
-                and WORKER_LOADS.least_busy(self.load_slot)
-            ):
+            since = time.monotonic() - last_take
+            pause = pause_before_taking(self._may_take(server), since, WAITING_CONNECTION_CHECK_S)
+            if backoff or pause:
+                gevent.sleep(max(backoff, pause))
+            if self._may_take(server):
                 try:
-                    self._take_one(server)  # if it is still there: an idle worker may have taken it
+                    if self._take_one(server):  # if it is still there: another worker may have taken it
+                        last_take = time.monotonic()
                     backoff = 0.0
                 except OSError as exc:
                     self.log.warning("Accepting a connection failed: %s", exc)
                     backoff = min(server.max_delay, max(backoff * 2, server.min_delay))
+
+    def _may_take(self, server: StreamServer) -> bool:
+        """Busy, with a free connection slot, and no worker idle or less busy: a waiting connection is this one's."""
+        return (
+            self.alive
+            and not server.closed
+            and self._busy()
+            and not server.pool.full()
+            and WORKER_LOADS.least_busy(self.load_slot)  # an idle one has fewer: it accepts the connection itself
+        )
 
     @staticmethod
     def _take_one(server: StreamServer) -> bool:
@@ -448,6 +456,15 @@ class BufferedWorker(GeventWorker):
             resp.headers = [(id_header, request_id)]
             self.log.access(resp, req, environ, timedelta(0))
         return request_id
+
+
+def pause_before_taking(may_take: bool, since_last_take: float, interval: float) -> float:
+    """Seconds a busy worker waits before it looks at a waiting connection again: none when it may take it and took
+    none within `interval`; else what is left of the interval (a burst is shared out, one per interval per worker),
+    or the whole interval when another worker, idle or less busy, is the one to take it."""
+    if not may_take:
+        return interval
+    return max(0.0, interval - since_last_take)
 
 
 def _header(req, name: str) -> str | None:

@@ -35,4 +35,4 @@ def test_the_docs_give_the_fair_share_timings_the_code_declares():
     scaling, deploy = (docs / "scaling.md").read_text(), (docs / "deploy.md").read_text()
     assert f"answered\n  {REFUSAL_HOLD_S:g} s late" in scaling
     assert scaling.count(f"{REFUSAL_HOLD_S:g} s hold") == 2
-    assert f"after {WAITING_CONNECTION_CHECK_S * 1000:g} ms is taken anyway" in deploy
+    assert f"then one per {WAITING_CONNECTION_CHECK_S * 1000:g} ms while more wait" in deploy

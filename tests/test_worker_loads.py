@@ -8,6 +8,8 @@ import struct
 import subprocess
 import sys
 
+import pytest
+
 from serving.worker_loads import SLOTS, WorkerLoads
 
 
@@ -62,3 +64,14 @@ def test_a_dead_workers_stale_zero_does_not_make_the_others_wait():
     assert loads.least_busy(mine)
     loads.release(mine)
     assert loads.claim(SLOTS - 1) == SLOTS - 1
+
+
+def test_a_busy_worker_takes_a_waiting_connection_at_once_then_one_per_interval():
+    """pause_before_taking: the least busy worker takes at once; the next take waits out the interval (a burst is
+    shared out between the workers); a worker that is not the one to take waits a whole interval and looks again."""
+    from serving.worker import pause_before_taking
+
+    assert pause_before_taking(True, since_last_take=float("inf"), interval=0.002) == 0.0
+    assert pause_before_taking(True, since_last_take=0.0005, interval=0.002) == pytest.approx(0.0015)
+    assert pause_before_taking(True, since_last_take=0.01, interval=0.002) == 0.0
+    assert pause_before_taking(False, since_last_take=float("inf"), interval=0.002) == 0.002
