@@ -25,8 +25,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
+import os
 import time
 from datetime import timedelta
 from functools import partial
@@ -124,6 +126,7 @@ class BufferedWorker(GeventWorker):
     # -- accepting
 
     def run(self) -> None:
+        yield_to_the_model()
         for listener in self.sockets:
             listener.setblocking(1)
             pool = Pool(self.worker_connections)
@@ -456,6 +459,16 @@ class BufferedWorker(GeventWorker):
             resp.headers = [(id_header, request_id)]
             self.log.access(resp, req, environ, timedelta(0))
         return request_id
+
+
+def yield_to_the_model() -> None:
+    """Mark the calling thread (the connection loop) as batch work for Linux's scheduler: when it wakes (a connection,
+    a body chunk, an answer to send) it no longer preempts a model run on its core, but runs when that run's time
+    slice ends (a few ms at most). Fewer context switches inside a model run keep its caches warm; at saturation this
+    saved about 0.2 ms of the loop's and 0.2-0.3 ms of the model's CPU per image (BENCHMARKS.md). Elsewhere a no-op."""
+    if hasattr(os, "SCHED_BATCH"):
+        with contextlib.suppress(OSError):  # a sandbox may refuse it: the worker runs as before
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def pause_before_taking(may_take: bool, since_last_take: float, interval: float) -> float:

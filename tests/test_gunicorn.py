@@ -311,3 +311,11 @@ def test_expect_100_continue_gets_continue_before_the_body_is_read_and_a_too_lar
     )
     assert too_large.startswith(b"HTTP/1.1 413 ") and b"request_too_large" in too_large, too_large[:300]
     assert b"100 Continue" not in too_large
+
+
+def test_a_workers_connection_loop_is_batch_work_for_the_scheduler(server):
+    """The loop's wake-ups must not preempt a model run (serving/worker.py yield_to_the_model); Linux only."""
+    workers = booted_worker_pids(server)
+    assert workers
+    for pid in workers:
+        assert os.sched_getscheduler(pid) == os.SCHED_BATCH  # the main thread: its id is the process id
