@@ -67,3 +67,27 @@ def test_a_job_let_go_while_it_runs_hands_the_turn_on_and_the_next_job_runs_afte
     dropped.kill()
     gevent.joinall([last], raise_error=True)
     assert order == ["a0", "b0"] and thread.jobs() == 0
+
+
+class Fatal(BaseException):
+    """Not an Exception: it would end a thread that caught only those."""
+
+
+def test_a_job_that_raises_even_a_base_exception_leaves_the_thread_running_the_next_jobs():
+    thread, order = ModelThread(), []
+
+    def fails_hard() -> None:
+        raise Fatal("not an Exception")
+
+    failing = gevent.spawn(thread.run, "a", fails_hard)
+    after = gevent.spawn(thread.run, "b", job, order, "b")
+    gevent.joinall([failing, after], timeout=5)  # a dead thread would leave the next job waiting for ever
+    assert isinstance(failing.exception, Fatal) and after.value == "b"
+
+
+def test_many_jobs_from_many_greenlets_each_get_their_own_result():
+    """Outcomes come back through one wake-up of the event loop that may carry several: none is lost or swapped."""
+    thread = ModelThread()
+    callers = [gevent.spawn(thread.run, f"client{i % 5}", lambda n=i: n * n) for i in range(200)]
+    gevent.joinall(callers, raise_error=True)
+    assert [c.value for c in callers] == [i * i for i in range(200)] and thread.jobs() == 0
