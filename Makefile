@@ -1,7 +1,11 @@
 # Two commands: `make serve` (install + run the service) and `make test` (install test needs + run every test).
 # `make check` is the fast lane for a change in progress: lint, then the tests that start no server (docs/development.md).
 VENV := .venv
-PYTHON ?= python3
+# The interpreter .venv is made from: the distribution's own python of .python-version's version when it can make a
+# venv (Debian builds it with profile-guided and link-time optimisation, as the official Docker images do; pyenv's
+# default build has neither and runs this service's Python about 20% slower: BENCHMARKS.md), else python3.
+SYSTEM_PYTHON := /usr/bin/python$(shell cat .python-version)
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c "import ensurepip, venv" 2>/dev/null && echo $(SYSTEM_PYTHON) || echo python3)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The fast lane: the tests without a `server`, `browser` or `slow` mark (tests/conftest.py refuses a server in them).
