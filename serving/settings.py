@@ -301,6 +301,16 @@ SETTINGS: tuple[Setting, ...] = (
         shown="CPUs / (workers x threads)",
     ),
     Setting(
+        "PIN_MODEL_THREADS",
+        "choice",
+        "auto",
+        "give each buffered worker's model thread a CPU of its own (the scheduler may otherwise run two model runs on "
+        "one core for a while): `auto` does when the workers fill every CPU the server may use (workers x ONNX "
+        "Runtime threads = CPUs, a machine or cpuset of its own), `on` always, `off` never",
+        choices=("auto", "on", "off"),
+        app=False,
+    ),
+    Setting(
         "EXECUTION_PROVIDERS",
         "list",
         ("CPUExecutionProvider",),

@@ -52,6 +52,7 @@ from .library_seams import continue_settled, expects_continue
 from .model_thread import ModelThread
 from .paced_socket import ClientTooSlow, PacedSocket
 from .settings import ServingSettings
+from .settings import read as read_setting
 from .worker_loads import WorkerLoads
 
 QUEUE_PER_WORKER = 1  # requests in progress before the worker stops accepting (waiting ones are taken later)
@@ -95,7 +96,8 @@ class BufferedWorker(GeventWorker):
         self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
         self.buffered = 0
         self.in_progress = 0  # requests received whole whose answer has not been sent yet
-        self.load_slot = WORKER_LOADS.claim(self.age)
+        # The lowest free slot: a worker that replaces one takes its slot, and so its CPU (model_thread_cpu).
+        self.load_slot = WORKER_LOADS.claim(0)
         self._became_busy = Event()
         self.waiting_for_head: dict[gevent.Greenlet, PacedSocket] = {}  # insertion order: oldest first
         self.servers: list[StreamServer] = []
@@ -127,6 +129,15 @@ class BufferedWorker(GeventWorker):
 
     def run(self) -> None:
         yield_to_the_model()
+        cpu = model_thread_cpu(
+            read_setting("PIN_MODEL_THREADS"),
+            self.load_slot,
+            self.cfg.workers,
+            read_setting("ORT_INTRA_OP_THREADS"),  # gunicorn.conf.py sets it when it is not set (0: unknown)
+            sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [],
+        )
+        if cpu is not None:
+            self.model_thread.run("worker", os.sched_setaffinity, 0, {cpu})  # run in the model thread: pins that one
         for listener in self.sockets:
             listener.setblocking(1)
             pool = Pool(self.worker_connections)
@@ -469,6 +480,21 @@ def yield_to_the_model() -> None:
     if hasattr(os, "SCHED_BATCH"):
         with contextlib.suppress(OSError):  # a sandbox may refuse it: the worker runs as before
             os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+
+
+def model_thread_cpu(mode: str, slot: int, workers: int, threads_per_worker: int, cpus: list[int]) -> int | None:
+    """The CPU a worker's model thread keeps to (PIN_MODEL_THREADS), or None to leave it to the scheduler.
+
+    With two model threads on two cores, Linux at times runs both on one core for a while (the connection loops and
+    the clients' wake-ups move them): those runs take twice as long and their caches go cold. One CPU each, by the
+    worker's slot, avoids it. `auto` pins only when the workers fill the CPUs this process may use: on a host shared
+    with other servers (a PaaS dyno that sees every CPU of its host) a pinned thread could not move away from a busy
+    neighbour."""
+    if mode == "off" or not cpus:
+        return None
+    if mode == "auto" and workers * threads_per_worker != len(cpus):
+        return None
+    return cpus[slot % len(cpus)]
 
 
 def pause_before_taking(may_take: bool, since_last_take: float, interval: float) -> float:

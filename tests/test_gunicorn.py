@@ -316,6 +316,33 @@ def test_expect_100_continue_gets_continue_before_the_body_is_read_and_a_too_lar
 def test_a_workers_connection_loop_is_batch_work_for_the_scheduler(server):
     """The loop's wake-ups must not preempt a model run (serving/worker.py yield_to_the_model); Linux only."""
     workers = booted_worker_pids(server)
-    assert workers
-    for pid in workers:
-        assert os.sched_getscheduler(pid) == os.SCHED_BATCH  # the main thread: its id is the process id
+    assert len(workers) == 2
+    deadline = time.monotonic() + 60  # a worker's loop starts once it has loaded the models
+    # The main thread's policy: its id is the process id.
+    while {os.sched_getscheduler(pid) for pid in workers} != {os.SCHED_BATCH} and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [os.sched_getscheduler(pid) for pid in workers] == [os.SCHED_BATCH] * 2
+
+
+def pinned_model_threads(server: RunningServer) -> list[set[int]]:
+    """The CPU sets of the workers' threads that keep to fewer CPUs than the server may use."""
+    cpus, pinned = os.sched_getaffinity(0), []
+    for pid in booted_worker_pids(server):
+        threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task") if int(tid) != pid]
+        pinned += [os.sched_getaffinity(tid) for tid in threads if os.sched_getaffinity(tid) != cpus]
+    return pinned
+
+
+def test_each_workers_model_thread_keeps_to_a_cpu_of_its_own_when_the_workers_fill_the_cpus(server):
+    """PIN_MODEL_THREADS=auto with the conf's defaults (2 workers x CPUs // 2 ONNX Runtime threads): pinned exactly
+    when that fills the CPUs, each model thread to another CPU."""
+    cpus = os.sched_getaffinity(0)
+    fills = 2 * max(1, len(cpus) // 2) == len(cpus)
+    deadline = time.monotonic() + 60  # a worker pins its model thread once it has loaded the models
+    while fills and len(pinned_model_threads(server)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pinned = pinned_model_threads(server)
+    if fills:
+        assert len(pinned) == 2 and all(len(one) == 1 for one in pinned) and pinned[0] != pinned[1], pinned
+    else:
+        assert pinned == []

@@ -75,3 +75,18 @@ def test_a_busy_worker_takes_a_waiting_connection_at_once_then_one_per_interval(
     assert pause_before_taking(True, since_last_take=0.0005, interval=0.002) == pytest.approx(0.0015)
     assert pause_before_taking(True, since_last_take=0.01, interval=0.002) == 0.0
     assert pause_before_taking(False, since_last_take=float("inf"), interval=0.002) == 0.002
+
+
+def test_a_model_thread_gets_a_cpu_of_its_own_when_the_workers_fill_the_cpus():
+    """model_thread_cpu (PIN_MODEL_THREADS): by slot, so a worker that replaces another takes its CPU; `auto` pins only
+    when workers x ONNX Runtime threads is every CPU the server may use."""
+    from serving.worker import model_thread_cpu
+
+    cpus = [2, 3]  # a cpuset: not always from 0
+    assert [model_thread_cpu("auto", slot, 2, 1, cpus) for slot in range(4)] == [2, 3, 2, 3]
+    assert model_thread_cpu("auto", 0, 1, 2, cpus) == 2  # one worker, two threads: still all the CPUs
+    assert model_thread_cpu("auto", 0, 1, 1, cpus) is None  # a CPU left over: maybe someone else's
+    assert model_thread_cpu("auto", 0, 2, 1, [0, 1, 2, 3, 4, 5, 6, 7]) is None  # a dyno that sees its host
+    assert model_thread_cpu("on", 1, 2, 1, [0, 1, 2, 3, 4, 5, 6, 7]) == 1
+    assert model_thread_cpu("off", 0, 2, 1, cpus) is None
+    assert model_thread_cpu("on", 0, 2, 1, []) is None  # no affinity on this system
