@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import math
 
 import orjson
+import pybase64
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,6 +115,23 @@ def test_decode_base64_returns_bytes_or_invalid_base64(text):
         assert isinstance(decode_base64(text), bytes)
     except ApiError as error:
         assert (error.status, error.code) == (422, "invalid_base64")
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n é!", max_size=40)
+    | st.tuples(st.binary(max_size=30), st.text(alphabet="=\n é!A", max_size=3)).map(
+        lambda pair: base64.b64encode(pair[0]).decode() + pair[1]  # valid, or valid with something after it
+    )
+)
+def test_the_fast_base64_decoder_accepts_only_what_binascii_strict_mode_accepts_and_decodes_it_alike(text):
+    """parsing.decode_base64 tries pybase64 first: what it accepts, binascii's strict mode (the decoder before it)
+    must accept and decode to the same bytes, so the fast path changes no answer."""
+    try:
+        fast = pybase64.b64decode(text, validate=True)
+    except ValueError:
+        return
+    assert binascii.a2b_base64(text, strict_mode=True) == fast
 
 
 @PROPERTY_SETTINGS

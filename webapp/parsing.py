@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import pybase64
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from inference import ParameterError, PredictParams
@@ -149,7 +150,12 @@ def _reference_task(digest: str, where: str, model: ServedModel, params: Predict
 def decode_base64(content: str) -> bytes:
     """Standard base64, tolerating a data-URL prefix, whitespace and missing padding."""
     try:
-        # Clean base64 (what clients send) in one C pass.
+        # Clean base64 (what clients send) with SIMD: about 25 times binascii's speed. It accepts a subset of what
+        # binascii's strict mode does (tests/test_properties.py), which decides the rest.
+        return pybase64.b64decode(content, validate=True)
+    except ValueError:  # binascii.Error, or non-ASCII text
+        pass
+    try:
         return binascii.a2b_base64(content, strict_mode=True)
     except ValueError:  # binascii.Error, or non-ASCII text: take the tolerant path and its messages
         pass
