@@ -105,6 +105,38 @@ def test_bench_overhead_prints_raw_and_ours_in_turns_and_their_medians():
     assert re.search(rf"^median\s+{NUMBER}\s+{NUMBER}\s+-?\d+\.\d+  {target}(met|NOT met)\)", output, re.MULTILINE)
 
 
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is installed by make test's system-packages")
+def test_bench_checkouts_runs_two_servers_in_turns_and_prints_the_paired_differences():
+    output = run_tool(
+        "-m",
+        "tools.bench_checkouts",
+        str(ROOT),
+        str(ROOT),
+        "--model",
+        "yolox_nano",
+        "--rounds",
+        "2",
+        "--seconds",
+        "1",
+        "--concurrency",
+        "2",
+        "--no-raw",
+        timeout=200,
+    )
+    rounds = re.findall(
+        rf"^\s+(\d)\s+nan\s+{NUMBER}\s+{NUMBER}\s+([+-]\d+\.\d+) \|\s+{NUMBER}\s+{NUMBER} \|\s+{NUMBER}\s+{NUMBER}$",
+        output,
+        re.MULTILINE,
+    )
+    assert [r[0] for r in rounds] == ["1", "2"], output
+    for _, before, after, diff, main_before, main_after, model_before, model_after in rounds:
+        assert float(diff) == pytest.approx(float(after) - float(before), abs=0.011)
+        # The threads' CPU adds up to the processes' (/proc counts in 10 ms ticks: a second's cell is coarse).
+        assert float(main_before) + float(model_before) == pytest.approx(float(before), rel=0.2), output
+        assert float(main_after) + float(model_after) == pytest.approx(float(after), rel=0.2), output
+    assert re.search(r"^median of the paired differences \(after - before\): all [+-]\d", output, re.MULTILINE)
+
+
 def test_the_litserve_peer_answers_as_our_api_does(client):
     """The peer's request handling (LitServe itself is a benchmark-only dependency) against our /api/predict."""
     import base64

@@ -44,12 +44,14 @@ def _wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 
 
 
 @contextmanager
-def _process(argv: list[str], env: dict[str, str], ready_path: str, port: int) -> Iterator[subprocess.Popen]:
+def _process(
+    argv: list[str], env: dict[str, str], ready_path: str, port: int, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen]:
     """Run a server in its own process group on 127.0.0.1:port until ready; stop the whole group after."""
     log = Path(tempfile.mkstemp(prefix="bench-server-", suffix=".log")[1])
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            argv, cwd=ROOT, env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=cwd, env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
         _wait_http(f"http://127.0.0.1:{port}{ready_path}", process, log)
@@ -87,11 +89,33 @@ APP_ENV = {"PYTHONUNBUFFERED": "1", "CACHE_BYTES": "0", "RATE_LIMIT": "off"}
 
 
 @contextmanager
-def ours(env: dict[str, str]) -> Iterator[Served]:
-    """Our service, started exactly as the Procfile says (GUNICORN_WORKER_CLASS in `env` picks the layout)."""
+def ours(env: dict[str, str], checkout: Path = ROOT, python: str | None = None) -> Iterator[Served]:
+    """Our service, started exactly as the Procfile says (GUNICORN_WORKER_CLASS in `env` picks the layout); from
+    another `checkout` of the repository and with another `python` (its gunicorn module) when given."""
     port = free_port()
-    with _process(gunicorn_argv(port), {**APP_ENV, **env}, "/readyz", port) as process:
+    argv = gunicorn_argv(port)
+    if python is not None:
+        argv[:1] = [python, "-m", "gunicorn"]
+    with _process(argv, {**APP_ENV, **env}, "/readyz", port, cwd=checkout) as process:
         yield Served(f"http://127.0.0.1:{port}/api/predict", process.pid)
+
+
+def thread_cpu_seconds(group: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server's processes' main threads (gunicorn's loops: in a worker, HTTP and the
+    app) and by their other threads (in a worker, the model thread)."""
+    main = other = 0
+    for pid in group_pids(group):
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited meanwhile
+                continue
+            ticks = int(fields[11]) + int(fields[12])
+            if int(task.name) == pid:
+                main += ticks
+            else:
+                other += ticks
+    return main / os.sysconf("SC_CLK_TCK"), other / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
