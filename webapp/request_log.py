@@ -54,6 +54,10 @@ def configure_logging(log_format: str, level: str) -> logging.Handler:
         handler.setFormatter(logging.Formatter(_TEXT_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
+    # Record no caller, thread or multiprocessing name: neither format writes them, and the access line is written
+    # for every request (the logging HOWTO's "Optimization" section; the caller lookup walks the stack each time).
+    logging._srcfile = None
+    logging.logThreads = logging.logMultiprocessing = False
     return handler
 
 
