@@ -137,7 +137,7 @@ class BufferedWorker(GeventWorker):
             sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [],
         )
         if cpu is not None:
-            self.model_thread.run("worker", os.sched_setaffinity, 0, {cpu})  # run in the model thread: pins that one
+            self.pin_model_thread(cpu)
         for listener in self.sockets:
             listener.setblocking(1)
             pool = Pool(self.worker_connections)
@@ -156,6 +156,13 @@ class BufferedWorker(GeventWorker):
             self._drain()
         finally:
             WORKER_LOADS.release(self.load_slot)
+
+    def pin_model_thread(self, cpu: int) -> None:
+        """Keep the model thread to `cpu` (model_thread_cpu); a system that refuses leaves it to the scheduler."""
+        try:
+            self.model_thread.run("worker", os.sched_setaffinity, 0, {cpu})  # run in the model thread: pins that one
+        except OSError as exc:  # e.g. a sandbox's seccomp: the worker serves as before
+            self.log.warning("Could not keep the model thread to CPU %s: %s", cpu, exc)
 
     def _busy(self) -> bool:
         """Enough requests are in progress here: new connections are better served by another worker."""

@@ -90,3 +90,26 @@ def test_a_model_thread_gets_a_cpu_of_its_own_when_the_workers_fill_the_cpus():
     assert model_thread_cpu("on", 1, 2, 1, [0, 1, 2, 3, 4, 5, 6, 7]) == 1
     assert model_thread_cpu("off", 0, 2, 1, cpus) is None
     assert model_thread_cpu("on", 0, 2, 1, []) is None  # no affinity on this system
+
+
+def test_a_cpu_the_system_refuses_leaves_the_worker_running_unpinned(monkeypatch):
+    """A sandbox may refuse sched_setaffinity: the worker logs it and serves as before (no boot loop)."""
+    import gevent
+
+    from serving import worker as worker_module
+    from serving.model_thread import ModelThread
+
+    def refuse(*_args) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    warnings: list[str] = []
+
+    class Stub:
+        """The part of BufferedWorker that pin_model_thread reads."""
+
+        model_thread = ModelThread()
+        log = type("Log", (), {"warning": lambda _self, text, *args: warnings.append(text % args)})()
+
+    monkeypatch.setattr(worker_module.os, "sched_setaffinity", refuse)
+    gevent.spawn(worker_module.BufferedWorker.pin_model_thread, Stub(), 0).join(timeout=5)
+    assert warnings and "CPU 0" in warnings[0]
