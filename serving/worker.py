@@ -480,10 +480,11 @@ class BufferedWorker(GeventWorker):
 
 
 def yield_to_the_model() -> None:
-    """Mark the calling thread (the connection loop) as batch work for Linux's scheduler: when it wakes (a connection,
-    a body chunk, an answer to send) it no longer preempts a model run on its core, but runs when that run's time
-    slice ends (a few ms at most). Fewer context switches inside a model run keep its caches warm; at saturation this
-    saved about 0.2 ms of the loop's and 0.2-0.3 ms of the model's CPU per image (BENCHMARKS.md). Elsewhere a no-op."""
+    """Mark the calling thread (the connection loop), and the model thread it starts later (threads inherit it), as
+    batch work for Linux's scheduler: when the loop wakes (a connection, a body chunk, an answer to send) it no longer
+    preempts a model run on its core, but runs when that run's time slice ends (a few ms at most). Fewer context
+    switches inside a model run keep its caches warm; at saturation this saved about 0.2 ms of the loop's and
+    0.2-0.3 ms of the model's CPU per image (BENCHMARKS.md). Elsewhere a no-op."""
     if hasattr(os, "SCHED_BATCH"):
         with contextlib.suppress(OSError):  # a sandbox may refuse it: the worker runs as before
             os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
