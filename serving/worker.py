@@ -189,11 +189,12 @@ class BufferedWorker(GeventWorker):
             if server.pool.full():  # every slot taken: nothing to take it into (gevent resumes when one frees)
                 gevent.sleep(FULL_POOL_PAUSE_S)
                 continue
-            since = time.monotonic() - last_take
-            pause = pause_before_taking(self._may_take(server), since, WAITING_CONNECTION_CHECK_S)
+            may_take = self._may_take(server)
+            pause = pause_before_taking(may_take, time.monotonic() - last_take, WAITING_CONNECTION_CHECK_S)
             if backoff or pause:
                 gevent.sleep(max(backoff, pause))
-            if self._may_take(server):
+                may_take = self._may_take(server)  # the loads have moved meanwhile
+            if may_take:
                 try:
                     if self._take_one(server):  # if it is still there: another worker may have taken it
                         last_take = time.monotonic()

@@ -21,11 +21,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from inference.catalog import DEFAULT_MODEL
-from tools.bench.load import WRK_SCRIPT, check_answer, make_bodies, run_wrk
-from tools.bench.processes import group_cpu_seconds, ours, thread_cpu_seconds
+from tools.bench.load import check_and_warm, json_load, saturated_cell
+from tools.bench.processes import ours, wait_idle
 from tools.bench.raw import raw_parallel
 from tools.bench.report import CPUS
-from tools.bench_overhead import wait_idle
 
 SIDES = ("before", "after")
 
@@ -49,22 +48,15 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     series["raw"] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as folder, ExitStack() as stack:
         servers = {side: stack.enter_context(ours(env, folders[side], pythons[side])) for side in SIDES}
-        body = make_bodies(Path(folder))["json"]
-        script = Path(folder) / "post.lua"
-        script.write_text(WRK_SCRIPT)
+        body, script = json_load(Path(folder))
         for server in servers.values():
-            check_answer(server.url, body)
-            run_wrk(server.url, body, args.concurrency, 2, script)  # warm-up
+            check_and_warm(server.url, body, args.concurrency, script)
 
         def served_cell(side: str) -> None:
-            server = servers[side]
-            wait_idle(server.group)
-            cpu, threads = group_cpu_seconds(server.group), thread_cpu_seconds(server.group)
-            requests = max(1, run_wrk(server.url, body, args.concurrency, args.seconds, script)["requests"])
-            main_s, other_s = (after - before for after, before in zip(thread_cpu_seconds(server.group), threads))
-            series[f"all {side}"].append((group_cpu_seconds(server.group) - cpu) * 1000 / requests)
-            series[f"main {side}"].append(main_s * 1000 / requests)
-            series[f"model {side}"].append(other_s * 1000 / requests)
+            cell = saturated_cell(servers[side], body, args.concurrency, args.seconds, script)
+            series[f"all {side}"].append(cell.all_ms)
+            series[f"main {side}"].append(cell.main_ms)
+            series[f"model {side}"].append(cell.other_ms)
 
         def raw_cell() -> None:
             for server in servers.values():

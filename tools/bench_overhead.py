@@ -16,28 +16,15 @@ import argparse
 import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from inference.catalog import DEFAULT_MODEL
-from tools.bench.load import WRK_SCRIPT, check_answer, make_bodies, run_wrk
-from tools.bench.processes import group_cpu_seconds, ours
+from tools.bench.load import check_and_warm, json_load, saturated_cell
+from tools.bench.processes import ours, wait_idle
 from tools.bench.raw import raw_parallel
 from tools.bench.report import CPUS
 
 TARGET_MS = 4.0
-
-
-def wait_idle(group: int, quiet_s: float = 0.25, timeout_s: float = 10.0) -> None:
-    """Until the server's processes use less than 2% of a CPU over `quiet_s` (its queue is empty)."""
-    deadline = time.monotonic() + timeout_s
-    last = group_cpu_seconds(group)
-    while time.monotonic() < deadline:
-        time.sleep(quiet_s)
-        now = group_cpu_seconds(group)
-        if now - last < 0.02 * quiet_s + 0.011:  # a clock tick (10 ms) of slack: /proc counts in ticks
-            return
-        last = now
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -51,19 +38,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     load_before = os.getloadavg()[0]
     raw_ms, ours_ms = [], []
     with tempfile.TemporaryDirectory(prefix="bench-") as folder, ours(env) as server:
-        body = make_bodies(Path(folder))["json"]
-        script = Path(folder) / "post.lua"
-        script.write_text(WRK_SCRIPT)
-        check_answer(server.url, body)
-        run_wrk(server.url, body, args.concurrency, 2, script)  # warm-up
+        body, script = json_load(Path(folder))
+        check_and_warm(server.url, body, args.concurrency, script)
 
         def ours_cell() -> float:
-            # wrk leaves up to c requests in the server when it stops: they finish first, or their CPU (and none
-            # of their answers) would fall into this cell, and only when it follows another ours cell.
-            wait_idle(server.group)
-            before = group_cpu_seconds(server.group)
-            result = run_wrk(server.url, body, args.concurrency, args.seconds, script)
-            return (group_cpu_seconds(server.group) - before) * 1000 / max(1, result["requests"])
+            return saturated_cell(server, body, args.concurrency, args.seconds, script).all_ms
 
         def raw_cell() -> float:
             wait_idle(server.group)  # the server's last requests would share the CPUs with the raw sessions

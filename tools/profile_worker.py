@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 
 from inference.catalog import DEFAULT_MODEL
-from tools.bench.load import WRK_SCRIPT, check_answer, make_bodies, run_wrk
+from tools.bench.load import check_and_warm, json_load, run_wrk
 from tools.bench.processes import group_pids, ours
 from tools.bench.report import CPUS
 
@@ -112,11 +112,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     env = {"MODELS": args.model, "ORT_INTRA_OP_THREADS": "1", "WEB_CONCURRENCY": str(CPUS)}
     env.update(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory(prefix="profile-") as folder, ours(env) as server:
-        body = make_bodies(Path(folder))["json"]
-        script = Path(folder) / "post.lua"
-        script.write_text(WRK_SCRIPT)
-        check_answer(server.url, body)
-        run_wrk(server.url, body, args.concurrency, 2, script)  # warm-up
+        body, script = json_load(Path(folder))
+        check_and_warm(server.url, body, args.concurrency, script)
         workers = [pid for pid in group_pids(server.group) if pid != server.group]
         worker = min(workers)
         result: dict = {}

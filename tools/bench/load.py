@@ -14,7 +14,7 @@ import requests
 
 from tools.bench_inference import bench_jpeg
 
-from .processes import Served, group_cpu_seconds
+from .processes import Served, group_cpu_seconds, thread_cpu_seconds, wait_idle
 from .report import Row, format_row
 
 WRK_SCRIPT = """
@@ -71,6 +71,43 @@ def make_bodies(folder: Path) -> dict[str, Body]:
         "json": Body("json", json_path, "application/json"),
         "multipart": Body("multipart", form_path, f"multipart/form-data; boundary={boundary}"),
     }
+
+
+def json_load(folder: Path) -> tuple[Body, Path]:
+    """The origin's JSON body and wrk's script, written in `folder`: what a saturating cell sends."""
+    script = folder / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    return make_bodies(folder)["json"], script
+
+
+def check_and_warm(url: str, body: Body, concurrency: int, script: Path) -> None:
+    """One checked answer, then 2 s of load: connections, lazy imports and caches are warm for the first cell."""
+    check_answer(url, body)
+    run_wrk(url, body, concurrency, 2, script)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """CPU milliseconds per image over one wrk run: all the server's processes, and the split of its threads."""
+
+    all_ms: float
+    main_ms: float  # the processes' main threads (a worker's HTTP and app)
+    other_ms: float  # their other threads (a worker's model thread)
+
+
+def saturated_cell(server: Served, body: Body, concurrency: int, seconds: int, script: Path) -> Cell:
+    """wrk at `concurrency` for `seconds`, started once the server is idle: wrk leaves up to `concurrency` requests
+    in the server when it stops, and their CPU (none of their answers) would fall into the next cell."""
+    wait_idle(server.group)
+    cpu, (main, other) = group_cpu_seconds(server.group), thread_cpu_seconds(server.group)
+    requests_done = max(1, run_wrk(server.url, body, concurrency, seconds, script)["requests"])
+    main_after, other_after = thread_cpu_seconds(server.group)
+    per_image = 1000 / requests_done
+    return Cell(
+        (group_cpu_seconds(server.group) - cpu) * per_image,
+        (main_after - main) * per_image,
+        (other_after - other) * per_image,
+    )
 
 
 def check_answer(url: str, body: Body) -> None:

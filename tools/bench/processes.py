@@ -106,11 +106,7 @@ def thread_cpu_seconds(group: int) -> tuple[float, float]:
     main = other = 0
     for pid in group_pids(group):
         for task in Path(f"/proc/{pid}/task").glob("*"):
-            try:
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # exited meanwhile
-                continue
-            ticks = int(fields[11]) + int(fields[12])
+            ticks = _cpu_ticks(task / "stat")
             if int(task.name) == pid:
                 main += ticks
             else:
@@ -166,16 +162,30 @@ def group_pids(group: int) -> list[int]:
     return pids
 
 
+def _cpu_ticks(stat: Path) -> int:
+    """utime + stime of a /proc stat file (a process's or a thread's), in clock ticks; 0 when it has exited."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 def group_cpu_seconds(group: int) -> float:
     """User + system CPU seconds used so far by every process of the server (workers, threads, helpers)."""
-    ticks = 0
-    for pid in group_pids(group):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(_cpu_ticks(Path(f"/proc/{pid}/stat")) for pid in group_pids(group)) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(group: int, quiet_s: float = 0.25, timeout_s: float = 10.0) -> None:
+    """Until the server's processes use less than 2% of a CPU over `quiet_s` (its queue is empty)."""
+    deadline = time.monotonic() + timeout_s
+    last = group_cpu_seconds(group)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = group_cpu_seconds(group)
+        if now - last < 0.02 * quiet_s + 0.011:  # a clock tick (10 ms) of slack: /proc counts in ticks
+            return
+        last = now
 
 
 def group_rss_mib(group: int) -> list[float]:
