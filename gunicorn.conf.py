@@ -46,9 +46,9 @@ os.environ.setdefault("ORT_INTRA_OP_THREADS", str(max(1, cpus // (workers * thre
 _timeout_default_s = _setting("REQUEST_TIMEOUT_S") + _settings.GUNICORN_TIMEOUT_MARGIN_S
 timeout = _setting("GUNICORN_TIMEOUT") or _timeout_default_s
 graceful_timeout = _setting("GUNICORN_GRACEFUL_TIMEOUT") or _timeout_default_s  # SIGTERM
-# One request per connection: a connection kept alive stays with its worker, and a busy worker's kept
-# connections would wait while another worker idles. The buffered worker enforces this itself.
-keepalive = 0 if _layout == "buffered" else 5
+# Seconds a kept connection waits for its next request (gthread; sync workers keep none). The buffered worker keeps
+# a connection only while no other worker idles, for SERVE_HEADER_TIMEOUT_S (serving/worker.py).
+keepalive = 5
 preload_app = False  # ONNX Runtime sessions must be created after fork, one per worker
 max_requests = _setting("GUNICORN_MAX_REQUESTS")
 max_requests_jitter = max_requests // 10

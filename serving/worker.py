@@ -14,7 +14,11 @@
   WAITING_CONNECTION_CHECK_S while more wait: every worker is busy, maybe with one client's flood, and only
   reading the request shows whose it is; another client's request behind a flood then waits for one job of each
   client present, not for the flood;
-- one request per connection (keep-alive off, as sync workers do); errors it answers itself are the API's JSON;
+- a connection stays open for the client's next request (HTTP keep-alive: no new connection to accept and close per
+  request), unless another worker is idle while this one has other requests in progress: then the answer closes it,
+  so that the client's next request, on a new connection, goes to the idle worker. A kept connection waiting for
+  its next request is an idle connection like a new one (SERVE_HEADER_TIMEOUT_S, dropped first when the worker is
+  full, let go at SIGTERM); errors the worker answers itself are the API's JSON, and close the connection;
 - a refusal reaches the client: an upload refused for a full buffer gets its 503, then the rest of its body is read
   and thrown away (at the upload pace, at most MAX_CONTENT_LENGTH bytes within REFUSAL_DRAIN_S), so a client still
   sending reads the answer instead of a reset;
@@ -28,8 +32,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import math
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
@@ -48,7 +54,7 @@ from gunicorn.workers.ggevent import GeventWorker
 from . import contract
 from .contract import HOLD_KEY, MODEL_THREAD_KEY
 from .errors import classify, describe, error_response_bytes
-from .library_seams import continue_settled, expects_continue
+from .library_seams import close_after_answer, continue_settled, expects_continue
 from .model_thread import ModelThread
 from .paced_socket import ClientTooSlow, PacedSocket
 from .settings import ServingSettings
@@ -93,7 +99,8 @@ class BufferedWorker(GeventWorker):
         if self.cfg.is_ssl:  # run() serves plain sockets: TLS belongs to the platform's router
             raise RuntimeError("the buffered worker does not serve TLS: terminate it in front (the PaaS router does)")
         self.settings = ServingSettings.from_environment()
-        self.cfg.set("keepalive", 0)  # one request per connection: each new request may go to an idle worker
+        # gunicorn closes every connection when this is 0; handle() keeps them itself (module docstring).
+        self.cfg.set("keepalive", max(1, math.ceil(self.settings.header_timeout_s)))
         self.buffered = 0
         self.in_progress = 0  # requests received whole whose answer has not been sent yet
         # The lowest free slot: a worker that replaces one takes its slot, and so its CPU (model_thread_cpu).
@@ -121,7 +128,14 @@ class BufferedWorker(GeventWorker):
         def with_model_thread(environ, start_response):
             environ[MODEL_THREAD_KEY] = run_in_model_thread
             environ[HOLD_KEY] = self._hold
-            return app(environ, start_response)
+
+            def start_response_here(status, headers, exc_info=None):
+                # Decided as the answer starts, after the model ran: the loads as the client will find them.
+                if not keep_connection(self.in_progress, partial(WORKER_LOADS.another_idle, self.load_slot)):
+                    close_after_answer(start_response)
+                return start_response(status, headers, exc_info)
+
+            return app(environ, start_response_here)
 
         self.wsgi = with_model_thread
 
@@ -302,24 +316,34 @@ class BufferedWorker(GeventWorker):
     # -- one connection
 
     def handle(self, listener_name, client, addr) -> None:
-        """Read the head and the whole body within their deadlines, then run the application."""
+        """Per request on the connection: read the head and the whole body within their deadlines, then run the
+        application; until an answer closes the connection (keep_connection) or the client does."""
         client.setblocking(1)
         conn = PacedSocket(client)
-        conn.limit_total(self.settings.header_timeout_s)
-        req, held, body_read, counted = None, [0], True, False
+        parser = http.get_parser(self.cfg, conn, addr)  # one per connection: it keeps bytes read past a request
+        req, held, body_read, counted, received_before = None, [0], True, False, 0
         try:
-            req = self._read_head(conn, addr)
-            body_read = self._buffer_body(req, conn, held)
-            # Counted from here: a slow upload is the client's time, and must not make the worker look busy.
-            self.in_progress, counted = self.in_progress + 1, True
-            self._update_accepting()
-            conn.start_rate_on_first_use(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
-            self._answer(listener_name, req, conn, addr)
+            while True:
+                # Each request's head gets the deadline of a new connection's, counted from the previous answer.
+                conn.limit_total(self.settings.header_timeout_s)
+                req, received_before = None, conn.received
+                req = self._read_head(parser, conn)
+                body_read = self._buffer_body(req, conn, held)
+                if not body_read:
+                    req.must_close = True  # the rest of a body left unread would be read to find the next request
+                # Counted from here: a slow upload is the client's time, and must not make the worker look busy.
+                self.in_progress, counted = self.in_progress + 1, True
+                self._update_accepting()
+                conn.start_rate_on_first_use(self.settings.idle_timeout_s, self.settings.min_bytes_per_s)
+                self._answer(listener_name, req, conn, addr)  # StopIteration when the answer closed the connection
+                self.buffered, held[0] = self.buffered - held[0], 0
+                self.in_progress, counted = self.in_progress - 1, False
+                self._update_accepting()
         except (StopIteration, NoMoreData, gevent.GreenletExit):
             pass  # answered, or the client left, or the worker let the connection go
         except ClientTooSlow as exc:
             self.log.debug("Slow client %s: %s", addr[0] if addr else "", exc)
-            if conn.received:  # a silent idle connection is just closed, as proxies do
+            if conn.received > received_before:  # a silent idle connection is just closed, as proxies do
                 self._answer_error(req, conn, addr, 408, "client_too_slow", self._too_slow_message())
         except BufferFull:
             self.buffered, held[0] = self.buffered - held[0], 0  # the refused bytes are thrown away now
@@ -345,7 +369,7 @@ class BufferedWorker(GeventWorker):
         socket may be closed by now); the head the connection held (start_rate_on_first_use) goes out last."""
         try:
             self.handle_request(listener_name, req, conn, addr)
-        except StopIteration:  # gunicorn's "close the connection", after every answer here (keep-alive is off)
+        except StopIteration:  # gunicorn's "close the connection": the client, an error, or keep_connection said so
             conn.send_held()
             raise
         conn.send_held()
@@ -357,7 +381,7 @@ class BufferedWorker(GeventWorker):
         conn.limit_total(self.settings.header_timeout_s)
         body_read = True
         try:
-            req = self._read_head(conn, addr)
+            req = self._read_head(http.get_parser(self.cfg, conn, addr), conn)
             message = "the server is shutting down; retry shortly"
             body_read = self._refuse(req, conn, addr, "shutting_down", message, "the worker is stopping")
         except (StopIteration, ClientTooSlow, OSError, ParseException, gevent.GreenletExit):
@@ -368,12 +392,12 @@ class BufferedWorker(GeventWorker):
             else:
                 util.close_graceful(client, timeout=1.0)
 
-    def _read_head(self, conn: PacedSocket, addr):
+    def _read_head(self, parser, conn: PacedSocket):
         """The request line and headers (the body is read later); the connection counts as idle meanwhile."""
         me = gevent.getcurrent()
         self.waiting_for_head[me] = conn
         try:
-            return next(http.get_parser(self.cfg, conn, addr))
+            return next(parser)
         finally:
             self.waiting_for_head.pop(me, None)
 
@@ -504,6 +528,14 @@ def model_thread_cpu(mode: str, slot: int, workers: int, threads_per_worker: int
     if mode == "auto" and workers * threads_per_worker != len(cpus):
         return None
     return cpus[slot % len(cpus)]
+
+
+def keep_connection(in_progress: int, another_worker_idle: Callable[[], bool]) -> bool:
+    """Whether a connection stays open after the answer now starting (one of the `in_progress` requests here): yes,
+    unless another worker is idle while this one has other requests to answer. A client's next request on a kept
+    connection comes back to this worker; on a new connection it goes to whichever worker accepts it first, an idle
+    one. At saturation no worker is idle, and every connection is kept. The loads are read only when it matters."""
+    return in_progress <= 1 or not another_worker_idle()
 
 
 def pause_before_taking(may_take: bool, since_last_take: float, interval: float) -> float:

@@ -2,7 +2,8 @@
 
 The memory is mapped when the worker class is imported, in the master, so every worker forked from it sees the
 same pages. A worker writes its own slot (pid, requests in progress); a busy worker reads the others to decide
-whether a connection that is waiting should be its to take (serving/worker.py).
+whether a connection that is waiting should be its to take, and whether to keep a connection open after its answer
+(serving/worker.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ class WorkerLoads:
             if pid and index != slot and count < mine and _alive(pid):
                 return False
         return True
+
+    def another_idle(self, slot: int) -> bool:
+        """True when another live worker has no request in progress."""
+        for index, (pid, count) in enumerate(_SLOT.iter_unpack(self._memory)):
+            if pid and index != slot and count == 0 and _alive(pid):
+                return True
+        return False
 
 
 def _alive(pid: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import re
@@ -223,7 +224,6 @@ def test_gunicorn_level_errors_are_json_with_the_security_headers_and_logged_wit
 
 def test_conf_picks_the_worker_layout_and_refuses_an_unknown_one(monkeypatch, capsys):
     assert load_gunicorn_conf(monkeypatch, 2)["worker_class"] == "serving.worker.BufferedWorker"
-    assert load_gunicorn_conf(monkeypatch, 2)["keepalive"] == 0  # one request per connection
     assert load_gunicorn_conf(monkeypatch, 2, GUNICORN_WORKER_CLASS="sync")["worker_class"] == "sync"
     gthread = load_gunicorn_conf(
         monkeypatch, 8, GUNICORN_WORKER_CLASS="gthread", GUNICORN_THREADS="4", WEB_CONCURRENCY="2"
@@ -296,7 +296,7 @@ def test_expect_100_continue_gets_continue_before_the_body_is_read_and_a_too_lar
         )
         sock.sendall(
             f"POST /api/predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: {len(body)}\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode()
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nConnection: close\r\n\r\n".encode()
         )
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         sock.sendall(body)
@@ -311,6 +311,35 @@ def test_expect_100_continue_gets_continue_before_the_body_is_read_and_a_too_lar
     )
     assert too_large.startswith(b"HTTP/1.1 413 ") and b"request_too_large" in too_large, too_large[:300]
     assert b"100 Continue" not in too_large
+
+
+def test_a_connection_is_kept_for_the_next_request_and_closed_after_a_body_left_unread(server):
+    """Keep-alive (serving/worker.py): several requests on one connection; a request whose body the worker did not
+    read (declared too large) closes it, since finding the next request would mean reading that body."""
+    connection = http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=30)
+    try:
+        connection.request("GET", "/healthz")
+        first = connection.getresponse()
+        first.read()
+        kept = connection.sock
+        assert first.status == 200 and first.getheader("Connection") == "keep-alive"
+        body = json.dumps(json_request((PHOTOS / "astronaut.jpg").read_bytes()))
+        for _ in range(2):
+            connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            detections = json.loads(answer.read())["responses"][0]["detections"]
+            assert answer.status == 200 and any(d["class_name"] == "person" for d in detections)
+            assert connection.sock is kept, "the connection was not kept"
+        connection.putrequest("POST", "/api/predict")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", "999999999")
+        connection.endheaders()
+        refused = connection.getresponse()
+        refused.read()
+        assert refused.status == 413 and refused.getheader("Connection") == "close"
+        assert connection.sock is None  # http.client closed it, as the answer said
+    finally:
+        connection.close()
 
 
 def test_a_workers_connection_loop_is_batch_work_for_the_scheduler(server):

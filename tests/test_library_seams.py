@@ -14,7 +14,7 @@ from gunicorn import http
 from gunicorn.config import Config
 from gunicorn.http import wsgi
 
-from serving.library_seams import continue_settled, expects_continue
+from serving.library_seams import close_after_answer, continue_settled, expects_continue
 from serving.worker import BufferedWorker, GatedServer
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -65,6 +65,18 @@ def test_gunicorn_sends_100_continue_itself_unless_the_seam_settled_it():
     assert not expects_continue(req)
     wsgi.create(req, sock, ("127.0.0.1", 1), ("127.0.0.1", 2), Config())
     assert sock.sent == b""
+
+
+def test_the_start_response_gunicorn_hands_the_app_can_close_a_connection_the_request_would_keep():
+    """handle_request calls the app with its Response's bound start_response; the worker closes through it."""
+    req, sock = parsed(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    resp, _ = wsgi.create(req, sock, ("127.0.0.1", 1), ("127.0.0.1", 2), Config())
+    resp.start_response("200 OK", [("Content-Length", "0")])
+    assert not resp.should_close()  # HTTP/1.1 with a length: kept by default
+    close_after_answer(resp.start_response)
+    assert resp.should_close()
+    resp.send_headers()
+    assert b"Connection: close\r\n" in sock.sent
 
 
 @pytest.fixture

@@ -247,6 +247,39 @@ def test_deadlines_close_idle_connections_and_answer_slow_requests_408_json():
 
 
 @pytest.mark.timeout(60)
+def test_a_kept_connection_gets_a_new_connections_deadline_for_its_next_request():
+    """After an answer a connection stays open (keep-alive), idle like a new one: silent, it is closed; a next head
+    that trickles gets 408, as on a new connection."""
+    env = {"SERVE_HEADER_TIMEOUT_S": "1", "SERVE_IDLE_TIMEOUT_S": "1"}
+    with gunicorn_server(workers=1, env=env) as server:
+        port = urlsplit(server.url).port
+        silent, slow = (socket.create_connection(("127.0.0.1", port)) for _ in range(2))
+        silent.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nGET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+
+        def trickle() -> None:
+            for _ in range(40):
+                try:
+                    slow.send(b"a")
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+        threading.Thread(target=trickle, daemon=True).start()
+        with ThreadPoolExecutor(2) as pool:
+            (silent_data, silent_s), (slow_data, slow_s) = pool.map(
+                lambda sock: read_until_closed(sock, 10), (silent, slow)
+            )
+        for sock in (silent, slow):
+            sock.close()
+        assert silent_data.count(b"HTTP/1.1 ") == 1 and silent_data.startswith(b"HTTP/1.1 200 "), silent_data[:300]
+        assert b"Connection: keep-alive" in silent_data and 0.8 < silent_s < 3, silent_s  # then closed, no 408
+        answers = slow_data.split(b"HTTP/1.1 ")[1:]
+        assert [a[:3] for a in answers] == [b"200", b"408"] and b'"code": "client_too_slow"' in answers[1], slow_data
+        assert slow_s < 4, slow_s
+
+
+@pytest.mark.timeout(60)
 def test_a_full_worker_drops_its_oldest_connection_without_a_request():
     env = {"GUNICORN_WORKER_CONNECTIONS": "16"}
     with gunicorn_server(workers=1, env=env) as server:

@@ -66,6 +66,32 @@ def test_a_dead_workers_stale_zero_does_not_make_the_others_wait():
     assert loads.claim(SLOTS - 1) == SLOTS - 1
 
 
+def test_another_idle_worker_is_a_live_one_with_nothing_in_progress():
+    loads = WorkerLoads()
+    mine = loads.claim(0)
+    loads.update(mine, 0)
+    assert not loads.another_idle(mine)  # this worker's own idle slot does not count
+    struct.pack_into("ii", loads._memory, 8, dead_pid(), 0)
+    assert not loads.another_idle(mine)  # nor a dead worker's stale zero
+    struct.pack_into("ii", loads._memory, 16, os.getppid(), 2)
+    assert not loads.another_idle(mine)  # a live one that is busy
+    struct.pack_into("ii", loads._memory, 16, os.getppid(), 0)
+    assert loads.another_idle(mine)
+
+
+def test_a_connection_is_kept_unless_another_worker_idles_while_this_one_has_more_to_answer():
+    """keep_connection: the client's next request should reach an idle worker rather than queue here."""
+    from serving.worker import keep_connection
+
+    def never_asked() -> bool:
+        raise AssertionError("the loads are read only when this worker has other requests")
+
+    assert keep_connection(1, never_asked)  # only this answer here: this worker is about to be idle itself
+    assert keep_connection(3, lambda: False)  # every worker busy (saturation): a new connection would gain nothing
+    assert not keep_connection(3, lambda: True)
+    assert not keep_connection(2, lambda: True)
+
+
 def test_a_busy_worker_takes_a_waiting_connection_at_once_then_one_per_interval():
     """pause_before_taking: the least busy worker takes at once; the next take waits out the interval (a burst is
     shared out between the workers); a worker that is not the one to take waits a whole interval and looks again."""

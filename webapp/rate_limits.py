@@ -31,7 +31,7 @@ LIMITED_ENDPOINTS = {"api.predict"}  # predictions only: health, readiness, metr
 _UNBOUNDED = 2**52  # a "limit" that admits any charge: images already answered are counted, never refused
 # A refusal is answered this late when the server can wait cheaply (serving/worker.py, while at most half of its
 # connection slots are taken): a client that ignores Retry-After then gets one refusal per REFUSAL_HOLD_S for each
-# connection it keeps open (one request per connection), instead of hundreds a second.
+# connection it keeps open, instead of hundreds a second.
 REFUSAL_HOLD_S = 0.5
 
 
