@@ -104,3 +104,54 @@ def test_a_request_behind_another_clients_flood_is_answered_after_one_of_its_ima
     assert len(meanwhile) <= 2, (meanwhile, order)
     after = [name for name in order if name.startswith("flood") and answered[name] > answered["other"]]
     assert len(after) >= FLOOD // 2, order  # the flood was still there
+
+
+def test_a_flood_over_kept_connections_still_lets_another_client_in_after_one_of_its_images():
+    """Kept connections (keep-alive) bring a client's next requests straight back to the worker, past the accept
+    queue: the other client's request must still get its turn after at most two of the flood's images."""
+    env = {"CACHE_BYTES": "0", "MODELS": "yolox_nano", "LOG_FORMAT": "text"}
+    connections, rounds = 8, 4
+    kept: list[bool] = []
+
+    def flood(index: int) -> list[int]:
+        """One kept connection sending `rounds` requests back to back."""
+        statuses = []
+        with session_from(FLOOD_ADDRESS) as session:
+            for turn in range(rounds):
+                answer = session.post(
+                    server.url + "/api/predict",
+                    files={"image": ("a.jpg", PHOTO)},
+                    headers={"X-Request-Id": f"flood{index}-{turn}"},
+                    timeout=60,
+                )
+                statuses.append(answer.status_code)
+                kept.append(answer.headers.get("Connection") == "keep-alive")
+        return statuses
+
+    def other() -> int:
+        with session_from(OTHER_ADDRESS) as session:
+            answer = session.post(
+                server.url + "/api/predict", files={"image": ("a.jpg", PHOTO)}, headers={"X-Request-Id": "other"}
+            )
+        return answer.status_code
+
+    with gunicorn_server(env=env, workers=1) as server, ThreadPoolExecutor(connections + 1) as pool:
+        port, (worker,) = urlsplit(server.url).port, worker_pids(server.process.pid)
+        floods = [pool.submit(flood, i) for i in range(connections)]
+        # Every flood connection is held by the worker (its first answers come back on them).
+        wait_for(lambda: established_connections(worker, port) >= connections, "the flood did not connect")
+        wait_for(lambda: "flood0-1" in answered_at(server.log()), "the flood's second round did not start")
+        mine = pool.submit(other)
+        other_arrived = wait_for(lambda: accepted_from(worker, port, OTHER_ADDRESS) or mine.done(), "never taken")
+        statuses = [status for future in floods for status in future.result()] + [mine.result()]
+        answered = answered_at(server.log())
+    assert statuses == [200] * (connections * rounds + 1)
+    assert all(kept), "the worker closed a flood connection: the flood did not come back on kept connections"
+    order = sorted(answered, key=answered.get)
+    meanwhile = [
+        name for name in order if name.startswith("flood") and other_arrived < answered[name] < answered["other"]
+    ]
+    assert len(meanwhile) <= 2, (meanwhile, order)
+    after = [name for name in order if name.startswith("flood") and answered[name] > answered["other"]]
+    assert len(after) >= connections, order  # the flood was still there
+    assert all(f"flood{i}-{rounds - 1}" in answered for i in range(connections))

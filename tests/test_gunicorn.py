@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tools.servers import ROOT, RunningServer, gunicorn_server, wait_workers_serving, worker_pids
+from tools.servers import ROOT, RunningServer, access_lines, gunicorn_server, wait_workers_serving, worker_pids
 
 pytestmark = pytest.mark.server
 
@@ -340,6 +340,50 @@ def test_a_connection_is_kept_for_the_next_request_and_closed_after_a_body_left_
         assert connection.sock is None  # http.client closed it, as the answer said
     finally:
         connection.close()
+
+
+def test_an_answer_closes_its_kept_connection_when_another_worker_idles_while_this_one_has_more_to_do():
+    """keep_connection in a running server: two kept connections to one worker, the other worker idle. The answer
+    given while the other request is still in progress closes its connection, so that the client's next request can
+    reach the idle worker; the last answer, with nothing else in progress, keeps its connection."""
+    with gunicorn_server(workers=2, env={"LOG_FORMAT": "text", "CACHE_BYTES": "0"}) as running:
+        wait_workers_serving(running)
+        address = running.url.removeprefix("http://")
+
+        def answered_by(request_id: str) -> int:
+            """The worker whose access line carries `request_id`."""
+            deadline = time.monotonic() + 10
+            while not (pids := [pid for pid, rid in access_lines(running.log()) if rid == request_id]):
+                assert time.monotonic() < deadline, f"no access line for {request_id}"
+                time.sleep(0.02)
+            return pids[0]
+
+        by_worker: dict[int, list[http.client.HTTPConnection]] = {}
+        for probe in range(12):  # until one worker holds two connections
+            connection = http.client.HTTPConnection(address, timeout=60)
+            connection.request("GET", "/healthz", headers={"X-Request-Id": f"probe{probe}"})
+            connection.getresponse().read()
+            by_worker.setdefault(answered_by(f"probe{probe}"), []).append(connection)
+            if max(len(held) for held in by_worker.values()) == 2:
+                break
+        pair = next(held for held in by_worker.values() if len(held) == 2)
+        photo = (PHOTOS / "astronaut.jpg").read_bytes()
+        batch = json_request(photo)
+        batch["requests"] *= 4  # several model runs: both requests are in progress together
+        for index, (connection, body) in enumerate(zip(pair, (batch, json_request(photo)), strict=True)):
+            headers = {"Content-Type": "application/json", "X-Request-Id": f"pair{index}"}
+            connection.request("POST", "/api/predict", json.dumps(body), headers)
+        answers = [connection.getresponse() for connection in pair]
+        for answer in answers:
+            answer.read()
+        answered_by("pair0"), answered_by("pair1")  # both access lines are written
+        order = [rid for _, rid in access_lines(running.log()) if rid.startswith("pair")]
+        for connection in (c for held in by_worker.values() for c in held):
+            connection.close()
+    assert [answer.status for answer in answers] == [200, 200]
+    given_first, given_last = (answers[int(rid[-1])] for rid in order)
+    assert given_first.getheader("Connection") == "close"
+    assert given_last.getheader("Connection") == "keep-alive"
 
 
 def test_a_workers_connection_loop_is_batch_work_for_the_scheduler(server):
