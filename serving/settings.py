@@ -225,8 +225,8 @@ SETTINGS: tuple[Setting, ...] = (
         "SERVE_HEADER_TIMEOUT_S",
         "number",
         10,
-        "seconds a new connection gets to send its request line and headers; a silent one is closed, a partial "
-        "one gets 408 `client_too_slow`",
+        "seconds a new connection, or a kept one after its answer, gets to send its request line and headers; a "
+        "silent one is closed, a partial one gets 408 `client_too_slow`",
         app=False,
     ),
     Setting(
