@@ -9,6 +9,9 @@ gunicorn decides whether a connection stays open after an answer from the reques
 drops a `Connection` header the application sets, as hop-by-hop); the buffered worker decides from the workers' loads
 when the application starts its answer. The `start_response` gunicorn hands the application is its Response's bound
 method, whose `force_close()` is public: the worker reaches the Response through it.
+
+gunicorn's parser keeps the bytes it read past a request (a client may send its next request before reading the
+answer) in its unreader's buffer. The worker counts them as the next request's head, for its deadline and at SIGTERM.
 """
 
 from __future__ import annotations
@@ -29,3 +32,9 @@ def continue_settled(req) -> None:
 def close_after_answer(start_response) -> None:
     """The connection closes once this answer is sent (gunicorn then writes `Connection: close`)."""
     start_response.__self__.force_close()
+
+
+def buffered_bytes(parser) -> int:
+    """Bytes the parser read from the connection and has not handed out yet (the start of a next request)."""
+    with parser.unreader.buf.getbuffer() as view:
+        return view.nbytes

@@ -24,7 +24,7 @@
   sending reads the answer instead of a reset;
 - SIGTERM: connections still in the accept queue are taken and answered (503 shutting_down when every connection
   slot is taken) before the listener closes, since closing it resets them; connections that sent nothing are let
-  go; requests in progress finish within gunicorn's graceful_timeout.
+  go; requests in progress finish within gunicorn's graceful_timeout, and their answers close their connections.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from gunicorn.workers.ggevent import GeventWorker
 from . import contract
 from .contract import HOLD_KEY, MODEL_THREAD_KEY
 from .errors import classify, describe, error_response_bytes
-from .library_seams import close_after_answer, continue_settled, expects_continue
+from .library_seams import buffered_bytes, close_after_answer, continue_settled, expects_continue
 from .model_thread import ModelThread
 from .paced_socket import ClientTooSlow, PacedSocket
 from .settings import ServingSettings
@@ -75,6 +75,11 @@ REFUSAL_DRAIN_S = 10.0
 RETRY_AFTER_S = 2  # the Retry-After of a refusal
 SHUTDOWN_HEAD_GRACE_S = 0.3  # at SIGTERM, a connection with nothing sent yet gets this long to send, then goes
 _IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
+# What a stopping worker writes as its requests in progress: the busiest, so the others never count on it.
+DRAINING_LOAD = 2**30
+# A CRLF some clients send after a body is not the start of a request: a kept connection that sent only that and
+# then nothing is closed silently, not answered 408.
+_STRAY_EOL_BYTES = 2
 
 
 class BufferFull(Exception):
@@ -106,7 +111,8 @@ class BufferedWorker(GeventWorker):
         # The lowest free slot: a worker that replaces one takes its slot, and so its CPU (model_thread_cpu).
         self.load_slot = WORKER_LOADS.claim(0)
         self._became_busy = Event()
-        self.waiting_for_head: dict[gevent.Greenlet, PacedSocket] = {}  # insertion order: oldest first
+        # Connections waiting for a request head, with their byte count when the wait began; oldest first.
+        self.waiting_for_head: dict[gevent.Greenlet, tuple[PacedSocket, int]] = {}
         self.servers: list[StreamServer] = []
         self.shutdown_refusals = Group()  # connections taken from the accept queue at SIGTERM with no slot free
         self.terminating = False  # SIGTERM, not a restart after GUNICORN_MAX_REQUESTS
@@ -131,7 +137,8 @@ class BufferedWorker(GeventWorker):
 
             def start_response_here(status, headers, exc_info=None):
                 # Decided as the answer starts, after the model ran: the loads as the client will find them.
-                if not keep_connection(self.in_progress, partial(WORKER_LOADS.another_idle, self.load_slot)):
+                another_idle = partial(WORKER_LOADS.another_idle, self.load_slot)
+                if not keep_connection(self.in_progress, another_idle, stopping=not self.alive):
                     close_after_answer(start_response)
                 return start_response(status, headers, exc_info)
 
@@ -252,7 +259,7 @@ class BufferedWorker(GeventWorker):
 
     def _update_accepting(self) -> None:
         """Pause or resume accepting as the requests in progress cross QUEUE_PER_WORKER."""
-        WORKER_LOADS.update(self.load_slot, self.in_progress)
+        WORKER_LOADS.update(self.load_slot, self.in_progress if self.alive else DRAINING_LOAD)
         busy = self._busy()
         for server in self.servers:
             if busy:
@@ -273,14 +280,15 @@ class BufferedWorker(GeventWorker):
         """Stopping: after SIGTERM, answer what waits in the accept queue; drop connections without a request, let
         the others finish (graceful_timeout). A restart after GUNICORN_MAX_REQUESTS leaves the queue to the other
         workers, which keep the listener open."""
+        WORKER_LOADS.update(self.load_slot, DRAINING_LOAD)
         for server in self.servers:
             server.stop_accepting()
             if self.terminating:
                 self._take_queued(server)
             server.close()  # at once: a connection queued after the last accept and before the close would be reset
         gevent.sleep(SHUTDOWN_HEAD_GRACE_S)
-        for greenlet, conn in list(self.waiting_for_head.items()):
-            if not _has_unread_bytes(conn):  # still nothing to read: an idle connection, not a request on its way
+        for greenlet, (conn, head_from) in list(self.waiting_for_head.items()):
+            if not _head_started(conn, head_from) and not _has_unread_bytes(conn):  # idle: no request on its way
                 greenlet.kill(block=False)
         deadline = time.monotonic() + self.cfg.graceful_timeout
         while time.monotonic() < deadline:
@@ -317,17 +325,21 @@ class BufferedWorker(GeventWorker):
 
     def handle(self, listener_name, client, addr) -> None:
         """Per request on the connection: read the head and the whole body within their deadlines, then run the
-        application; until an answer closes the connection (keep_connection) or the client does."""
+        application; until an answer closes the connection (keep_connection), the client does, or the worker stops."""
         client.setblocking(1)
         conn = PacedSocket(client)
         parser = http.get_parser(self.cfg, conn, addr)  # one per connection: it keeps bytes read past a request
-        req, held, body_read, counted, received_before = None, [0], True, False, 0
+        req, held, body_read, counted, head_from, proxy_info = None, [0], True, False, 0, None
         try:
             while True:
-                # Each request's head gets the deadline of a new connection's, counted from the previous answer.
+                # Each request's head gets the deadline of a new connection's, counted from the previous answer;
+                # bytes the client sent before reading that answer are already part of it.
                 conn.limit_total(self.settings.header_timeout_s)
-                req, received_before = None, conn.received
-                req = self._read_head(parser, conn)
+                req, head_from = None, conn.received - buffered_bytes(parser)
+                req = self._read_head(parser, conn, head_from)
+                # A PROXY protocol header comes once, before the first request: it holds for the others too.
+                proxy_info = req.proxy_protocol_info or proxy_info
+                req.proxy_protocol_info = proxy_info
                 body_read = self._buffer_body(req, conn, held)
                 if not body_read:
                     req.must_close = True  # the rest of a body left unread would be read to find the next request
@@ -339,11 +351,13 @@ class BufferedWorker(GeventWorker):
                 self.buffered, held[0] = self.buffered - held[0], 0
                 self.in_progress, counted = self.in_progress - 1, False
                 self._update_accepting()
+                if not self.alive and not _next_request_on_its_way(parser, conn):
+                    return  # stopping since this answer began (it said keep-alive), and no next request came
         except (StopIteration, NoMoreData, gevent.GreenletExit):
             pass  # answered, or the client left, or the worker let the connection go
         except ClientTooSlow as exc:
             self.log.debug("Slow client %s: %s", addr[0] if addr else "", exc)
-            if conn.received > received_before:  # a silent idle connection is just closed, as proxies do
+            if _head_started(conn, head_from):  # a silent idle connection is just closed, as proxies do
                 self._answer_error(req, conn, addr, 408, "client_too_slow", self._too_slow_message())
         except BufferFull:
             self.buffered, held[0] = self.buffered - held[0], 0  # the refused bytes are thrown away now
@@ -392,10 +406,11 @@ class BufferedWorker(GeventWorker):
             else:
                 util.close_graceful(client, timeout=1.0)
 
-    def _read_head(self, parser, conn: PacedSocket):
-        """The request line and headers (the body is read later); the connection counts as idle meanwhile."""
+    def _read_head(self, parser, conn: PacedSocket, head_from: int = 0):
+        """The request line and headers (the body is read later); the connection counts as idle meanwhile.
+        `head_from`: the connection's byte count before this head (bytes past it are the head's)."""
         me = gevent.getcurrent()
-        self.waiting_for_head[me] = conn
+        self.waiting_for_head[me] = (conn, head_from)
         try:
             return next(parser)
         finally:
@@ -530,12 +545,12 @@ def model_thread_cpu(mode: str, slot: int, workers: int, threads_per_worker: int
     return cpus[slot % len(cpus)]
 
 
-def keep_connection(in_progress: int, another_worker_idle: Callable[[], bool]) -> bool:
+def keep_connection(in_progress: int, another_worker_idle: Callable[[], bool], stopping: bool = False) -> bool:
     """Whether a connection stays open after the answer now starting (one of the `in_progress` requests here): yes,
-    unless another worker is idle while this one has other requests to answer. A client's next request on a kept
+    unless the worker is stopping, or another worker is idle while this one has other requests to answer. A client's next request on a kept
     connection comes back to this worker; on a new connection it goes to whichever worker accepts it first, an idle
     one. At saturation no worker is idle, and every connection is kept. The loads are read only when it matters."""
-    return in_progress <= 1 or not another_worker_idle()
+    return not stopping and (in_progress <= 1 or not another_worker_idle())
 
 
 def pause_before_taking(may_take: bool, since_last_take: float, interval: float) -> float:
@@ -551,6 +566,23 @@ def _header(req, name: str) -> str | None:
     """The value of a request header (gunicorn keeps names upper-case), None without a request or header."""
     wanted = name.upper()
     return next((value for key, value in getattr(req, "headers", ()) if key == wanted), None)
+
+
+def _next_request_on_its_way(parser, conn: PacedSocket) -> bool:
+    """Whether a client, told its connection is kept, sends a next request within SHUTDOWN_HEAD_GRACE_S (it may have
+    sent it before it read the answer): a stopping worker serves that one too, rather than reset it."""
+    if buffered_bytes(parser):
+        return True
+    try:
+        wait_read(conn.fileno(), timeout=SHUTDOWN_HEAD_GRACE_S)
+    except (TimeoutError, OSError):
+        return False
+    return True
+
+
+def _head_started(conn: PacedSocket, head_from: int) -> bool:
+    """Bytes of a request head have come in since `head_from` (besides a stray CRLF after the previous request)."""
+    return conn.received - head_from > _STRAY_EOL_BYTES
 
 
 def _has_unread_bytes(conn: PacedSocket) -> bool:

@@ -14,7 +14,7 @@ from gunicorn import http
 from gunicorn.config import Config
 from gunicorn.http import wsgi
 
-from serving.library_seams import close_after_answer, continue_settled, expects_continue
+from serving.library_seams import buffered_bytes, close_after_answer, continue_settled, expects_continue
 from serving.worker import BufferedWorker, GatedServer
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -77,6 +77,15 @@ def test_the_start_response_gunicorn_hands_the_app_can_close_a_connection_the_re
     assert resp.should_close()
     resp.send_headers()
     assert b"Connection: close\r\n" in sock.sent
+
+
+def test_the_parser_keeps_the_bytes_of_a_next_request_where_the_seam_counts_them():
+    """A client may send its next request before reading the answer: gunicorn's first read takes both."""
+    partial = b"GET /healthz HTTP/1.1\r\nX-Slow: "
+    sock = RecordingSocket(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" + partial)
+    parser = http.get_parser(Config(), sock, ("127.0.0.1", 1))
+    assert next(parser).path == "/"
+    assert buffered_bytes(parser) == len(partial)
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ checks must be answered in time and no worker may die.
 
 from __future__ import annotations
 
+import base64
+import http.client
 import io
+import json
 import signal
 import socket
 import threading
@@ -248,14 +251,20 @@ def test_deadlines_close_idle_connections_and_answer_slow_requests_408_json():
 
 @pytest.mark.timeout(60)
 def test_a_kept_connection_gets_a_new_connections_deadline_for_its_next_request():
-    """After an answer a connection stays open (keep-alive), idle like a new one: silent, it is closed; a next head
-    that trickles gets 408, as on a new connection."""
+    """After an answer a connection stays open (keep-alive), idle like a new one: silent (or with only the CRLF some
+    clients send after a request), it is closed; a next head that stalls or trickles gets 408, also when the client
+    sent its start before reading the answer (the parser holds those bytes)."""
     env = {"SERVE_HEADER_TIMEOUT_S": "1", "SERVE_IDLE_TIMEOUT_S": "1"}
+    healthz = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n"
+    partial = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: "
     with gunicorn_server(workers=1, env=env) as server:
         port = urlsplit(server.url).port
-        silent, slow = (socket.create_connection(("127.0.0.1", port)) for _ in range(2))
-        silent.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nGET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+        silent, stray, stalled, slow = (socket.create_connection(("127.0.0.1", port)) for _ in range(4))
+        silent.sendall(healthz)
+        stray.sendall(healthz)
+        threading.Timer(0.2, stray.sendall, (b"\r\n",)).start()  # after the answer, on the kept connection
+        stalled.sendall(healthz + partial)
+        slow.sendall(healthz + partial)
 
         def trickle() -> None:
             for _ in range(40):
@@ -266,17 +275,22 @@ def test_a_kept_connection_gets_a_new_connections_deadline_for_its_next_request(
                 time.sleep(0.1)
 
         threading.Thread(target=trickle, daemon=True).start()
-        with ThreadPoolExecutor(2) as pool:
-            (silent_data, silent_s), (slow_data, slow_s) = pool.map(
-                lambda sock: read_until_closed(sock, 10), (silent, slow)
+        sockets = (silent, stray, stalled, slow)
+        with ThreadPoolExecutor(len(sockets)) as pool:
+            results = dict(
+                zip(("silent", "stray", "stalled", "slow"), pool.map(lambda s: read_until_closed(s, 10), sockets))
             )
-        for sock in (silent, slow):
+        for sock in sockets:
             sock.close()
-        assert silent_data.count(b"HTTP/1.1 ") == 1 and silent_data.startswith(b"HTTP/1.1 200 "), silent_data[:300]
-        assert b"Connection: keep-alive" in silent_data and 0.8 < silent_s < 3, silent_s  # then closed, no 408
-        answers = slow_data.split(b"HTTP/1.1 ")[1:]
-        assert [a[:3] for a in answers] == [b"200", b"408"] and b'"code": "client_too_slow"' in answers[1], slow_data
-        assert slow_s < 4, slow_s
+    for name in ("silent", "stray"):
+        data, seconds = results[name]
+        assert data.count(b"HTTP/1.1 ") == 1 and data.startswith(b"HTTP/1.1 200 "), (name, data[:300])
+        assert b"Connection: keep-alive" in data and 0.8 < seconds < 3, (name, seconds)  # then closed, no 408
+    for name in ("stalled", "slow"):
+        data, seconds = results[name]
+        answers = data.split(b"HTTP/1.1 ")[1:]
+        assert [a[:3] for a in answers] == [b"200", b"408"], (name, data)
+        assert b'"code": "client_too_slow"' in answers[1] and seconds < 4, (name, seconds)
 
 
 @pytest.mark.timeout(60)
@@ -325,6 +339,32 @@ def test_health_checks_are_answered_while_the_only_worker_predicts():
         thread.join(60)
     assert answer[0].status_code == 200 and len(answer[0].json()["responses"]) == 16
     assert sum(during) >= 4, "the batch ended before the health checks could overlap it"
+
+
+@pytest.mark.timeout(60)
+def test_sigterm_answers_kept_connections_with_close_and_does_not_wait_for_their_next_request():
+    """Requests in progress on kept connections at SIGTERM are answered, each with `Connection: close`, and the
+    worker exits at once after them, not once the clients' next heads are overdue (SERVE_HEADER_TIMEOUT_S)."""
+    image = {"image": {"content": base64.b64encode(PHOTO).decode()}}
+    body = json.dumps({"requests": [image] * 8})  # a few model runs: still in progress at the signal
+    with gunicorn_server(workers=1, env={"CACHE_BYTES": "0"}) as server:
+        connections = [http.client.HTTPConnection(server.url.removeprefix("http://"), timeout=30) for _ in range(3)]
+        for connection in connections:  # kept after a first answer
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+        for connection in connections:
+            connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        answers = [connection.getresponse() for connection in connections]
+        for answer in answers:
+            answer.read()
+        exit_code = server.process.wait(20)
+        seconds = time.monotonic() - started
+        for connection in connections:
+            connection.close()
+    assert [(a.status, a.getheader("Connection")) for a in answers] == [(200, "close")] * len(connections)
+    assert exit_code == 0 and seconds < 5, seconds  # not the 10 s header deadline of a kept connection
 
 
 @pytest.mark.timeout(60)

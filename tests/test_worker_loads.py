@@ -90,6 +90,7 @@ def test_a_connection_is_kept_unless_another_worker_idles_while_this_one_has_mor
     assert keep_connection(3, lambda: False)  # every worker busy (saturation): a new connection would gain nothing
     assert not keep_connection(3, lambda: True)
     assert not keep_connection(2, lambda: True)
+    assert not keep_connection(1, never_asked, stopping=True)  # a stopping worker closes every connection
 
 
 def test_a_busy_worker_takes_a_waiting_connection_at_once_then_one_per_interval():
