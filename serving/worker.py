@@ -75,8 +75,9 @@ REFUSAL_DRAIN_S = 10.0
 RETRY_AFTER_S = 2  # the Retry-After of a refusal
 SHUTDOWN_HEAD_GRACE_S = 0.3  # at SIGTERM, a connection with nothing sent yet gets this long to send, then goes
 _IGNORED_SOCKET_ERRORS = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
-# What a stopping worker writes as its requests in progress: the busiest, so the others never count on it.
-DRAINING_LOAD = 2**30
+# What a worker that does not serve (still loading its models, or stopping) writes as its requests in progress: the
+# busiest, so the others neither leave waiting connections to it nor send clients its way.
+NOT_SERVING_LOAD = 2**30
 # A CRLF some clients send after a body is not the start of a request: a kept connection that sent only that and
 # then nothing is closed silently, not answered 408.
 _STRAY_EOL_BYTES = 2
@@ -110,6 +111,7 @@ class BufferedWorker(GeventWorker):
         self.in_progress = 0  # requests received whole whose answer has not been sent yet
         # The lowest free slot: a worker that replaces one takes its slot, and so its CPU (model_thread_cpu).
         self.load_slot = WORKER_LOADS.claim(0)
+        WORKER_LOADS.update(self.load_slot, NOT_SERVING_LOAD)  # until run() starts accepting
         self._became_busy = Event()
         # Connections waiting for a request head, with their byte count when the wait began; oldest first.
         self.waiting_for_head: dict[gevent.Greenlet, tuple[PacedSocket, int]] = {}
@@ -159,6 +161,7 @@ class BufferedWorker(GeventWorker):
         )
         if cpu is not None:
             self.pin_model_thread(cpu)
+        WORKER_LOADS.update(self.load_slot, 0)  # serving from here
         for listener in self.sockets:
             listener.setblocking(1)
             pool = Pool(self.worker_connections)
@@ -259,7 +262,7 @@ class BufferedWorker(GeventWorker):
 
     def _update_accepting(self) -> None:
         """Pause or resume accepting as the requests in progress cross QUEUE_PER_WORKER."""
-        WORKER_LOADS.update(self.load_slot, self.in_progress if self.alive else DRAINING_LOAD)
+        WORKER_LOADS.update(self.load_slot, self.in_progress if self.alive else NOT_SERVING_LOAD)
         busy = self._busy()
         for server in self.servers:
             if busy:
@@ -280,7 +283,7 @@ class BufferedWorker(GeventWorker):
         """Stopping: after SIGTERM, answer what waits in the accept queue; drop connections without a request, let
         the others finish (graceful_timeout). A restart after GUNICORN_MAX_REQUESTS leaves the queue to the other
         workers, which keep the listener open."""
-        WORKER_LOADS.update(self.load_slot, DRAINING_LOAD)
+        WORKER_LOADS.update(self.load_slot, NOT_SERVING_LOAD)
         for server in self.servers:
             server.stop_accepting()
             if self.terminating:
@@ -547,9 +550,11 @@ def model_thread_cpu(mode: str, slot: int, workers: int, threads_per_worker: int
 
 def keep_connection(in_progress: int, another_worker_idle: Callable[[], bool], stopping: bool = False) -> bool:
     """Whether a connection stays open after the answer now starting (one of the `in_progress` requests here): yes,
-    unless the worker is stopping, or another worker is idle while this one has other requests to answer. A client's next request on a kept
-    connection comes back to this worker; on a new connection it goes to whichever worker accepts it first, an idle
-    one. At saturation no worker is idle, and every connection is kept. The loads are read only when it matters."""
+    unless the worker is stopping, or another worker is idle while this one has other requests to answer.
+
+    A client's next request on a kept connection comes back to this worker; on a new connection it goes to whichever
+    worker accepts it first, an idle one. At saturation no worker is idle, and every connection is kept. The loads
+    are read only when it matters."""
     return not stopping and (in_progress <= 1 or not another_worker_idle())
 
 
