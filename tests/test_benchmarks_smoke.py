@@ -14,6 +14,8 @@ from tools.servers import ROOT
 
 pytestmark = pytest.mark.server
 
+# The smallest run of the load-generating benchmarks that still has two rounds to compare.
+SMALL_RUN = ("--model", "yolox_nano", "--rounds", "2", "--seconds", "1", "--concurrency", "2")
 NUMBER = r"(\d+(?:\.\d+)?)"
 SERVED_ROW = re.compile(
     rf"^(ours|litserve|flask dev, threaded=False)\s+(json|multipart)\s+(\d+)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}"
@@ -84,14 +86,7 @@ def test_bench_overhead_prints_raw_and_ours_in_turns_and_their_medians():
     output = run_tool(
         "-m",
         "tools.bench_overhead",
-        "--model",
-        "yolox_nano",
-        "--rounds",
-        "2",
-        "--seconds",
-        "1",
-        "--concurrency",
-        "2",
+        *SMALL_RUN,
         timeout=200,
     )
     rounds = re.findall(rf"^\s+(\d)\s+{NUMBER}\s+{NUMBER}\s+(-?\d+\.\d+)$", output, re.MULTILINE)
@@ -112,14 +107,7 @@ def test_bench_checkouts_runs_two_servers_in_turns_and_prints_the_paired_differe
         "tools.bench_checkouts",
         str(ROOT),
         str(ROOT),
-        "--model",
-        "yolox_nano",
-        "--rounds",
-        "2",
-        "--seconds",
-        "1",
-        "--concurrency",
-        "2",
+        *SMALL_RUN,
         "--no-raw",
         timeout=200,
     )

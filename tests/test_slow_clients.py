@@ -198,6 +198,16 @@ def test_slow_and_idle_connections_do_not_stop_predictions_or_health_checks(serv
     assert released(), {pid: (open_fds(pid), baseline[pid], established_connections(pid, port)) for pid in workers}
 
 
+def trickle(sock: socket.socket) -> None:
+    """One byte every 0.1 s for 4 s (10 bytes/s), until the server closes the connection."""
+    for _ in range(40):
+        try:
+            sock.send(b"a")
+        except OSError:
+            return
+        time.sleep(0.1)
+
+
 def read_until_closed(sock: socket.socket, limit_s: float) -> tuple[bytes, float]:
     """Everything the server sends until it closes the connection, and when it closed (seconds from now)."""
     started, data = time.monotonic(), b""
@@ -222,14 +232,7 @@ def test_deadlines_close_idle_connections_and_answer_slow_requests_408_json():
             b"Content-Length: 5000\r\n\r\n"
         )
 
-        def trickle(sock: socket.socket) -> None:  # 10 bytes/s: well under 1000
-            for _ in range(40):
-                try:
-                    sock.send(b"a")
-                except OSError:
-                    return
-                time.sleep(0.1)
-
+        # 10 bytes/s: well under SERVE_MIN_BYTES_PER_S
         threads = [threading.Thread(target=trickle, args=(sock,), daemon=True) for sock in (headers, body)]
         for thread in threads:
             thread.start()
@@ -266,15 +269,7 @@ def test_a_kept_connection_gets_a_new_connections_deadline_for_its_next_request(
         stalled.sendall(healthz + partial)
         slow.sendall(healthz + partial)
 
-        def trickle() -> None:
-            for _ in range(40):
-                try:
-                    slow.send(b"a")
-                except OSError:
-                    return
-                time.sleep(0.1)
-
-        threading.Thread(target=trickle, daemon=True).start()
+        threading.Thread(target=trickle, args=(slow,), daemon=True).start()
         sockets = (silent, stray, stalled, slow)
         with ThreadPoolExecutor(len(sockets)) as pool:
             results = dict(
