@@ -132,6 +132,7 @@ class BufferedWorker(GeventWorker):
         self.max_body = int(app.config["MAX_CONTENT_LENGTH"])  # the Flask app's own limit: declared once, there
         self.model_thread = ModelThread()
         run_in_model_thread = self.model_thread.run
+        another_idle = partial(WORKER_LOADS.another_idle, self.load_slot)  # the slot is claimed in init_process
 
         def with_model_thread(environ, start_response):
             environ[MODEL_THREAD_KEY] = run_in_model_thread
@@ -139,7 +140,6 @@ class BufferedWorker(GeventWorker):
 
             def start_response_here(status, headers, exc_info=None):
                 # Decided as the answer starts, after the model ran: the loads as the client will find them.
-                another_idle = partial(WORKER_LOADS.another_idle, self.load_slot)
                 if not keep_connection(self.in_progress, another_idle, stopping=not self.alive):
                     close_after_answer(start_response)
                 return start_response(status, headers, exc_info)
